@@ -1,1 +1,23 @@
-export {};
+export { GgufError } from './errors.js';
+export {
+  GGML_TYPE, GGML_TYPES, Q1_0_BLOCK, Q1_0_BYTES, Q8_0_BLOCK, Q8_0_BYTES,
+  ggmlTypeInfo, requireGgmlType, tensorSize,
+  type GgmlTypeId, type GgmlTypeInfo, type TensorSize,
+} from './types.js';
+export { f16ToF32, f32ToF16, roundToF16 } from './fp16.js';
+export { dequantizeQ1_0, quantizeQ1_0 } from './q1_0.js';
+export { dequantizeQ8_0, quantizeQ8_0, type Q8_0Options } from './q8_0.js';
+export { bytesSource, type ByteSource } from './source.js';
+export {
+  GGUF_VALUE_TYPE, meta, plainValue,
+  type GgufArray, type GgufMetadata, type GgufScalarTypeName, type GgufValue, type GgufValueTypeName,
+} from './values.js';
+export {
+  GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufFile, readGguf, readTensorBytes, readTensorChunks,
+  type GgufTensorInfo, type TensorChunk, type TensorChunkOptions,
+} from './reader.js';
+export {
+  encodeGgufHeader, memorySink, writeGguf,
+  type ByteSink, type GgufLayout, type GgufTensorSpec, type GgufWriteResult, type GgufWriteSpec, type TensorDataProducer,
+} from './writer.js';
+export { copyGgufWithEdits, type CopyResult, type TensorByteEdit } from './edit.js';

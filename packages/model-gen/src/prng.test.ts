@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { hash32, Xoshiro128 } from './prng.js';
+
+// Plain BigInt reference of xoshiro128** (64-bit arithmetic masked to 32 bits), independent of
+// the Math.imul tricks in prng.ts.
+function referenceXoshiro(state: [number, number, number, number], n: number): number[] {
+  const M = 0xffffffffn;
+  let [a, b, c, d] = state.map(BigInt) as [bigint, bigint, bigint, bigint];
+  const rotl = (x: bigint, k: bigint) => ((x << k) | (x >> (32n - k))) & M;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(Number((rotl((b * 5n) & M, 7n) * 9n) & M));
+    const t = (b << 9n) & M;
+    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = rotl(d, 11n);
+  }
+  return out;
+}
+
+describe('Xoshiro128', () => {
+  it('matches a BigInt reference of xoshiro128** from the same state', () => {
+    const rng = new Xoshiro128(42, 7);
+    const state = [(rng as any).a, (rng as any).b, (rng as any).c, (rng as any).d] as [number, number, number, number];
+    const want = referenceXoshiro(state, 1000);
+    const got = Array.from({ length: 1000 }, () => rng.nextU32());
+    expect(got).toEqual(want);
+  });
+
+  it('is deterministic per (seed, stream) and differs across them', () => {
+    const take = (seed: number, stream: number) => {
+      const r = new Xoshiro128(seed, stream);
+      return Array.from({ length: 8 }, () => r.nextU32());
+    };
+    expect(take(1, 2)).toEqual(take(1, 2));
+    expect(take(1, 2)).not.toEqual(take(1, 3));
+    expect(take(1, 2)).not.toEqual(take(2, 2));
+  });
+
+  it('has uniform floats in [0,1) with a sane mean', () => {
+    const r = new Xoshiro128(9);
+    let sum = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const x = r.nextFloat();
+      expect(x >= 0 && x < 1).toBe(true);
+      sum += x;
+    }
+    expect(Math.abs(sum / 100_000 - 0.5)).toBeLessThan(0.01);
+  });
+
+  it('hashes names with FNV-1a', () => {
+    expect(hash32('')).toBe(0x811c9dc5);
+    expect(hash32('a')).toBe(0xe40c292c); // published FNV-1a test vector
+  });
+});

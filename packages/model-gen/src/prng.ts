@@ -1,0 +1,65 @@
+// ---------------------------------------------------------------------------------------------
+// Portable seeded PRNG: xoshiro128** seeded through splitmix32. Pure 32-bit integer math
+// (Math.imul, >>> 0), so Node, Deno, Bun and browsers produce the same stream.
+// ---------------------------------------------------------------------------------------------
+
+/** One splitmix32 step: returns [next state, output]. */
+function splitmix32(state: number): [number, number] {
+  const s = (state + 0x9e3779b9) >>> 0;
+  let z = s;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return [s, (z ^ (z >>> 16)) >>> 0];
+}
+
+/** FNV-1a 32-bit hash of a string's UTF-16 code units (names are ASCII). */
+export function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+export class Xoshiro128 {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  /** `seed` is any 32-bit integer; `stream` separates independent sequences (e.g. per tensor). */
+  constructor(seed: number, stream = 0) {
+    let s = (seed ^ Math.imul(stream >>> 0, 0x27d4eb2d)) >>> 0;
+    let out: number;
+    [s, out] = splitmix32(s); this.a = out;
+    [s, out] = splitmix32(s); this.b = out;
+    [s, out] = splitmix32(s); this.c = out;
+    [s, out] = splitmix32(s); this.d = out;
+    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+  }
+
+  /** Next uniform 32-bit unsigned integer. */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.b, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.b << 9) >>> 0;
+    this.c = (this.c ^ this.a) >>> 0;
+    this.d = (this.d ^ this.b) >>> 0;
+    this.b = (this.b ^ this.c) >>> 0;
+    this.a = (this.a ^ this.d) >>> 0;
+    this.c = (this.c ^ t) >>> 0;
+    this.d = rotl(this.d, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1) with 32 bits of randomness. */
+  nextFloat(): number {
+    return this.nextU32() / 4294967296;
+  }
+
+  /** Uniform in [lo, hi). */
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.nextFloat();
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
