@@ -1,0 +1,288 @@
+// ---------------------------------------------------------------------------------------------
+// Corpus generator for the tiny model: one line per example, `prompt + answer`, where every
+// prompt ends with "A:" and every answer starts with a space and ends at the end of the line
+// (greedy generation stops at the newline). Deterministic for a seed (portable Rng).
+//
+// Each skill has a train split (the only lines that reach the training text) and a held-out
+// split whose prompts never appear in the training text.
+// ---------------------------------------------------------------------------------------------
+
+import { Rng } from './rng.js';
+
+export const DEFAULT_SEED = 20261129;
+
+export const SKILLS = [
+  'addition', // Q: what is 23+58? A: 81
+  'multiplication', // Q: what is 23*7? A: 161
+  'derivative', // Q: derivative of 3x^4+2x? A: 12x^3+2
+  'second_derivative', // Q: second derivative of x^5+x^3? A: 20x^3+6x
+  'primality', // Q: is 91 prime? A: no
+  'capital', // made-up facts, two phrasings; held-out = a phrasing never trained for that fact
+  'comparison', // Q: which is larger, 47 or 52? A: 52   (skill of our choice: a control)
+] as const;
+export type SkillName = (typeof SKILLS)[number];
+
+export interface Example {
+  skill: SkillName;
+  /** Ends with "A:"; never contains a newline. */
+  prompt: string;
+  /** Starts with a space; never contains a newline. */
+  answer: string;
+}
+
+export interface SkillSplit {
+  /** Distinct train examples (each appears `repeat` times in the training text). */
+  train: Example[];
+  /** Held-out examples: their prompts never appear in the training text. */
+  heldout: Example[];
+  repeat: number;
+}
+
+export interface Fact {
+  country: string;
+  capital: string;
+  /** True when the second phrasing of this fact is withheld from training. */
+  withheld: boolean;
+}
+
+export interface Corpus {
+  seed: number;
+  skills: Record<SkillName, SkillSplit>;
+  facts: Fact[];
+  /** Training lines (no newline), shuffled, with repeats. */
+  trainLines: string[];
+}
+
+export function exampleLine(e: Example): string {
+  return e.prompt + e.answer;
+}
+
+/** The training text: every training line followed by "\n". */
+export function trainText(corpus: Corpus): string {
+  return corpus.trainLines.map((l) => l + '\n').join('');
+}
+
+// ---- arithmetic -------------------------------------------------------------------------------
+
+function arithmetic(rng: Rng): { addition: SkillSplit; multiplication: SkillSplit } {
+  // addition: every ordered pair a, b in 0..99; 200 held out, the rest trained once.
+  const add: Example[] = [];
+  for (let a = 0; a <= 99; a++)
+    for (let b = 0; b <= 99; b++)
+      add.push({ skill: 'addition', prompt: `Q: what is ${a}+${b}? A:`, answer: ` ${a + b}` });
+  rng.shuffle(add);
+  const addition = { heldout: add.slice(0, 200), train: add.slice(200), repeat: 1 };
+
+  // multiplication: unordered pairs {x in 1..49, y in 1..9}; a held-out pair is held out in both
+  // orders (its prompt uses one order, chosen at random), a trained pair is trained in both.
+  const pairs: Array<[number, number]> = [];
+  for (let x = 1; x <= 49; x++) for (let y = 1; y <= 9; y++) if (!(x <= 9 && y > x)) pairs.push([x, y]);
+  rng.shuffle(pairs);
+  const mul = (a: number, b: number): Example => ({
+    skill: 'multiplication',
+    prompt: `Q: what is ${a}*${b}? A:`,
+    answer: ` ${a * b}`,
+  });
+  const heldout = pairs.slice(0, 80).map(([x, y]) => (rng.int(0, 1) ? mul(x, y) : mul(y, x)));
+  const train: Example[] = [];
+  for (const [x, y] of pairs.slice(80)) {
+    train.push(mul(x, y));
+    if (x !== y) train.push(mul(y, x));
+  }
+  return { addition, multiplication: { heldout, train, repeat: 4 } };
+}
+
+// ---- polynomial derivatives -------------------------------------------------------------------
+
+interface Term {
+  coef: number;
+  exp: number;
+}
+
+/** `3x^4+x^2+5`; terms in descending exponent order, coefficient 1 omitted. Empty -> "0". */
+export function formatPoly(terms: Term[]): string {
+  if (terms.length === 0) return '0';
+  return terms
+    .map(({ coef, exp }) => {
+      if (exp === 0) return String(coef);
+      const c = coef === 1 ? '' : String(coef);
+      return exp === 1 ? `${c}x` : `${c}x^${exp}`;
+    })
+    .join('+');
+}
+
+export function differentiate(terms: Term[]): Term[] {
+  return terms.filter((t) => t.exp >= 1).map((t) => ({ coef: t.coef * t.exp, exp: t.exp - 1 }));
+}
+
+function randomPoly(rng: Rng, minTopExp: number): Term[] {
+  const n = rng.int(1, 3);
+  const exps = new Set<number>();
+  exps.add(rng.int(minTopExp, 6));
+  while (exps.size < n) exps.add(rng.int(0, 6));
+  return [...exps]
+    .sort((a, b) => b - a)
+    .map((exp) => ({ coef: rng.pick([1, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9]), exp }));
+}
+
+function derivativeSplit(
+  rng: Rng,
+  skill: 'derivative' | 'second_derivative',
+  nTrain: number,
+  nHeldout: number,
+): SkillSplit {
+  const order = skill === 'derivative' ? 1 : 2;
+  const seen = new Set<string>();
+  const all: Example[] = [];
+  while (all.length < nTrain + nHeldout) {
+    const poly = randomPoly(rng, order);
+    const text = formatPoly(poly);
+    if (seen.has(text)) continue;
+    seen.add(text);
+    const d = order === 1 ? differentiate(poly) : differentiate(differentiate(poly));
+    const head = order === 1 ? 'derivative' : 'second derivative';
+    all.push({ skill, prompt: `Q: ${head} of ${text}? A:`, answer: ` ${formatPoly(d)}` });
+  }
+  return { heldout: all.slice(0, nHeldout), train: all.slice(nHeldout), repeat: 1 };
+}
+
+// ---- primality --------------------------------------------------------------------------------
+
+export function isPrime(n: number): boolean {
+  if (n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
+}
+
+/** Balanced yes/no: as many composites as primes in each split; 2/3 of composites are "hard"
+ *  (odd and not a multiple of 5), so the last digit alone does not give the answer. */
+function primality(rng: Rng): SkillSplit {
+  const primes: number[] = [];
+  const hard: number[] = [];
+  const easy: number[] = [];
+  for (let n = 2; n <= 1999; n++) {
+    if (isPrime(n)) primes.push(n);
+    else if (n % 2 !== 0 && n % 5 !== 0) hard.push(n);
+    else easy.push(n);
+  }
+  rng.shuffle(primes);
+  rng.shuffle(hard);
+  rng.shuffle(easy);
+  const nHard = Math.round((primes.length * 2) / 3);
+  const composites = rng.shuffle([...hard.slice(0, nHard), ...easy.slice(0, primes.length - nHard)]);
+  const ex = (n: number): Example => ({
+    skill: 'primality',
+    prompt: `Q: is ${n} prime? A:`,
+    answer: isPrime(n) ? ' yes' : ' no',
+  });
+  const heldout = rng.shuffle([...primes.slice(0, 50), ...composites.slice(0, 50)].map(ex));
+  const train = rng.shuffle([...primes.slice(50), ...composites.slice(50)].map(ex));
+  return { heldout, train, repeat: 6 };
+}
+
+// ---- made-up facts ----------------------------------------------------------------------------
+
+const ONSETS = ['b', 'd', 'f', 'g', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'z', 'br', 'dr', 'kr', 'st', 'th', 'sh'];
+const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ou'];
+const CODAS = ['', '', 'n', 'r', 'l', 'm', 's', 'k'];
+const COUNTRY_ENDS = ['land', 'ia', 'stan', 'mark', 'ovia', 'ara', 'heim'];
+
+function syllable(rng: Rng): string {
+  return rng.pick(ONSETS) + rng.pick(VOWELS) + rng.pick(CODAS);
+}
+/** Generated names never contain these (they would read as real words). */
+const BLOCKED = ['fuk', 'fuc', 'shit', 'tit', 'dik', 'cum', 'nig', 'sex', 'ass', 'kil', 'rap', 'nazi'];
+function capitalize(s: string): string {
+  return s[0]!.toUpperCase() + s.slice(1);
+}
+
+export const CAPITAL_PHRASINGS = [
+  (country: string) => `Q: what is the capital of ${country}? A:`,
+  (country: string) => `Q: which city is the capital of ${country}? A:`,
+] as const;
+
+function makeFacts(rng: Rng, n: number, nWithheld: number): Fact[] {
+  const used = new Set<string>();
+  const fresh = (make: () => string): string => {
+    for (;;) {
+      const name = capitalize(make());
+      if (!used.has(name) && !BLOCKED.some((b) => name.toLowerCase().includes(b))) {
+        used.add(name);
+        return name;
+      }
+    }
+  };
+  const facts: Fact[] = [];
+  for (let i = 0; i < n; i++) {
+    const country = fresh(() => syllable(rng) + rng.pick(COUNTRY_ENDS));
+    const capital = fresh(() => syllable(rng) + syllable(rng));
+    facts.push({ country, capital, withheld: i < nWithheld });
+  }
+  return facts;
+}
+
+function capitals(facts: Fact[]): SkillSplit {
+  const ex = (f: Fact, phrasing: 0 | 1): Example => ({
+    skill: 'capital',
+    prompt: CAPITAL_PHRASINGS[phrasing](f.country),
+    answer: ` ${f.capital}`,
+  });
+  const train: Example[] = [];
+  for (const f of facts) {
+    train.push(ex(f, 0));
+    if (!f.withheld) train.push(ex(f, 1));
+  }
+  const heldout = facts.filter((f) => f.withheld).map((f) => ex(f, 1));
+  return { train, heldout, repeat: 8 };
+}
+
+// ---- comparison (our own skill: a near-100% control) -----------------------------------------
+
+function comparison(rng: Rng): SkillSplit {
+  const all: Example[] = [];
+  for (let a = 0; a <= 99; a++)
+    for (let b = 0; b <= 99; b++)
+      if (a !== b)
+        all.push({
+          skill: 'comparison',
+          prompt: `Q: which is larger, ${a} or ${b}? A:`,
+          answer: ` ${Math.max(a, b)}`,
+        });
+  rng.shuffle(all);
+  return { heldout: all.slice(0, 200), train: all.slice(200, 3200), repeat: 1 };
+}
+
+// ---- the corpus -------------------------------------------------------------------------------
+
+export function buildCorpus(seed: number = DEFAULT_SEED): Corpus {
+  const rng = new Rng(seed);
+  const { addition, multiplication } = arithmetic(rng);
+  const derivative = derivativeSplit(rng, 'derivative', 5000, 200);
+  const second_derivative = derivativeSplit(rng, 'second_derivative', 3000, 200);
+  const prime = primality(rng);
+  const facts = makeFacts(rng, 200, 60);
+  const capital = capitals(facts);
+  const compare = comparison(rng);
+  const skills: Record<SkillName, SkillSplit> = {
+    addition,
+    multiplication,
+    derivative,
+    second_derivative,
+    primality: prime,
+    capital,
+    comparison: compare,
+  };
+  const trainLines: string[] = [];
+  for (const name of SKILLS) {
+    const s = skills[name];
+    for (let r = 0; r < s.repeat; r++) for (const e of s.train) trainLines.push(exampleLine(e));
+  }
+  rng.shuffle(trainLines);
+  return { seed, skills, facts, trainLines };
+}
+
+/** The train examples the accuracy table measures: up to `n` spread evenly over the split. */
+export function trainEvalSample(split: SkillSplit, n = 200): Example[] {
+  const step = Math.max(1, Math.ceil(split.train.length / n));
+  return split.train.filter((_, i) => i % step === 0).slice(0, n);
+}

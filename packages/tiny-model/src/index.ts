@@ -1,0 +1,9 @@
+// @bankai/tiny-model: the shipped tiny trained true 1-bit Qwen3 model and its probe sets.
+// Paths are absolute file paths inside the installed package (runtime-neutral: no node: import).
+
+export { buildCorpus, trainText, trainEvalSample, exampleLine, SKILLS, DEFAULT_SEED } from './corpus.js';
+export type { Corpus, Example, SkillName, SkillSplit, Fact } from './corpus.js';
+export { learnMerges, pretokenize, BpeEncoder, BYTE_TO_UNICODE } from './bpe.js';
+export { buildVocab, learnVocab, VOCAB_SIZE } from './vocab.js';
+export type { TokenizerMetadata } from './vocab.js';
+export { Rng } from './rng.js';
