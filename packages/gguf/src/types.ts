@@ -46,7 +46,7 @@ const byId = new Map(GGML_TYPES.map((t) => [t.id, t]));
 const KNOWN_UNSUPPORTED: Record<number, string> = {
   2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 9: 'Q8_1', 10: 'Q2_K', 11: 'Q3_K', 12: 'Q4_K',
   13: 'Q5_K', 14: 'Q6_K', 15: 'Q8_K', 30: 'BF16', 34: 'TQ1_0', 35: 'TQ2_0', 39: 'MXFP4',
-  40: 'NVFP4 (not 1-bit: upstream ggml id 40 is NVFP4, Q1_0 is 41)', 42: 'Q2_0',
+  40: 'NVFP4', 42: 'Q2_0',
 };
 
 /** The type table entry for `id`, or undefined when this package does not support it. */
@@ -58,7 +58,8 @@ export function ggmlTypeInfo(id: number): GgmlTypeInfo | undefined {
 export function describeUnsupportedType(id: number): string {
   const known = KNOWN_UNSUPPORTED[id];
   const supported = GGML_TYPES.map((t) => `${t.name}=${t.id}`).join(', ');
-  return `ggml type ${id}${known ? ` (${known})` : ''} is not supported (supported: ${supported})`;
+  const trap = id === 40 ? '; id 40 is NVFP4 upstream, not 1-bit: Q1_0 is 41' : '';
+  return `ggml type ${id}${known ? ` (${known})` : ''} is not supported (supported: ${supported}${trap})`;
 }
 
 /** Like ggmlTypeInfo but throws a GgufError naming the type. */
