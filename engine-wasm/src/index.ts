@@ -1,1 +1,3 @@
-export {};
+export { compileEngine, createEngine, Engine, MAX_PAGES } from './engine.js';
+export type { Ptr, Q1Layout, Q1Tensor, FlipSet, CreateEngineOptions } from './engine.js';
+export type { EngineExports } from './exports.js';
