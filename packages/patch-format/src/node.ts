@@ -1,0 +1,104 @@
+// @bankai/patch-format/node: patch files on disk (Node, and Deno/Bun through their node:
+// compatibility). Reads by content (binary magic or JSON shape), writes by extension:
+//   .bkp   compact binary patch
+//   .json  our manifest, or the upstream v1 shape with { as: 'upstream' }
+// Writes are atomic (temp file in the same folder, then rename) and never replace an existing
+// file unless asked.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { encodeBinary } from './binary.js';
+import { PatchFormatError } from './errors.js';
+import { utf8 } from './json.js';
+import { formatManifest, type PatchManifest } from './manifest.js';
+import { readPatch, type LoadedPatch } from './read.js';
+import type { ModelShape } from './shape.js';
+import { formatUpstream } from './upstream.js';
+
+export const BINARY_EXTENSION = '.bkp';
+
+/** sha256 (lowercase hex) of a file, streamed (GGUF files are gigabytes). */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Upper bound on a patch file: a million flips in JSON is ~50 MB. */
+const MAX_PATCH_FILE_BYTES = 256 << 20;
+
+/** Reads a patch file of any supported format (detected from its content). */
+export async function readPatchFile(path: string, opts: { model?: ModelShape } = {}): Promise<LoadedPatch> {
+  const info = await stat(path);
+  if (info.size > MAX_PATCH_FILE_BYTES) {
+    throw new PatchFormatError(`file is ${info.size} bytes, more than any patch (${MAX_PATCH_FILE_BYTES})`, { file: path, fix: 'pass a patch file, not a model' });
+  }
+  const bytes = new Uint8Array(await readFile(path));
+  return readPatch(bytes, { file: path, ...opts });
+}
+
+export interface WriteFileOptions {
+  /** Replace an existing file (atomically). Default: refuse. */
+  readonly overwrite?: boolean;
+}
+
+/** Writes bytes to `path` via a temp file in the same folder and a rename, so readers never see
+ *  a half-written file and the old file (if replaced) stays intact until the new one is whole. */
+export async function writeFileAtomic(path: string, bytes: Uint8Array, opts: WriteFileOptions = {}): Promise<void> {
+  if (!opts.overwrite) {
+    const exists = await stat(path).then(() => true, () => false);
+    if (exists) throw new PatchFormatError('file exists', { file: path, fix: 'choose another output path, or pass overwrite (--force) to replace it' });
+  }
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    throw e;
+  }
+  await handle.close();
+  try {
+    await rename(temp, path);
+  } catch (e) {
+    await unlink(temp).catch(() => undefined);
+    throw e;
+  }
+}
+
+export type PatchFileFormat = 'manifest' | 'upstream' | 'binary';
+
+export interface WritePatchOptions extends WriteFileOptions {
+  /** For .json: 'manifest' (default) or 'upstream' (the upstream bankai_row_xor_v1 shape). */
+  readonly as?: PatchFileFormat;
+}
+
+/** The bytes of a patch in a given format. */
+export function patchFileBytes(manifest: PatchManifest, format: PatchFileFormat): Uint8Array {
+  if (format === 'binary') return encodeBinary(manifest);
+  return utf8(format === 'upstream' ? formatUpstream(manifest) : formatManifest(manifest));
+}
+
+/** Writes a patch, its format chosen by extension (.bkp binary, .json manifest or upstream). */
+export async function writePatchFile(path: string, manifest: PatchManifest, opts: WritePatchOptions = {}): Promise<{ path: string; bytes: number; format: PatchFileFormat }> {
+  const ext = extname(path).toLowerCase();
+  let format: PatchFileFormat;
+  if (ext === BINARY_EXTENSION) {
+    if (opts.as !== undefined && opts.as !== 'binary') {
+      throw new PatchFormatError(`a ${BINARY_EXTENSION} file holds the binary format, not ${opts.as}`, { file: path, fix: 'name the output .json' });
+    }
+    format = 'binary';
+  } else if (ext === '.json') {
+    if (opts.as === 'binary') throw new PatchFormatError('a .json file cannot hold the binary format', { file: path, fix: `name the output ${BINARY_EXTENSION}` });
+    format = opts.as ?? 'manifest';
+  } else {
+    throw new PatchFormatError(`unknown patch file extension '${ext}'`, { file: path, fix: `name the output .json (manifest or upstream) or ${BINARY_EXTENSION} (binary)` });
+  }
+  const bytes = patchFileBytes(manifest, format);
+  await writeFileAtomic(path, bytes, opts);
+  return { path, bytes: bytes.length, format };
+}
