@@ -287,7 +287,7 @@ def q1_bytes(w):
     return blocks.tobytes()  # (rows, cols/128, 18)
 
 
-def export_tensors(model, out_dir):
+def export_tensors(model, out_dir, train_info):
     """tensors.json: [{name, type: 'Q1_0'|'F32', shape (ne0 first), offset, nbytes}] into tensors.bin."""
     entries, blob = [], bytearray()
 
@@ -308,7 +308,7 @@ def export_tensors(model, out_dir):
     add("output_norm.weight", model.output_norm)
     add("output.weight", model.output)
     atomic_write(os.path.join(out_dir, "tensors.bin"), bytes(blob))
-    atomic_write(os.path.join(out_dir, "tensors.json"), json.dumps(dict(config=model.cfg, tensors=entries), indent=1).encode())
+    atomic_write(os.path.join(out_dir, "tensors.json"), json.dumps(dict(config=model.cfg, train=train_info, tensors=entries), indent=1).encode())
 
 
 def atomic_write(path, data):
@@ -369,18 +369,21 @@ def main():
             if args.eval_every and step % args.eval_every == 0 and step < args.steps:
                 acc, _ = evaluate(model, ev, max_examples=50)
                 print("eval " + " ".join(f"{k}={v:.2f}" for k, v in acc.items()), flush=True)
-        torch.save(dict(config=cfg, state=model.state_dict(), steps=args.steps, seed=args.seed,
-                        final_ema_loss=ema, seconds=time.time() - t0), ckpt + ".tmp")
+        info = dict(steps=args.steps, seed=args.seed, batch=args.batch, lr=args.lr,
+                    final_ema_loss=ema, seconds=round(time.time() - t0))
+        torch.save(dict(config=cfg, state=model.state_dict(), **info), ckpt + ".tmp")
         os.replace(ckpt + ".tmp", ckpt)
     else:
-        model.load_state_dict(torch.load(ckpt)["state"])
+        saved = torch.load(ckpt)
+        model.load_state_dict(saved["state"])
+        info = {k: saved[k] for k in ("steps", "seed", "batch", "lr", "final_ema_loss", "seconds") if k in saved}
 
     acc, results = evaluate(model, ev, mistakes=True)
     print("final " + " ".join(f"{k}={v:.3f}" for k, v in acc.items()), flush=True)
     name = "eval-results-float.json" if args.float else "eval-results.json"
     atomic_write(os.path.join(args.out, name), json.dumps(dict(accuracy=acc, results=results), indent=1).encode())
     if not args.float:
-        export_tensors(model, args.out)
+        export_tensors(model, args.out, info)
     print("done", flush=True)
 
 
