@@ -43,8 +43,26 @@ export function matmulF32(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: u
   return v128.or(v, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
 }
 
-// W (rows, cols) fp16 bits. x is used as given (f32); call roundF16 on x first to reproduce
-// llama.cpp, which converts activations to fp16 before an F16 dot.
+// 4 f32 -> nearest fp16 values (ties to even) as f32: llama.cpp converts activations to fp16
+// before an F16 dot. Normal range: round the mantissa bits to 10; below 2^-14: (a + 0.5) - 0.5
+// rounds to a multiple of 2^-24; at or above 65520: inf. (NaN stays NaN.)
+// @ts-ignore: decorator
+@inline function roundF16x4(x: v128): v128 {
+  const signBit = i32x4.splat(0x80000000);
+  const sign = v128.and(x, signBit);
+  const a = v128.andnot(x, signBit);
+  const lsb = v128.and(i32x4.shr_u(a, 13), i32x4.splat(1));
+  const normal = v128.and(i32x4.add(i32x4.add(a, i32x4.splat(0xfff)), lsb), i32x4.splat(0xffffe000));
+  const tiny = f32x4.sub(f32x4.add(a, f32x4.splat(0.5)), f32x4.splat(0.5));
+  let r = v128.bitselect(tiny, normal, i32x4.lt_s(a, i32x4.splat(0x38800000)));      // a < 2^-14
+  const over = v128.and(i32x4.ge_s(a, i32x4.splat(0x477ff000)), i32x4.le_s(a, i32x4.splat(0x7f800000)));
+  r = v128.bitselect(i32x4.splat(0x7f800000), r, over);
+  r = v128.bitselect(a, r, i32x4.gt_s(a, i32x4.splat(0x7f800000))); // NaN unchanged
+  return v128.or(r, sign);
+}
+
+// W (rows, cols) fp16 bits. Like llama.cpp, x is rounded to fp16 first (in registers; x itself
+// is not modified), then products and sums are f32.
 export function matmulF16(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize): void {
   const c8 = cols & ~7;
   for (let t = 0; t < n; t++) {
@@ -53,11 +71,15 @@ export function matmulF16(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: u
       const wr = w + <usize>r * <usize>cols * 2;
       let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
       for (let c = 0; c < c8; c += 8) {
-        s0 = f32x4.add(s0, f32x4.mul(v128.load(xr + (<usize>c << 2)), f16x4ToF32(v128.load16x4_u(wr + (<usize>c << 1)))));
-        s1 = f32x4.add(s1, f32x4.mul(v128.load(xr + (<usize>c << 2), 16), f16x4ToF32(v128.load16x4_u(wr + (<usize>c << 1), 8))));
+        const x0 = roundF16x4(v128.load(xr + (<usize>c << 2)));
+        const x1 = roundF16x4(v128.load(xr + (<usize>c << 2), 16));
+        s0 = f32x4.add(s0, f32x4.mul(x0, f16x4ToF32(v128.load16x4_u(wr + (<usize>c << 1)))));
+        s1 = f32x4.add(s1, f32x4.mul(x1, f16x4ToF32(v128.load16x4_u(wr + (<usize>c << 1), 8))));
       }
       let s = hsum(f32x4.add(s0, s1));
-      for (let c = c8; c < cols; c++) s += load<f32>(xr + (<usize>c << 2)) * f16ToF32(<u32>load<u16>(wr + (<usize>c << 1)));
+      for (let c = c8; c < cols; c++) {
+        s += roundToF16(load<f32>(xr + (<usize>c << 2))) * f16ToF32(<u32>load<u16>(wr + (<usize>c << 1)));
+      }
       store<f32>(y + (<usize>t * <usize>rows + <usize>r) * 4, s);
     }
   }

@@ -293,8 +293,8 @@ export class Engine {
     this.exports.matmulF32(w, rows, cols, x, n, y);
   }
   /**
-   * y (n, rows) = x (n, cols) . W^T, W (rows, cols) raw fp16 (GGUF F16 bytes). x is used as given;
-   * llama.cpp rounds x to fp16 first: call roundF16(x, ...) before for parity.
+   * y (n, rows) = x (n, cols) . W^T, W (rows, cols) raw fp16 (GGUF F16 bytes). Like llama.cpp, x is
+   * rounded to fp16 before the dot (in registers; x is not modified); products and sums in f32.
    */
   matmulF16(w: Ptr, rows: number, cols: number, x: Ptr, n: number, y: Ptr): void {
     this.checkDense(w, rows, cols, 2, x, n, y, 'matmulF16');
