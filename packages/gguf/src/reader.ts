@@ -112,8 +112,15 @@ class HeaderCursor {
   }
 
   decode(len: number, what: string, at: number): string {
+    const bytes = this.bytes(len);
+    if (len <= 32) {
+      // short ASCII strings (most vocab tokens) skip the TextDecoder call overhead
+      let ascii = true;
+      for (let i = 0; i < len; i++) if (bytes[i]! >= 0x80) { ascii = false; break; }
+      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    }
     try {
-      return textDecoder.decode(this.bytes(len));
+      return textDecoder.decode(bytes);
     } catch {
       throw ggufError(this.src.name, at, `${what} is not valid UTF-8`, 'The header is corrupt');
     }
