@@ -7,6 +7,7 @@ export {
 export { f16ToF32, f32ToF16, roundToF16 } from './fp16.js';
 export { dequantizeQ1_0, quantizeQ1_0 } from './q1_0.js';
 export { dequantizeQ8_0, quantizeQ8_0, type Q8_0Options } from './q8_0.js';
+export { dequantize } from './dequantize.js';
 export { bytesSource, type ByteSource } from './source.js';
 export {
   GGUF_VALUE_TYPE, meta, plainValue,

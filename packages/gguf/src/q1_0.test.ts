@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { f32ToF16, f16ToF32 } from './fp16.js';
+import { dequantize } from './dequantize.js';
 import { dequantizeQ1_0, quantizeQ1_0 } from './q1_0.js';
+import { GGML_TYPE } from './types.js';
 
 function block(dBits: number, qs: number[]): Uint8Array {
   const b = new Uint8Array(18);
@@ -53,6 +55,14 @@ describe('Q1_0 dequantize (hand-made blocks: the sign and bit-order trap)', () =
     expect(w.length).toBe(256);
     expect(w.slice(0, 128).every((x) => x === 1)).toBe(true);
     expect(w.slice(128).every((x) => x === -2)).toBe(true);
+  });
+
+  it('is what the generic dequantize() gives for type 41, and F16/F32 decode as themselves', () => {
+    const q = quantizeQ1_0(randomFloats(256, 5));
+    expect(dequantize(GGML_TYPE.Q1_0, q)).toEqual(dequantizeQ1_0(q));
+    expect(Array.from(dequantize(GGML_TYPE.F16, new Uint8Array([0x00, 0x3c, 0x00, 0xc0])))).toEqual([1, -2]);
+    expect(Array.from(dequantize(GGML_TYPE.F32, new Uint8Array(new Float32Array([0.25]).buffer)))).toEqual([0.25]);
+    expect(() => dequantize(40, new Uint8Array(18))).toThrow(/ggml type 40 \(NVFP4\)/);
   });
 
   it('rejects a partial block', () => {

@@ -360,6 +360,7 @@ export async function readGguf(src: ByteSource): Promise<GgufFile> {
   }
 
   const metadata: GgufMetadata = new Map();
+  let alignmentAt: number | undefined;
   for (let i = 0; i < nKv; i++) {
     const keyAt = c.pos;
     const key = await c.string(`metadata key ${i}`);
@@ -369,6 +370,7 @@ export async function readGguf(src: ByteSource): Promise<GgufFile> {
     await c.need(4, `the value type of "${key}"`);
     const typeAt = c.pos;
     const typeId = c.u32();
+    if (key === 'general.alignment') alignmentAt = typeAt;
     metadata.set(key, await readValue(c, typeId, key, typeAt));
   }
 
@@ -376,7 +378,7 @@ export async function readGguf(src: ByteSource): Promise<GgufFile> {
   const al = metadata.get('general.alignment');
   if (al) {
     if (al.type !== 'u32' || al.value === 0 || (al.value & (al.value - 1)) !== 0) {
-      throw ggufError(file, undefined,
+      throw ggufError(file, alignmentAt,
         `general.alignment must be a u32 power of two, got ${al.type} ${al.type === 'array' ? '[...]' : String(al.value)}`,
         'Re-export the model (llama.cpp writes 32)');
     }
