@@ -170,7 +170,7 @@ export function normalize(flips: readonly Flip[], shapes?: TensorShapes): Flip[]
       emitRow(out, tensor, row, rows.get(row)!, groups);
     }
   }
-  return out;
+  return out.sort(compareFlips); // a row's bit flips were emitted group by group
 }
 
 /** XOR of patches (symmetric difference of their masks), canonical. compose(a, a) is empty. */

@@ -32,6 +32,7 @@ import {
   BLOCK_TENSORS,
   blockTensorName,
   checkTensorName,
+  compareFlips,
   compareTensorNames,
   MAX_INDEX,
   parseTensorName,
@@ -403,6 +404,7 @@ export function decodeBinary(bytes: Uint8Array, file?: string): PatchManifest {
     flips: flips.map((f) => ({ ...f })),
   };
   const manifest = parseManifestValue(value, { file, path: '' });
+  flips.sort(compareFlips); // stored per tensor as rows, groups, bits
   if (!isCanonical(flips, baseShapes(manifest.base)) || manifest.flips.length !== flips.length) {
     whole.error('flips are not in canonical form (sorted, no redundant row/group combinations)', 'the file was not written by bankai: convert it from its JSON form');
   }
