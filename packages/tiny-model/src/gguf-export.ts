@@ -80,6 +80,8 @@ export function checkTensorIndex(index: TensorIndex, binBytes: number, file = 't
   const c = index.config;
   for (const [k, v] of Object.entries(c))
     if (typeof v !== 'number' || !(v > 0)) throw new Error(`${file}: config.${k} = ${v} is not a positive number; re-run train/train.py`);
+  for (const [k, v] of [['n_embd', c.n_embd], ['n_head*head_dim', c.n_head * c.head_dim], ['n_ff', c.n_ff]] as const)
+    if (v % Q1_0_BLOCK !== 0) throw new Error(`${file}: config ${k} = ${v} is an input dim of a 1-bit weight and must be a multiple of ${Q1_0_BLOCK}`);
   const want = expectedTensors(c);
   if (index.tensors.length !== want.length)
     throw new Error(`${file}: ${index.tensors.length} tensors, expected ${want.length} for ${c.n_layer} layers; re-run train/train.py`);

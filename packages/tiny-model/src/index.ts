@@ -10,3 +10,5 @@ export { Rng } from './rng.js';
 export { tinyGgufSpec, checkTensorIndex, expectedTensors } from './gguf-export.js';
 export type { TinyConfig, TensorIndex, TensorIndexEntry, ExportInfo } from './gguf-export.js';
 export { MODEL_FILE_NAME, modelUrl, modelPath, probeUrl, probePath, PROBE_SKILLS } from './paths.js';
+export { ReferenceModel } from './reference-forward.js';
+export type { ReferenceConfig } from './reference-forward.js';
