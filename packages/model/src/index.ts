@@ -1,1 +1,12 @@
-export {};
+export { ModelConfigError, qwen3TensorShapes, readQwen3Config, type Qwen3Config } from './config.js';
+export { loadWeights, metadataLookup, readModelConfig, tokenizerFromHeader, type LoadProgress } from './load.js';
+export { Model, type Generation, type GenerateTextOptions, type ModelOptions } from './model.js';
+export {
+  layoutRunner, Qwen3Runner,
+  type LayerWeights, type Linear, type ModelWeights, type RunnerLayout, type VirtualFlips,
+} from './qwen3.js';
+export {
+  argmax, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, tokenLogprobs,
+  type ContinuationScore, type GenerateOptions,
+} from './scoring.js';
+export { Tokenizer, type TokenizerMetadata } from './tokenizer.js';

@@ -1,0 +1,110 @@
+// Qwen3 hyper-parameters, read entirely from GGUF metadata (nothing assumed from the name).
+
+export interface Qwen3Config {
+  architecture: string;
+  nLayer: number;
+  nEmbd: number;
+  nFf: number;
+  nHead: number;
+  nHeadKv: number;
+  headDim: number; // `key_length`: not always nEmbd / nHead (Bonsai 4B: 2560 / 32 != 128)
+  ropeDim: number; // rotated dimensions per head (`rope.dimension_count`, default headDim)
+  ropeFreqBase: number;
+  rmsEps: number;
+  contextLength: number;
+  vocabSize: number;
+  tiedOutput: boolean; // no `output.weight`: logits use token_embd
+}
+
+export class ModelConfigError extends Error {
+  override name = 'ModelConfigError';
+}
+
+/** Metadata as plain values (`@bankai/gguf`'s typed values unwrapped), by key. */
+export type MetadataLookup = (key: string) => unknown;
+
+export function readQwen3Config(
+  md: MetadataLookup,
+  tensors: { name: string; shape: readonly number[] }[],
+  file = 'model',
+): Qwen3Config {
+  const arch = md('general.architecture');
+  if (arch !== 'qwen3') {
+    throw new ModelConfigError(
+      `${file}: general.architecture is ${JSON.stringify(arch)}; Bankai runs Qwen3 models ` +
+        `(general.architecture = "qwen3"), such as PrismML's Bonsai.`,
+    );
+  }
+  const num = (key: string, fallback?: number): number => {
+    const v = md(`${arch}.${key}`);
+    if (v === undefined) {
+      if (fallback !== undefined) return fallback;
+      throw new ModelConfigError(`${file}: metadata key ${arch}.${key} is missing; it is required for a Qwen3 model.`);
+    }
+    const n = typeof v === 'bigint' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
+      throw new ModelConfigError(`${file}: metadata key ${arch}.${key} = ${String(v)} is not a positive number.`);
+    }
+    return n;
+  };
+  const nEmbd = num('embedding_length');
+  const nHead = num('attention.head_count');
+  const headDim = num('attention.key_length', nEmbd / nHead);
+  const valueLength = num('attention.value_length', headDim);
+  if (valueLength !== headDim) {
+    throw new ModelConfigError(`${file}: ${arch}.attention.value_length (${valueLength}) != key_length (${headDim}); Qwen3 uses one head size.`);
+  }
+  const nHeadKv = num('attention.head_count_kv', nHead);
+  if (nHead % nHeadKv !== 0) {
+    throw new ModelConfigError(`${file}: head_count ${nHead} is not a multiple of head_count_kv ${nHeadKv}.`);
+  }
+  const embd = tensors.find((t) => t.name === 'token_embd.weight');
+  if (!embd) throw new ModelConfigError(`${file}: tensor token_embd.weight is missing.`);
+  const cfg: Qwen3Config = {
+    architecture: arch,
+    nLayer: num('block_count'),
+    nEmbd,
+    nFf: num('feed_forward_length'),
+    nHead,
+    nHeadKv,
+    headDim,
+    ropeDim: num('rope.dimension_count', headDim),
+    ropeFreqBase: num('rope.freq_base', 10000),
+    rmsEps: num('attention.layer_norm_rms_epsilon', 1e-6),
+    contextLength: num('context_length', 2048),
+    vocabSize: embd.shape[1]!,
+    tiedOutput: !tensors.some((t) => t.name === 'output.weight'),
+  };
+  if (embd.shape[0] !== nEmbd) {
+    throw new ModelConfigError(`${file}: token_embd.weight has ${embd.shape[0]} columns but embedding_length is ${nEmbd}.`);
+  }
+  if (cfg.ropeDim > headDim || cfg.ropeDim % 2 !== 0) {
+    throw new ModelConfigError(`${file}: rope.dimension_count ${cfg.ropeDim} must be even and <= head size ${headDim}.`);
+  }
+  return cfg;
+}
+
+/** Expected tensor shapes (ne0 first) of a Qwen3 model; the loader checks every tensor against them. */
+export function qwen3TensorShapes(c: Qwen3Config): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  const qDim = c.nHead * c.headDim;
+  const kvDim = c.nHeadKv * c.headDim;
+  m.set('token_embd.weight', [c.nEmbd, c.vocabSize]);
+  m.set('output_norm.weight', [c.nEmbd]);
+  if (!c.tiedOutput) m.set('output.weight', [c.nEmbd, c.vocabSize]);
+  for (let l = 0; l < c.nLayer; l++) {
+    const b = `blk.${l}.`;
+    m.set(b + 'attn_norm.weight', [c.nEmbd]);
+    m.set(b + 'attn_q.weight', [c.nEmbd, qDim]);
+    m.set(b + 'attn_k.weight', [c.nEmbd, kvDim]);
+    m.set(b + 'attn_v.weight', [c.nEmbd, kvDim]);
+    m.set(b + 'attn_output.weight', [qDim, c.nEmbd]);
+    m.set(b + 'attn_q_norm.weight', [c.headDim]);
+    m.set(b + 'attn_k_norm.weight', [c.headDim]);
+    m.set(b + 'ffn_norm.weight', [c.nEmbd]);
+    m.set(b + 'ffn_gate.weight', [c.nEmbd, c.nFf]);
+    m.set(b + 'ffn_up.weight', [c.nEmbd, c.nFf]);
+    m.set(b + 'ffn_down.weight', [c.nFf, c.nEmbd]);
+  }
+  return m;
+}

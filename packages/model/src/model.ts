@@ -1,0 +1,111 @@
+// The user-facing model: a GGUF file loaded into the engine, its tokenizer, and one runner for
+// this thread. Text in, log-probs / generations out.
+
+import { createEngine, type Engine } from '@bankai/engine-wasm';
+import { readGguf, type ByteSource, type GgufFile } from '@bankai/gguf';
+import type { Qwen3Config } from './config.js';
+import { loadWeights, tokenizerFromHeader, type LoadProgress } from './load.js';
+import { layoutRunner, Qwen3Runner, type ModelWeights, type RunnerLayout } from './qwen3.js';
+import { generateGreedy, scoreContinuation, tokenLogprobs, type ContinuationScore } from './scoring.js';
+import type { Tokenizer } from './tokenizer.js';
+
+export interface ModelOptions {
+  /** Load into this engine (e.g. one whose memory workers share); default: a new engine. */
+  engine?: Engine;
+  /** KV-cache positions of the runner (default min(512, the file's context length)). */
+  maxContext?: number;
+  /** Tokens per forward batch (default 64). */
+  maxBatch?: number;
+  onProgress?: (p: LoadProgress) => void;
+}
+
+export interface GenerateTextOptions {
+  maxTokens?: number;
+  /** Stop at the first newline (not included); default true, as probes are one line. */
+  stopAtNewline?: boolean;
+}
+
+export interface Generation {
+  text: string;
+  tokens: number[];
+}
+
+export class Model {
+  readonly config: Qwen3Config;
+  readonly runner: Qwen3Runner;
+
+  private constructor(
+    readonly engine: Engine,
+    readonly header: GgufFile,
+    readonly weights: ModelWeights,
+    readonly tokenizer: Tokenizer,
+    layout: RunnerLayout,
+  ) {
+    this.config = weights.config;
+    this.runner = new Qwen3Runner(engine, weights, layout);
+  }
+
+  static async load(src: ByteSource, opts: ModelOptions = {}): Promise<Model> {
+    const header = await readGguf(src);
+    const tokenizer = tokenizerFromHeader(header);
+    const engine = opts.engine ?? (await createEngine());
+    const weights = await loadWeights(engine, src, header, opts.onProgress);
+    if (tokenizer.vocabSize > weights.config.vocabSize) {
+      throw new RangeError(
+        `${src.name}: the tokenizer has ${tokenizer.vocabSize} tokens but token_embd has ${weights.config.vocabSize} rows.`,
+      );
+    }
+    const layout = layoutRunner(engine, weights.config, { maxContext: opts.maxContext, maxBatch: opts.maxBatch });
+    return new Model(engine, header, weights, tokenizer, layout);
+  }
+
+  /** Lay out scratch and a KV cache for another runner (e.g. one per worker thread). */
+  layoutRunner(opts: { maxContext?: number; maxBatch?: number } = {}): RunnerLayout {
+    return layoutRunner(this.engine, this.config, opts);
+  }
+
+  encode(text: string): number[] {
+    return this.tokenizer.encode(text);
+  }
+
+  decode(ids: readonly number[]): string {
+    return this.tokenizer.decode(ids as number[]);
+  }
+
+  /** (n, vocab) natural-log softmax after each token. */
+  logprobs(tokens: readonly number[]): Float32Array {
+    return tokenLogprobs(this.runner, tokens);
+  }
+
+  /**
+   * Teacher-forced log-prob of `answer` after `prompt`. The answer is tokenized in context:
+   * encode(prompt + answer) minus the prompt's tokens (when the boundary merges, the prompt's
+   * tokens are not a prefix and the shared prefix is used instead).
+   */
+  score(prompt: string, answer: string): ContinuationScore & { promptTokens: number[]; answerTokens: number[] } {
+    const { promptTokens, answerTokens } = this.splitInContext(prompt, answer);
+    return { ...scoreContinuation(this.runner, promptTokens, answerTokens), promptTokens, answerTokens };
+  }
+
+  splitInContext(prompt: string, answer: string): { promptTokens: number[]; answerTokens: number[] } {
+    const p = this.encode(prompt);
+    const full = this.encode(prompt + answer);
+    let k = 0;
+    while (k < p.length && k < full.length && p[k] === full[k]) k++;
+    if (k === 0) k = Math.min(1, full.length - 1);
+    return { promptTokens: full.slice(0, k), answerTokens: full.slice(k) };
+  }
+
+  generate(prompt: string, opts: GenerateTextOptions = {}): Generation {
+    const stopAtNewline = opts.stopAtNewline ?? true;
+    const stopTokens = [this.tokenizer.eosId, this.tokenizer.eotId].filter((t): t is number => t !== undefined);
+    const tokens = generateGreedy(this.runner, this.encode(prompt), {
+      maxTokens: opts.maxTokens ?? 64,
+      stopTokens,
+      stopWhen: stopAtNewline ? (ids) => this.decode(ids.slice(-1)).includes('\n') : undefined,
+    });
+    let text = this.decode(tokens);
+    if (stopAtNewline && text.includes('\n')) text = text.slice(0, text.indexOf('\n'));
+    return { text, tokens };
+  }
+}

@@ -1,0 +1,234 @@
+// ---------------------------------------------------------------------------------------------
+// Qwen3 forward pass on the Bankai engine: one file, top to bottom.
+//
+//   x = embd[tokens]
+//   per layer:  h = rms(x)*attn_norm;  q,k,v = Wq h, Wk h, Wv h;  q,k = rms_head(q,k)*norms;
+//               rope(q,k);  x += Wo attn(q, K, V);  h = rms(x)*ffn_norm;  x += Wd (silu(Wg h) * Wu h)
+//   logits = Wout rms(x)*output_norm          (Wout = token_embd when the output is tied)
+//
+// Weights live once in the engine's shared memory (`ModelWeights`: plain data, can be posted to
+// worker threads). Each thread owns a `Qwen3Runner`: its scratch buffers and KV cache, laid out
+// by the host. 1-bit matmuls quantize their input to Q8_0 first, as llama.cpp's CPU path does.
+// ---------------------------------------------------------------------------------------------
+
+import type { Engine, FlipSet, Q1Tensor } from '@bankai/engine-wasm';
+import { f16ToF32 } from '@bankai/gguf';
+import type { Qwen3Config } from './config.js';
+
+type Ptr = number;
+
+/** A weight matrix y = x W^T with W (rows, cols): 1-bit in the engine's layout, or dense GGUF bytes. */
+export type Linear =
+  | { name: string; kind: 'q1'; rows: number; cols: number; tensor: Q1Tensor }
+  | { name: string; kind: 'f32' | 'f16'; rows: number; cols: number; ptr: Ptr };
+
+export interface LayerWeights {
+  attnNorm: Ptr; // (nEmbd) f32
+  q: Linear; // (nHead*headDim, nEmbd)
+  k: Linear; // (nHeadKv*headDim, nEmbd)
+  v: Linear; // (nHeadKv*headDim, nEmbd)
+  qNorm: Ptr; // (headDim) f32
+  kNorm: Ptr; // (headDim) f32
+  o: Linear; // (nEmbd, nHead*headDim)
+  ffnNorm: Ptr; // (nEmbd) f32
+  gate: Linear; // (nFf, nEmbd)
+  up: Linear; // (nFf, nEmbd)
+  down: Linear; // (nEmbd, nFf)
+}
+
+export interface ModelWeights {
+  config: Qwen3Config;
+  embd: Linear; // (vocab, nEmbd)
+  layers: LayerWeights[];
+  outputNorm: Ptr; // (nEmbd) f32
+  output: Linear; // (vocab, nEmbd): token_embd itself when tied
+}
+
+/** Scratch and KV cache of one runner (plain data: a worker rebuilds its runner from it). */
+export interface RunnerLayout {
+  maxBatch: number; // tokens per forward call
+  maxContext: number; // KV cache positions
+  x: Ptr; // (maxBatch, nEmbd) f32 residual stream
+  h: Ptr; // (maxBatch, max(nEmbd, qDim)) f32 normed input / attention output
+  xq: Ptr; // Q8_0 activations of (maxBatch, max(nEmbd, qDim, nFf))
+  q: Ptr; // (maxBatch, qDim) f32
+  k: Ptr; // (maxBatch, kvDim) f32
+  v: Ptr; // (maxBatch, kvDim) f32
+  gate: Ptr; // (maxBatch, nFf) f32
+  up: Ptr; // (maxBatch, nFf) f32
+  attnScratch: Ptr; // (maxContext) f32
+  kCache: Ptr; // (nLayer, maxContext, kvDim) f32
+  vCache: Ptr; // (nLayer, maxContext, kvDim) f32
+  logits: Ptr; // (maxBatch, vocab) f32
+}
+
+/** Virtual flips per tensor name (`blk.3.ffn_gate.weight`), evaluated without touching weights. */
+export type VirtualFlips = ReadonlyMap<string, FlipSet>;
+
+export function layoutRunner(
+  engine: Engine,
+  c: Qwen3Config,
+  opts: { maxBatch?: number; maxContext?: number } = {},
+): RunnerLayout {
+  const maxContext = Math.min(opts.maxContext ?? 512, c.contextLength);
+  const maxBatch = Math.min(opts.maxBatch ?? 64, maxContext);
+  const qDim = c.nHead * c.headDim;
+  const kvDim = c.nHeadKv * c.headDim;
+  const widest = Math.max(c.nEmbd, qDim, c.nFf);
+  const f32 = (n: number) => engine.alloc(n * 4);
+  return {
+    maxBatch,
+    maxContext,
+    x: f32(maxBatch * c.nEmbd),
+    h: f32(maxBatch * Math.max(c.nEmbd, qDim)),
+    xq: engine.alloc(engine.q8Bytes(maxBatch, widest)),
+    q: f32(maxBatch * qDim),
+    k: f32(maxBatch * kvDim),
+    v: f32(maxBatch * kvDim),
+    gate: f32(maxBatch * c.nFf),
+    up: f32(maxBatch * c.nFf),
+    attnScratch: f32(maxContext),
+    kCache: f32(c.nLayer * maxContext * kvDim),
+    vCache: f32(c.nLayer * maxContext * kvDim),
+    logits: f32(maxBatch * c.vocabSize),
+  };
+}
+
+export class Qwen3Runner {
+  readonly config: Qwen3Config;
+  /** Positions already in the KV cache. */
+  pos = 0;
+  private flips: VirtualFlips = new Map();
+
+  constructor(
+    readonly engine: Engine,
+    readonly weights: ModelWeights,
+    readonly layout: RunnerLayout,
+  ) {
+    this.config = weights.config;
+  }
+
+  /** Forget the KV cache (or keep its first `pos` positions, e.g. a shared prompt prefix). */
+  rewind(pos = 0): void {
+    if (pos < 0 || pos > this.pos) throw new RangeError(`rewind(${pos}): cache holds ${this.pos} positions`);
+    this.pos = pos;
+  }
+
+  /** Evaluate with these flips applied virtually (an empty map: the weights as they are). */
+  setVirtualFlips(flips: VirtualFlips): void {
+    this.flips = flips;
+  }
+
+  /**
+   * Append `tokens` at the current position and run them through the model. Returns the logits
+   * of tokens[logitsFrom..] ((n - logitsFrom, vocab) f32; default all of them; `n - 1`: only the
+   * last; `n`: none, which skips the output head). The view is valid until the next call.
+   */
+  forward(tokens: ArrayLike<number>, logitsFrom = 0): Float32Array {
+    const c = this.config;
+    const n = tokens.length;
+    if (n === 0) throw new RangeError('forward: no tokens');
+    if (!(logitsFrom >= 0 && logitsFrom <= n)) throw new RangeError(`forward: logitsFrom ${logitsFrom} outside 0..${n}`);
+    if (this.pos + n > this.layout.maxContext) {
+      throw new RangeError(
+        `forward: ${this.pos + n} positions exceed this runner's context of ${this.layout.maxContext}; ` +
+          `create the model with a larger maxContext (the file allows ${c.contextLength}).`,
+      );
+    }
+    for (let i = 0; i < n; i++) {
+      const t = tokens[i]!;
+      if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) {
+        throw new RangeError(`forward: token ${t} at index ${i} is outside the vocabulary (0..${c.vocabSize - 1})`);
+      }
+    }
+    const B = this.layout.maxBatch;
+    if (n <= B) return this.forwardBatch(Array.from(tokens), logitsFrom);
+    const out = new Float32Array((n - logitsFrom) * c.vocabSize);
+    for (let start = 0; start < n; start += B) {
+      const chunk = Array.prototype.slice.call(tokens, start, Math.min(n, start + B)) as number[];
+      const from = Math.min(Math.max(logitsFrom - start, 0), chunk.length);
+      const logits = this.forwardBatch(chunk, from);
+      if (from < chunk.length) out.set(logits, (start + from - logitsFrom) * c.vocabSize);
+    }
+    return out;
+  }
+
+  private forwardBatch(tokens: number[], logitsFrom: number): Float32Array {
+    const { engine: e, config: c, layout: L, weights: w } = this;
+    const n = tokens.length;
+    const pos0 = this.pos;
+    const qDim = c.nHead * c.headDim;
+    const kvDim = c.nHeadKv * c.headDim;
+
+    // x = embd[tokens]                                             x: (n, nEmbd)
+    for (let i = 0; i < n; i++) this.embedRow(tokens[i]!, L.x + i * c.nEmbd * 4);
+
+    for (let l = 0; l < c.nLayer; l++) {
+      const lw = w.layers[l]!;
+      // ---- attention ----
+      e.rmsNorm(L.x, n, c.nEmbd, lw.attnNorm, c.rmsEps, L.h);
+      this.quantizeFor([lw.q, lw.k, lw.v], L.h, n, c.nEmbd);
+      this.matmul(lw.q, L.h, n, L.q); //                              q: (n, nHead, headDim)
+      this.matmul(lw.k, L.h, n, L.k); //                              k: (n, nHeadKv, headDim)
+      this.matmul(lw.v, L.h, n, L.v); //                              v: (n, nHeadKv, headDim)
+      e.rmsNorm(L.q, n * c.nHead, c.headDim, lw.qNorm, c.rmsEps, L.q);
+      e.rmsNorm(L.k, n * c.nHeadKv, c.headDim, lw.kNorm, c.rmsEps, L.k);
+      e.ropeNeox(L.q, n, c.nHead, c.headDim, pos0, c.ropeFreqBase, c.ropeDim);
+      e.ropeNeox(L.k, n, c.nHeadKv, c.headDim, pos0, c.ropeFreqBase, c.ropeDim);
+      // append k, v to this layer's cache                          cache: (maxContext, kvDim)
+      const kc = L.kCache + l * L.maxContext * kvDim * 4;
+      const vc = L.vCache + l * L.maxContext * kvDim * 4;
+      e.f32(kc + pos0 * kvDim * 4, n * kvDim).set(e.f32(L.k, n * kvDim));
+      e.f32(vc + pos0 * kvDim * 4, n * kvDim).set(e.f32(L.v, n * kvDim));
+      e.attention(L.q, kc, vc, n, pos0, c.nHead, c.nHeadKv, c.headDim, 1 / Math.sqrt(c.headDim), L.h, L.attnScratch);
+      this.quantizeFor([lw.o], L.h, n, qDim);
+      this.matmul(lw.o, L.h, n, L.q); //                              (n, nEmbd) into q's buffer
+      e.add(L.x, L.q, n * c.nEmbd, L.x);
+      // ---- feed-forward (SwiGLU) ----
+      e.rmsNorm(L.x, n, c.nEmbd, lw.ffnNorm, c.rmsEps, L.h);
+      this.quantizeFor([lw.gate, lw.up], L.h, n, c.nEmbd);
+      this.matmul(lw.gate, L.h, n, L.gate); //                        (n, nFf)
+      this.matmul(lw.up, L.h, n, L.up); //                            (n, nFf)
+      e.siluMul(L.gate, L.up, n * c.nFf, L.gate);
+      this.quantizeFor([lw.down], L.gate, n, c.nFf);
+      this.matmul(lw.down, L.gate, n, L.h); //                        (n, nEmbd)
+      e.add(L.x, L.h, n * c.nEmbd, L.x);
+    }
+    this.pos += n;
+    if (logitsFrom === n) return new Float32Array(0);
+
+    // logits = Wout rms(x) * output_norm, for tokens[logitsFrom..]     logits: (m, vocab)
+    const first = logitsFrom;
+    const m = n - first;
+    const xs = L.x + first * c.nEmbd * 4;
+    e.rmsNorm(xs, m, c.nEmbd, w.outputNorm, c.rmsEps, L.h);
+    this.quantizeFor([w.output], L.h, m, c.nEmbd);
+    this.matmul(w.output, L.h, m, L.logits);
+    return e.f32(L.logits, m * c.vocabSize);
+  }
+
+  /** Write token `t`'s embedding row, dequantized to f32, at `dst`. */
+  private embedRow(t: number, dst: Ptr): void {
+    const { engine: e, config: c } = this;
+    const em = this.weights.embd;
+    if (em.kind === 'q1') e.q1DequantRow(em.tensor, t, dst);
+    else if (em.kind === 'f32') e.f32(dst, c.nEmbd).set(e.f32(em.ptr + t * c.nEmbd * 4, c.nEmbd));
+    else {
+      const src = e.u16(em.ptr + t * c.nEmbd * 2, c.nEmbd);
+      const out = e.f32(dst, c.nEmbd);
+      for (let j = 0; j < c.nEmbd; j++) out[j] = f16ToF32(src[j]!);
+    }
+  }
+
+  /** 1-bit matmuls read Q8_0 activations: quantize `x` once for all the linears that share it. */
+  private quantizeFor(lins: Linear[], x: Ptr, n: number, cols: number): void {
+    if (lins.some((lin) => lin.kind === 'q1')) this.engine.quantizeQ8(x, n, cols, this.layout.xq);
+  }
+
+  private matmul(lin: Linear, x: Ptr, n: number, y: Ptr): void {
+    const e = this.engine;
+    if (lin.kind === 'q1') e.matmulQ1(lin.tensor, this.layout.xq, n, y, this.flips.get(lin.name));
+    else if (lin.kind === 'f32') e.matmulF32(lin.ptr, lin.rows, lin.cols, x, n, y);
+    else e.matmulF16(lin.ptr, lin.rows, lin.cols, x, n, y);
+  }
+}

@@ -1,0 +1,101 @@
+// Teacher-forced log-probabilities and greedy generation on a Qwen3Runner.
+
+import type { Qwen3Runner } from './qwen3.js';
+
+/** In-place natural-log softmax of each row of (rows, dim) logits, accumulated in f64. */
+export function logSoftmaxRows(logits: Float32Array, dim: number): Float32Array {
+  for (let r = 0; r < logits.length / dim; r++) {
+    const row = logits.subarray(r * dim, (r + 1) * dim);
+    const lse = logSumExp(row);
+    for (let j = 0; j < dim; j++) row[j] = row[j]! - lse;
+  }
+  return logits;
+}
+
+export function logSumExp(row: Float32Array): number {
+  let max = -Infinity;
+  for (let j = 0; j < row.length; j++) if (row[j]! > max) max = row[j]!;
+  let sum = 0;
+  for (let j = 0; j < row.length; j++) sum += Math.exp(row[j]! - max);
+  return max + Math.log(sum);
+}
+
+export function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let j = 1; j < row.length; j++) if (row[j]! > row[best]!) best = j;
+  return best;
+}
+
+/**
+ * The full log-softmax over the vocabulary after each token: (n, vocab) f32, row i being the
+ * distribution of token i+1 given tokens[0..i]. Starts from an empty cache.
+ */
+export function tokenLogprobs(runner: Qwen3Runner, tokens: ArrayLike<number>): Float32Array {
+  runner.rewind(0);
+  const logits = runner.forward(tokens, 0);
+  return logSoftmaxRows(logits.slice(), runner.config.vocabSize);
+}
+
+export interface ContinuationScore {
+  /** Sum of log p(continuation token | everything before it). */
+  logprob: number;
+  /** Per continuation token. */
+  tokenLogprobs: number[];
+  /** Whether each continuation token was the model's argmax at its position. */
+  greedyMatch: boolean[];
+}
+
+/**
+ * Teacher-forced log-prob of `continuation` after `prompt` (token ids). Only the positions that
+ * predict the continuation go through the output head.
+ */
+export function scoreContinuation(
+  runner: Qwen3Runner,
+  prompt: readonly number[],
+  continuation: readonly number[],
+): ContinuationScore {
+  if (prompt.length === 0) throw new RangeError('scoreContinuation: the prompt needs at least one token');
+  if (continuation.length === 0) throw new RangeError('scoreContinuation: empty continuation');
+  const V = runner.config.vocabSize;
+  const seq = [...prompt, ...continuation];
+  runner.rewind(0);
+  // logits of positions prompt.length-1 .. seq.length-2 predict the continuation
+  const logits = runner.forward(seq.slice(0, -1), prompt.length - 1);
+  const tokenLp: number[] = [];
+  const greedy: boolean[] = [];
+  for (let j = 0; j < continuation.length; j++) {
+    const row = logits.subarray(j * V, (j + 1) * V);
+    const t = continuation[j]!;
+    tokenLp.push(row[t]! - logSumExp(row));
+    greedy.push(argmax(row) === t);
+  }
+  return { logprob: tokenLp.reduce((a, b) => a + b, 0), tokenLogprobs: tokenLp, greedyMatch: greedy };
+}
+
+export interface GenerateOptions {
+  maxTokens?: number;
+  /** Token ids that end generation (not included in the output): eos / eot. */
+  stopTokens?: readonly number[];
+  /** Called with each new token's decoded text so far; return true to stop (token kept). */
+  stopWhen?: (ids: number[]) => boolean;
+}
+
+/** Greedy (argmax) decoding with the KV cache: prefill the prompt in one batch, then one token a step. */
+export function generateGreedy(runner: Qwen3Runner, prompt: readonly number[], opts: GenerateOptions = {}): number[] {
+  const maxTokens = opts.maxTokens ?? 64;
+  const stop = new Set(opts.stopTokens ?? []);
+  if (prompt.length === 0) throw new RangeError('generate: the prompt needs at least one token');
+  runner.rewind(0);
+  const room = runner.layout.maxContext - prompt.length;
+  let logits = runner.forward(prompt, prompt.length - 1);
+  const out: number[] = [];
+  while (out.length < Math.min(maxTokens, room + 1)) {
+    const next = argmax(logits);
+    if (stop.has(next)) break;
+    out.push(next);
+    if (opts.stopWhen?.(out)) break;
+    if (out.length >= maxTokens || runner.pos >= runner.layout.maxContext) break;
+    logits = runner.forward([next], 0);
+  }
+  return out;
+}
