@@ -160,3 +160,14 @@ describe('views and conversions', () => {
     expect(int(r, 1)).toBe(0);
   });
 });
+
+describe('large recorded shapes', () => {
+  it('normalizes rows of huge tensors by the groups present, and bounds row-to-group expansion', () => {
+    const huge = new Map([['blk.0.ffn_up', { rows: 4, cols: 0x7fffff80 }]]);
+    const flips: Flip[] = [{ tensor: 'blk.0.ffn_up', row: 1 }, { tensor: 'blk.0.ffn_up', row: 1, group: 7 }, { tensor: 'blk.0.ffn_up', row: 2, group: 9 }];
+    expect(normalize(flips, huge)).toEqual(flips);
+    expect(bitsFlipped(flips, huge)).toBe(0x7fffff80 - 128 + 128);
+    expect(overlapReport(flips, [{ tensor: 'blk.0.ffn_up', row: 1 }], huge).overlaps[0]!.sharedBits).toBe(0x7fffff80 - 128);
+    expect(() => rowFlipsToGroupFlips(flips, huge)).toThrow(/more than the limit/);
+  });
+});

@@ -135,23 +135,33 @@ function emitRow(out: Flip[], tensor: string, row: number, mask: RowMask, groups
     for (const g of present) emitGroup(out, tensor, row, g, mask.groups.get(g)!);
     return;
   }
-  // The row's real mask, group by group: M_g = flipped ? NOT P_g : P_g.
-  const real = (g: number): GroupMask => {
-    const p = mask.groups.get(g);
-    return mask.flipped ? complement(p) : p ?? new Uint32Array(4);
-  };
-  let costPlain = 0;
-  let costFlipped = 1;
-  for (let g = 0; g < groups; g++) {
-    const m = real(g);
-    costPlain += groupCost(m);
-    costFlipped += groupCost(complement(m));
+  // The row's real mask, group by group: M_g = flipped ? NOT P_g : P_g. Groups absent from P
+  // (P_g = 0) are all zero in M when the row is not flipped, all ones when it is; they cost 0
+  // in one writing and 1 group flip each in the other. Work is O(present groups), never
+  // O(row length): a huge recorded shape cannot make this loop long.
+  const absent = groups - present.length;
+  let costOfP = 0; // writing the P_g as they are
+  let costOfNotP = 0; // writing NOT P_g
+  for (const g of present) {
+    const p = mask.groups.get(g)!;
+    costOfP += groupCost(p);
+    costOfNotP += groupCost(complement(p));
   }
+  // plain: write M (= P, or NOT P with absent groups as group flips when the row is flipped)
+  const costPlain = mask.flipped ? costOfNotP + absent : costOfP;
+  // with a row flip: write NOT M (= NOT P with absent groups as group flips, or P)
+  const costFlipped = 1 + (mask.flipped ? costOfP : costOfNotP + absent);
   const withRowFlip = costFlipped < costPlain;
   if (withRowFlip) out.push(rowFlip(tensor, row));
-  for (let g = 0; g < groups; g++) {
-    const m = real(g);
-    emitGroup(out, tensor, row, g, withRowFlip ? complement(m) : m);
+  // the per-group masks written: P itself when (flipped == withRowFlip), else NOT P
+  const invert = mask.flipped !== withRowFlip;
+  for (const g of present) {
+    const p = mask.groups.get(g)!;
+    emitGroup(out, tensor, row, g, invert ? complement(p) : p);
+  }
+  if (invert && absent > 0) {
+    // chosen only when cheaper, so `absent` is bounded by the flips given
+    for (let g = 0; g < groups; g++) if (!mask.groups.has(g)) out.push(groupFlip(tensor, row, g));
   }
 }
 
@@ -255,9 +265,19 @@ export function flipsByTensor(flips: readonly Flip[]): Map<string, TensorFlips> 
 
 /** Rewrites every row flip as the group flips of all its groups (for code that only does group
  *  XORs, or to compare against group-level patches). Group and bit flips pass through. The
- *  result is deliberately not canonical: normalize() turns it back into row flips. */
-export function rowFlipsToGroupFlips(flips: readonly Flip[], shapes: TensorShapes): Flip[] {
+ *  result is deliberately not canonical: normalize() turns it back into row flips. Refuses to
+ *  produce more than `maxFlips` flips. */
+export function rowFlipsToGroupFlips(flips: readonly Flip[], shapes: TensorShapes, maxFlips = 1 << 24): Flip[] {
   const out: Flip[] = [];
+  const expanded = flips.reduce((n, f) => {
+    const shape = flipKind(f) === 'row' ? lookupShape(shapes, f.tensor) : undefined;
+    return n + (shape ? groupsPerRow(shape) : 1);
+  }, 0);
+  if (expanded > maxFlips) {
+    throw new PatchFormatError(`expanding the row flips gives ${expanded} group flips, more than the limit ${maxFlips}`, {
+      fix: 'apply row flips as rows, or raise maxFlips if this is really meant',
+    });
+  }
   flips.forEach((flip, i) => {
     if (flipKind(flip) !== 'row') {
       out.push(flip);
@@ -337,16 +357,17 @@ export function overlapReport(a: readonly Flip[], b: readonly Flip[], shapes?: T
     };
     let sharedBits: number | undefined;
     let conflict: boolean;
+    const union = new Set([...ma.groups.keys(), ...mb.groups.keys()]);
     if (groups !== undefined) {
-      sharedBits = 0;
-      for (let g = 0; g < groups; g++) sharedBits += shared(g);
+      // groups present in neither mask share 128 bits when both rows are flipped, else none
+      sharedBits = ma.flipped && mb.flipped ? (groups - union.size) * GROUP_SIZE : 0;
+      for (const g of union) sharedBits += shared(g);
       conflict = sharedBits > 0;
     } else if (ma.flipped && mb.flipped) {
       conflict = true; // both flip (nearly) the whole row; the exact count needs the row length
     } else {
-      const candidates = new Set([...ma.groups.keys(), ...mb.groups.keys()]);
       let n = 0;
-      for (const g of candidates) n += shared(g);
+      for (const g of union) n += shared(g);
       conflict = n > 0;
       if (!ma.flipped && !mb.flipped) sharedBits = n;
     }

@@ -108,5 +108,6 @@ export {
   type VerifyOptions,
   type VerifyResult,
 } from './sign.js';
+export { mergeBases, stackPatches, type StackOptions } from './stack.js';
 export { sha256Hex } from './hash.js';
 export type { JsonObject, JsonValue } from './json.js';

@@ -111,3 +111,17 @@ describe('checkPatchForModel', () => {
     expect(checkPatchForModel(manifest, model, { requireFingerprint: true, force: true }).warnings[0]).toMatch(/^--force: /);
   });
 });
+
+describe('stackPatches', () => {
+  it('XORs patches on the same base and refuses different bases', async () => {
+    const { stackPatches } = await import('./index.js');
+    const a = sample();
+    const b = createManifest({ provenance: { tool: 't' }, flips: [{ tensor: 'blk.2.ffn_down', row: 10 }, { tensor: 'blk.3.ffn_up', row: 1 }], model });
+    const s = stackPatches([a, b], { provenance: { tool: 'bankai', strategy: 'stack' } });
+    expect(s.flips.map((f) => f.tensor)).toEqual(['blk.1.attn_k', 'blk.1.ffn_gate', 'blk.3.ffn_up', 'output']);
+    expect(s.base.sha256).toBe(fileSha);
+    expect(stackPatches([a, a], { provenance: { tool: 't' } }).flips).toEqual([]);
+    const other = createManifest({ provenance: { tool: 't' }, base: { sha256: sha256Hex(Uint8Array.of(1)) }, flips: [] });
+    expect(() => stackPatches([a, other], { provenance: { tool: 't' } })).toThrow(/patches\[1\]\.base\.sha256: patches 0 and 1 were made for different model files/);
+  });
+});
