@@ -272,6 +272,8 @@ describe('special tokens', () => {
     expect(tok.eotId).toBe(imEnd);
     expect(tok.eosId).toBe(tok.idOfText('<|endoftext|>'));
     expect(tok.isEndOfGeneration(imEnd)).toBe(true);
+    expect(tok.isEndOfGeneration(tok.eosId!)).toBe(true);
+    expect([...tok.eogIds].sort()).toEqual([imEnd, tok.eosId!].sort());
     expect(tok.isEndOfGeneration(think)).toBe(false);
   });
 });

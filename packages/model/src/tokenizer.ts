@@ -79,8 +79,15 @@ export const TOKEN_TYPE = {
 /** Pre-tokenizer names that llama.cpp maps to its qwen2 rules. */
 const QWEN2_PRE_NAMES = new Set(['qwen2', 'deepseek-r1-qwen']);
 
-/** End-of-turn texts llama.cpp looks for when `tokenizer.ggml.eot_token_id` is absent (ours in priority order). */
+/**
+ * End-of-turn texts llama.cpp looks for when `tokenizer.ggml.eot_token_id` is absent. llama.cpp
+ * takes whichever it meets first in a hash map (on our test vocabularies: <|endoftext|>); we take
+ * them in this order. Generation stops on any of them anyway (see eogIds).
+ */
 const EOT_TEXTS = ['<|im_end|>', '<|eot_id|>', '<|end|>', '<end_of_turn>', '<|endoftext|>'];
+
+/** Token texts llama.cpp always treats as end of generation (besides EOS and EOT). */
+const EOG_TEXTS = ['<|eot_id|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '<|end_of_text|>', '<EOT>', '<|eom_id|>'];
 
 // ---- GPT-2 byte <-> unicode alphabet -------------------------------------------------------
 // Printable Latin-1 bytes map to themselves; the other 68 bytes (controls, space, 0x7F-0xA0,
@@ -308,6 +315,8 @@ export class Tokenizer {
   readonly bosId: number | undefined;
   readonly eosId: number | undefined;
   readonly eotId: number | undefined;
+  /** End-of-generation ids: EOS, EOT and the tokens llama.cpp recognises by text (<|im_end|>, <|endoftext|>, ...). */
+  readonly eogIds: ReadonlySet<number>;
 
   private readonly tokens: readonly string[];
   private readonly types: Uint8Array; // (vocabSize) token type, 1 = normal when absent
@@ -350,6 +359,9 @@ export class Tokenizer {
     this.bosId = md.bosId;
     this.eosId = md.eosId;
     this.eotId = md.eotId ?? EOT_TEXTS.map((t) => this.idOf.get(t)).find((id) => id !== undefined);
+    const eog = new Set<number>();
+    for (const id of [this.eosId, this.eotId, ...EOG_TEXTS.map((t) => this.idOf.get(t))]) if (id !== undefined) eog.add(id);
+    this.eogIds = eog;
   }
 
   /** Build from GGUF metadata; throws a clear error naming the field on anything unsupported or malformed. */
@@ -578,9 +590,9 @@ export class Tokenizer {
     return this.tokenType(id) === TOKEN_TYPE.control;
   }
 
-  /** End of generation: EOS or EOT. */
+  /** End of generation: EOS, EOT or another end-of-generation token (see eogIds). */
   isEndOfGeneration(id: number): boolean {
-    return id === this.eosId || id === this.eotId;
+    return this.eogIds.has(id);
   }
 
   /** Id of an exact token text, if present. */
