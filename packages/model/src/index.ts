@@ -10,3 +10,4 @@ export {
   type ContinuationScore, type GenerateOptions,
 } from './scoring.js';
 export { Tokenizer, type TokenizerMetadata } from './tokenizer.js';
+export { ScoringPool, type SequenceScore } from './pool.js';
