@@ -70,7 +70,8 @@ const PIECES = [
   '\t', '\n', '\n\n', '\r\n', '\r', '.', ',', '!', '?', ':', ';', '"', "'", '(', ')', '-', '_', '/',
   '0', '1', '42', '2024', '3.14', "'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'LL", "'S",
   'é', 'ß', 'ñ', 'Ж', 'да', '中', '文', 'の', '한', 'α', '١٢', '½', '²', '😀', '👍🏽', '👨‍👩‍👧', '🇫🇷',
-  '\u0301', '\u200d', '\u00a0', '\u0085', '\ufeff', '\u017f', '\u212a', '\u3000',
+  '\u0301', '\u200d', '\u00a0', '\u0085', '\ufeff', '\u017f', '\u212a', '\u3000', '\u088f',
+  'LLAMA', 'AMA', "'LL", 'x', 'line', 'word', 'foo', 'ab', 'c',
   '<think>', '</think>', '<|im_end|>', '<|im_start|>', '<|endoftext|>', '<|im_', 'end|>',
 ];
 
@@ -103,12 +104,44 @@ const RICH_MERGE_TEXT = `${FIXED_TEXTS.slice(0, 24).join('\n')}
 Привет привет мир мир тест тест. 日本語 日本語 中文 中文 テキスト テキスト. Café café résumé résumé.
 😀😀 👍🏽👍🏽 🇫🇷🇫🇷 the the the and and of of    indented    indented\r\n\r\n\t\t`;
 
+/**
+ * Strings whose word boundaries under llama.cpp's qwen2 rules differ from a naive JS-regex or
+ * Unicode-current implementation. Byte-level BPE hides a boundary mistake unless a merge spans
+ * it, so the rich vocabulary gets top-ranked merges that build each probe into one token: a
+ * wrong split or a wrong join then changes the token ids.
+ */
+const BOUNDARY_PROBES = [
+  "'LLAMA", // contraction 'LL then AMA (ASCII case folding)
+  "'\u017fx", // long s is not an ASCII s: one word
+  '\u0085line', // U+0085 is whitespace to llama.cpp, not to JS \s
+  ' \ufeffword', // U+FEFF is not whitespace to llama.cpp, but is to JS \s
+  'ab\u088fc', // U+088F: a letter in Unicode 17 (Node 20.20), unassigned in llama.cpp's tables
+  'a\u0301b', // combining mark is not \p{L} (qwen2, unlike qwen35)
+  '12', // digits one by one
+  '  x', // space run leaves its last space to the word
+  '!!\n\n', // punctuation takes trailing newlines
+  ' \n\t', // whitespace up to the last newline
+  '\tfoo', // a tab prefixes letters
+];
+
 /** The model-gen tiny model with a vocabulary learned on RICH_MERGE_TEXT plus user-defined tokens. */
 async function writeRichModel(path: string): Promise<void> {
   const byteSyms = bytesToUnicode();
   const tokens = [...byteSyms];
   const seen = new Set(tokens);
   const merges: string[] = [];
+  for (const probe of BOUNDARY_PROBES) {
+    const syms = Array.from(new TextEncoder().encode(probe), (b) => byteSyms[b]);
+    let acc = syms[0];
+    for (const sym of syms.slice(1)) {
+      merges.push(`${acc} ${sym}`);
+      acc += sym;
+      if (!seen.has(acc)) {
+        seen.add(acc);
+        tokens.push(acc);
+      }
+    }
+  }
   for (const [a, b] of learnMerges(RICH_MERGE_TEXT, 600)) {
     merges.push(`${a} ${b}`);
     if (!seen.has(a + b)) {
@@ -192,7 +225,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const TEXTS = [...FIXED_TEXTS, ...randomTexts(400, 20240601)];
+const TEXTS = [...FIXED_TEXTS, ...BOUNDARY_PROBES, ...BOUNDARY_PROBES.map((p) => `x ${p} y`), ...randomTexts(400, 20240601)];
 
 describe.each([0, 1])('tokenizer parity with llama.cpp, model %i', (m) => {
   for (const parseSpecial of [false, true]) {
