@@ -7,7 +7,7 @@ const shapes = [
   { name: '1.7B ffn_up   6144x2048', rows: 6144, cols: 2048 },
   { name: '8B   ffn_up  12288x4096', rows: 12288, cols: 4096 },
 ];
-const batches = [1, 32];
+const batches = (process.env.BENCH_BATCHES ?? "1,32").split(",").map(Number);
 const minSeconds = Number(process.env.BENCH_SECONDS ?? 0.5);
 
 let seed = 1;
