@@ -51,6 +51,7 @@ const FIXED_TEXTS = [
   "it'\u017f kelvin \u212a and 's",
   'next\u0085line and bom\ufeffinside',
   'lone \ud800 high and \udc00 low surrogates \ud83d',
+  'nul\u0000byte and \u0001\u001f\u007f controls \u001c\u001d\u001e\u001f separators',
 ];
 
 /** mulberry32 */

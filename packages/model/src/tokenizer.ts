@@ -331,7 +331,10 @@ export class Tokenizer {
     this.tokens = md.tokens;
     this.vocabSize = md.tokens.length;
     this.types = new Uint8Array(this.vocabSize).fill(TOKEN_TYPE.normal);
-    if (md.tokenTypes) this.types.set(Array.from(md.tokenTypes));
+    if (md.tokenTypes) {
+      // unknown type values become 0 (llama.cpp's "undefined": never special, decodes to nothing)
+      this.types.set(Array.from(md.tokenTypes, (t) => (Number.isInteger(t) && t >= 1 && t <= 6 ? t : 0)));
+    }
 
     this.idOf = new Map();
     for (let id = 0; id < this.vocabSize; id++) this.idOf.set(md.tokens[id], id);
