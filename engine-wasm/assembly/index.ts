@@ -14,3 +14,8 @@ export {
 export function heapBase(): usize {
   return __heap_base;
 }
+
+// 1 in the relaxed-simd build (engine-relaxed.wasm), 0 in the plain SIMD build.
+export function relaxedSimd(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}

@@ -68,6 +68,15 @@ export function matmulQ1Ref(
 // [-508, 508], so each table is looked up twice (low bytes, high bytes) and the bytes are
 // re-interleaved into exact int16 sums; a 32-column sub-block sums 8 lookups (|isum| <= 4064).
 
+// Table lookup with in-range indices (nibbles, always < 16). The relaxed-simd build uses
+// relaxed_swizzle, which is defined exactly for such indices (it only differs from swizzle for
+// indices >= 16) and skips the range fix-up that engines emit for i8x16.swizzle.
+// @ts-ignore: decorator
+@inline function lookup16(table: v128, idx: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(table, idx);
+  return i8x16.swizzle(table, idx);
+}
+
 // One 16-row tile for one token: writes 16 outputs at yOut.
 function tileDot(wTile: usize, sTile: usize, groups: i32, lut: usize, dx: usize, yOut: usize): void {
   const lowNibble = i8x16.splat(0x0f);
@@ -81,12 +90,12 @@ function tileDot(wTile: usize, sTile: usize, groups: i32, lut: usize, dx: usize,
         const wv = v128.load(wp);
         const n0 = v128.and(wv, lowNibble);
         const n1 = v128.and(i16x8.shr_u(wv, 4), lowNibble);
-        let tl = i8x16.swizzle(v128.load(lp), n0);
-        let th = i8x16.swizzle(v128.load(lp, 16), n0);
+        let tl = lookup16(v128.load(lp), n0);
+        let th = lookup16(v128.load(lp, 16), n0);
         a0 = i16x8.add(a0, i8x16.shuffle(tl, th, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
         a1 = i16x8.add(a1, i8x16.shuffle(tl, th, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
-        tl = i8x16.swizzle(v128.load(lp, 32), n1);
-        th = i8x16.swizzle(v128.load(lp, 48), n1);
+        tl = lookup16(v128.load(lp, 32), n1);
+        th = lookup16(v128.load(lp, 48), n1);
         a0 = i16x8.add(a0, i8x16.shuffle(tl, th, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
         a1 = i16x8.add(a1, i8x16.shuffle(tl, th, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
         wp += 16;

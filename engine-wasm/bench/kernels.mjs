@@ -1,7 +1,7 @@
 // Benchmark (not a test): G binary MACs/s of the fast 1-bit matmul and its reference, 1 token and a
 // 32-token batch, on Bonsai-shaped matrices, measured in the same run. Single thread.
 // Run: cd /work/main && npx turbo run build --filter=@bankai/engine-wasm && node engine-wasm/bench/kernels.mjs
-import { createEngine } from '../dist/index.js';
+import { compileEngine, createEngine } from '../dist/index.js';
 
 const shapes = [
   { name: '1.7B ffn_up   6144x2048', rows: 6144, cols: 2048 },
@@ -27,7 +27,10 @@ function time(fn) {
   return best;
 }
 
-const e = await createEngine({ initialBytes: 64 << 20 });
+// BENCH_VARIANT=simd|relaxed-simd|auto (Node 20 needs --experimental-wasm-relaxed-simd for relaxed)
+const module = await compileEngine(undefined, { variant: process.env.BENCH_VARIANT ?? 'auto' });
+const e = await createEngine({ module, initialBytes: 64 << 20 });
+console.log(`engine variant: ${e.variant}`);
 console.log('kernel                         batch   fast GMAC/s   ref GMAC/s   fast/ref');
 for (const s of shapes) {
   const mark = e.mark();

@@ -40,26 +40,42 @@ export interface FlipSet {
 
 const NO_FLIPS: FlipSet = { rowsPtr: 0, nRows: 0, pairsPtr: 0, nPairs: 0 };
 
+/** Which build of the kernels: plain SIMD, or relaxed SIMD (relaxed_swizzle; bit-identical results). */
+export type EngineVariant = 'simd' | 'relaxed-simd';
+
+export interface CompileEngineOptions {
+  /** 'auto' (default): relaxed-simd when the runtime validates it, else simd */
+  variant?: EngineVariant | 'auto';
+}
+
 /**
- * Compiles engine.wasm. Without bytes, reads ../build/engine.wasm relative to this file (works from
- * dist/ and src/, on Node, Deno and Bun).
+ * Compiles the engine. With bytes, compiles exactly those. Without, reads ../build/engine.wasm or
+ * ../build/engine-relaxed.wasm relative to this file (works from dist/ and src/, on Node, Deno and
+ * Bun) and picks the variant (default: relaxed-simd when supported, for a faster 1-bit matmul).
  */
-export async function compileEngine(wasmBytes?: BufferSource): Promise<WebAssembly.Module> {
+export async function compileEngine(wasmBytes?: BufferSource, opts: CompileEngineOptions = {}): Promise<WebAssembly.Module> {
   if (wasmBytes !== undefined) return WebAssembly.compile(wasmBytes);
-  const url = new URL('../build/engine.wasm', import.meta.url);
+  const variant = opts.variant ?? 'auto';
+  if (variant !== 'simd') {
+    const relaxed = await readBuild('engine-relaxed.wasm');
+    if (variant === 'relaxed-simd' || WebAssembly.validate(relaxed)) return WebAssembly.compile(relaxed);
+  }
+  return WebAssembly.compile(await readBuild('engine.wasm'));
+}
+
+async function readBuild(name: string): Promise<Uint8Array<ArrayBuffer>> {
+  const url = new URL(`../build/${name}`, import.meta.url);
   const { readFile } = await import('node:fs/promises');
-  let bytes: Uint8Array<ArrayBuffer>;
   try {
-    bytes = new Uint8Array(await readFile(url));
+    return new Uint8Array(await readFile(url));
   } catch (err) {
     throw new Error(`engine-wasm: cannot read ${url.pathname} (${(err as Error).message}); ` +
       'build it with `npx turbo run build --filter=@bankai/engine-wasm` or pass the wasm bytes');
   }
-  return WebAssembly.compile(bytes);
 }
 
 export interface CreateEngineOptions {
-  /** compiled engine module (default: compileEngine()) */
+  /** compiled engine module (default: compileEngine(), the fastest variant the runtime supports) */
   module?: WebAssembly.Module;
   /** shared memory to run on (default: a new shared memory); pass the owner's memory in workers */
   memory?: WebAssembly.Memory;
@@ -95,6 +111,8 @@ function isCount(v: number): boolean {
 export class Engine {
   /** First byte the host may use: static data of the module lives below it. */
   readonly heapBase: number;
+  /** which build of the kernels this instance runs */
+  readonly variant: EngineVariant;
   /** raw wasm exports (pointers are byte offsets) */
   readonly exports: EngineExports;
   private top: number;
@@ -102,6 +120,7 @@ export class Engine {
   constructor(readonly module: WebAssembly.Module, readonly memory: WebAssembly.Memory, exports: EngineExports) {
     this.exports = exports;
     this.heapBase = exports.heapBase() >>> 0;
+    this.variant = exports.relaxedSimd() ? 'relaxed-simd' : 'simd';
     this.top = align(this.heapBase, 64);
   }
 

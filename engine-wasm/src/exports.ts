@@ -3,6 +3,7 @@
 
 export interface EngineExports {
   heapBase(): number;
+  relaxedSimd(): number;
   f16ToF32Bits(h: number): number;
   f32ToF16Bits(f: number): number;
   q8Bytes(n: number, cols: number): number;

@@ -1,3 +1,5 @@
 export { compileEngine, createEngine, Engine, MAX_PAGES } from './engine.js';
-export type { Ptr, Q1Layout, Q1Tensor, FlipSet, CreateEngineOptions } from './engine.js';
+export type {
+  Ptr, Q1Layout, Q1Tensor, FlipSet, CreateEngineOptions, CompileEngineOptions, EngineVariant,
+} from './engine.js';
 export type { EngineExports } from './exports.js';
