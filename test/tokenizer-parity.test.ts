@@ -12,8 +12,8 @@ import { bytesToUnicode, learnMerges, presetOptions, qwen3WriteSpec } from '@ban
 import { writeQwen3File } from '@bankai/model-gen/node';
 // The tokenizer is runtime-neutral source with no engine dependency: import it directly so this
 // test does not need the wasm engine built.
-import { Tokenizer } from '../packages/model/src/tokenizer.js';
-import { llamaTokenize } from './llama/client.js';
+import { Tokenizer, toWellFormed } from '../packages/model/src/tokenizer.js';
+import { llamaDetokenize, llamaTokenize } from './llama/client.js';
 
 // ---- test texts ----------------------------------------------------------------------------
 
@@ -239,4 +239,21 @@ describe.each([0, 1])('tokenizer parity with llama.cpp, model %i', (m) => {
       expect(mismatches, `${name}: ${mismatches.length} of ${TEXTS.length} texts differ\n${mismatches.slice(0, 10).join('\n')}`).toEqual([]);
     });
   }
+
+  it('decode === llama_detokenize, with and without special tokens rendered', async () => {
+    const { name, path } = models[m];
+    const tok = await tokenizerOf(path);
+    const seqs = await llamaTokenize(path, TEXTS, { parseSpecial: true });
+    for (const renderSpecial of [false, true]) {
+      const theirs = await llamaDetokenize(path, seqs, { renderSpecial });
+      const bad: string[] = [];
+      seqs.forEach((ids, i) => {
+        const ours = tok.decode(ids, { renderSpecial });
+        if (ours !== theirs[i]) bad.push(`text[${i}] ids ${JSON.stringify(ids)}\n  ours  ${JSON.stringify(ours)}\n  llama ${JSON.stringify(theirs[i])}`);
+      });
+      expect(bad, `${name} (renderSpecial ${renderSpecial}): ${bad.length} differ\n${bad.slice(0, 5).join('\n')}`).toEqual([]);
+      // and a round trip: without special tokens in the way, decoding gives back the well-formed text
+      if (renderSpecial) seqs.forEach((ids, i) => expect(tok.decode(ids, { renderSpecial })).toBe(toWellFormed(TEXTS[i])));
+    }
+  });
 });

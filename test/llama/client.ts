@@ -79,6 +79,15 @@ export async function llamaTokenize(
   return runLlama<number[][]>({ op: 'tokenize', modelPath, texts, parseSpecial: opts.parseSpecial === true }, opts);
 }
 
+/** llama.cpp's text for each token sequence (control tokens rendered only with renderSpecial). */
+export async function llamaDetokenize(
+  modelPath: string,
+  seqs: number[][],
+  opts: LlamaRunOptions & { renderSpecial?: boolean } = {},
+): Promise<string[]> {
+  return runLlama<string[]>({ op: 'detokenize', modelPath, seqs, renderSpecial: opts.renderSpecial === true }, opts);
+}
+
 /**
  * For each sequence and each position i, llama.cpp's natural-log softmax over the whole
  * vocabulary for the token after token i: result[s][i] is a Float32Array(nVocab).
@@ -131,4 +140,20 @@ export async function llamaGenerateGreedy(
 /** What llama.cpp makes of the model (vocabulary size, special ids) and which llama.cpp build runs it. */
 export async function llamaInfo(modelPath: string, opts: LlamaRunOptions = {}): Promise<LlamaInfo> {
   return runLlama<LlamaInfo>({ op: 'info', modelPath }, opts);
+}
+
+export interface LlamaBenchResult {
+  scoreSeconds: number;
+  scoredTokens: number;
+  decodeSeconds: number;
+  decodeTokens: number;
+}
+
+/** Timings of llama.cpp scoring `seqs` (all-position logits) and decoding `decodeTokens` after a prompt (benchmarks only). */
+export async function llamaBench(
+  modelPath: string,
+  req: { seqs: number[][]; promptTokens: number[]; decodeTokens: number },
+  opts: LlamaRunOptions = {},
+): Promise<LlamaBenchResult> {
+  return runLlama<LlamaBenchResult>({ op: 'bench', modelPath, ...req }, opts);
 }

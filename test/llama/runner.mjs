@@ -4,8 +4,9 @@
 // Never downloads or compiles anything: getLlama({ build: 'never', skipDownload: true }).
 //
 // Request: one JSON object on stdin (or as argv[2]):
-//   { op: 'info' | 'tokenize' | 'logprobs' | 'generate', modelPath, threads?, logLevel?, ...op fields }
+//   { op: 'info' | 'tokenize' | 'detokenize' | 'logprobs' | 'generate', modelPath, threads?, logLevel?, ...op fields }
 //   tokenize: { texts: string[], parseSpecial?: boolean }
+//   detokenize: { seqs: number[][], renderSpecial?: boolean }
 //   logprobs: { seqs: number[][], outFile }  -> float32 LE file, see below
 //   generate: { promptTokens: number[], maxTokens, stopAtNewline?: boolean }
 // Response: one JSON line on stdout: { ok: true, result } or { ok: false, error }.
@@ -93,7 +94,8 @@ async function main() {
   const { llama, mod } = await loadLlama(threads, req.logLevel);
   checkGgufHeader(req.modelPath);
   // tokenize needs only the vocabulary: vocabOnly skips the tensors
-  const model = await llama.loadModel({ modelPath: req.modelPath, gpuLayers: 0, useMmap: true, vocabOnly: req.op === 'tokenize' });
+  const vocabOnly = req.op === 'tokenize' || req.op === 'detokenize';
+  const model = await llama.loadModel({ modelPath: req.modelPath, gpuLayers: 0, useMmap: true, vocabOnly });
   const nVocab = model.fileInfo.metadata?.tokenizer?.ggml?.tokens?.length;
 
   if (req.op === 'info') {
@@ -121,10 +123,21 @@ async function main() {
     return req.texts.map((text) => Array.from(model.tokenize(text, req.parseSpecial === true)));
   }
 
+  if (req.op === 'detokenize') {
+    // LlamaModel.detokenize -> llama_detokenize(remove_special = false, unparse_special = renderSpecial);
+    // the UTF-8 result reaches JS through N-API (invalid sequences become U+FFFD there)
+    return req.seqs.map((seq, s) => {
+      checkTokens(seq, nVocab, `seqs[${s}]`);
+      return model.detokenize(seq, req.renderSpecial === true);
+    });
+  }
+
   const longest =
     req.op === 'logprobs'
       ? Math.max(1, ...req.seqs.map((s) => s.length))
-      : req.promptTokens.length + req.maxTokens;
+      : req.op === 'bench'
+        ? Math.max(1, ...req.seqs.map((s) => s.length), req.promptTokens.length + req.decodeTokens)
+        : req.promptTokens.length + req.maxTokens;
   // At least 256 positions, in multiples of 256: node-llama-cpp leaves a context smaller than the
   // model's trained context unpadded, and llama.cpp then computes wrong logits (measured: 5.2 in
   // log-prob on a model trained at 256 asked for 8 positions). Unused positions cost nothing here.
@@ -197,7 +210,33 @@ async function main() {
     return generated;
   }
 
-  throw new Error(`unknown op ${JSON.stringify(req.op)}: expected info, tokenize, logprobs or generate`);
+  if (req.op === 'bench') {
+    // Timings only (bench/, never tests). Scoring: each sequence in one batch from an empty cache
+    // with logits at every position (an argmax is sampled at each, so the output head runs for
+    // every position, as scoring needs; no 151,936-entry probability maps are built in JS).
+    // Decode: the prompt in one batch, then decodeTokens single-token steps, timed alone.
+    const greedy = { generateNext: { token: true, options: { temperature: 0 } } };
+    for (const seq of req.seqs) checkTokens(seq, nVocab, 'seqs');
+    checkTokens(req.promptTokens, nVocab, 'promptTokens');
+    const t0 = performance.now();
+    for (const seq of req.seqs) {
+      await sequence.clearHistory();
+      await sequence.controlledEvaluate(seq.map((t) => [t, greedy]));
+    }
+    const scoreSeconds = (performance.now() - t0) / 1000;
+    await sequence.clearHistory();
+    const first = await sequence.controlledEvaluate(req.promptTokens.map((t, i) => (i === req.promptTokens.length - 1 ? [t, greedy] : t)));
+    let next = first[req.promptTokens.length - 1]?.next?.token;
+    const t1 = performance.now();
+    for (let i = 0; i < req.decodeTokens; i++) {
+      const out = await sequence.controlledEvaluate([[next, greedy]]);
+      next = out[0]?.next?.token;
+    }
+    const decodeSeconds = (performance.now() - t1) / 1000;
+    return { scoreSeconds, scoredTokens: req.seqs.reduce((a, s) => a + s.length, 0), decodeSeconds, decodeTokens: req.decodeTokens };
+  }
+
+  throw new Error(`unknown op ${JSON.stringify(req.op)}: expected info, tokenize, logprobs, generate or bench`);
   void mod;
 }
 
