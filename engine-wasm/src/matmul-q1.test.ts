@@ -42,7 +42,7 @@ describe('matmulQ1', () => {
   });
 
   it('fast == reference bit for bit on random inputs (tiles, edge rows, batches)', () => {
-    const shapes: [number, number, number][] = [[16, 128, 1], [64, 512, 3], [37, 384, 2], [5, 128, 4], [160, 1024, 5]];
+    const shapes: [number, number, number][] = [[16, 128, 1], [64, 512, 3], [37, 384, 2], [5, 128, 4], [160, 1024, 5], [48, 2048, 4]];
     shapes.forEach(([rows, cols, n], i) => {
       const mark = e.mark();
       const c = setup(rows, cols, n, 100 + i);
