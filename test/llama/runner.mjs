@@ -153,11 +153,13 @@ async function main() {
   const sequence = context.getSequence();
 
   if (req.op === 'logprobs') {
-    // node-llama-cpp gives, per position, a Map token -> probability: llama.cpp's raw logits
-    // (greedy sampler chain, which leaves the full candidate list untouched) turned into a
-    // float32 softmax (expf(l - max) / sum) in the addon. We return ln(p) computed in float64,
-    // which is ln softmax(logits) to ~1e-7 absolute; only p below ~1e-37 (log-prob < ~-85)
-    // loses precision to float32 subnormals, and p == 0 becomes -Infinity.
+    // node-llama-cpp gives, per position, a Map token -> probability: llama.cpp's raw float32
+    // logits (the greedy sampler chain leaves the full candidate list untouched) turned into a
+    // float32 softmax in the addon: p = expf(l - max) / sum, with `sum` accumulated in float32
+    // over the whole vocabulary (a shared relative error of ~1e-5 at 151936 tokens). We undo
+    // that: ln p_i - ln(sum_j p_j) with the sum and logs in float64, which is ln softmax(logits)
+    // to ~1e-7 plus float32 rounding of (l - max). Only p below ~1e-37 (log-prob < ~-85) loses
+    // precision to float32 subnormals, and p == 0 becomes -Infinity.
     // File layout: for each sequence in order, (positions, nVocab) float32 little-endian.
     const tmp = `${req.outFile}.tmp-${process.pid}`;
     const fd = openSync(tmp, 'w');
@@ -175,8 +177,11 @@ async function main() {
           if (!probs || probs.size !== nVocab) {
             throw new Error(`seqs[${s}] position ${i}: llama.cpp returned ${probs?.size ?? 0} probabilities, expected ${nVocab}`);
           }
+          let total = 0; // float64
+          for (const p of probs.values()) total += p;
+          const logTotal = Math.log(total);
           row.fill(-Infinity);
-          for (const [token, p] of probs) row[token] = Math.log(p);
+          for (const [token, p] of probs) row[token] = Math.log(p) - logTotal;
           writeSync(fd, new Uint8Array(row.buffer));
         }
       }

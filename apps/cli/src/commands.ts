@@ -10,6 +10,7 @@ import { Model, logSoftmaxRows, readModelConfig } from '@bankai/model';
 import { presetOptions, PRESETS, type PresetName, type WeightFormat } from '@bankai/model-gen';
 import { writeQwen3File } from '@bankai/model-gen/node';
 import { CliError, requireFlag, type CommandSpec, type Flags } from './args.js';
+import { demo } from './demo.js';
 
 export interface Command extends CommandSpec {
   run(flags: Flags, out: (s: string) => void): Promise<void>;
@@ -241,6 +242,7 @@ function positiveInt(command: string, flags: Flags, name: string): number {
 }
 
 export const commands: Record<string, Command> = {
+  demo,
   info,
   generate,
   logprobs,
