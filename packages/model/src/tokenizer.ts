@@ -89,6 +89,9 @@ const EOT_TEXTS = ['<|im_end|>', '<|eot_id|>', '<|end|>', '<end_of_turn>', '<|en
 /** Token texts llama.cpp always treats as end of generation (besides EOS and EOT). */
 const EOG_TEXTS = ['<|eot_id|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '<|end_of_text|>', '<EOT>', '<|eom_id|>'];
 
+const UTF8 = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+
 // ---- GPT-2 byte <-> unicode alphabet -------------------------------------------------------
 // Printable Latin-1 bytes map to themselves; the other 68 bytes (controls, space, 0x7F-0xA0,
 // soft hyphen) map to U+0100 upwards in byte order. Every mapped char is one UTF-16 unit.
@@ -345,7 +348,6 @@ export class Tokenizer {
       if (!this.mergeRank.has(md.merges[rank])) this.mergeRank.set(md.merges[rank], rank);
     }
 
-    const utf8 = new TextEncoder();
     const special: number[] = [];
     for (let id = 0; id < this.vocabSize; id++) {
       const t = this.types[id];
@@ -353,7 +355,7 @@ export class Tokenizer {
       if (isSpecial && md.tokens[id].length > 0) special.push(id);
     }
     // llama.cpp sorts by UTF-8 length, longest first; ties by id here (its sort is unstable)
-    const byteLen = new Map(special.map((id) => [id, utf8.encode(md.tokens[id]).length]));
+    const byteLen = new Map(special.map((id) => [id, UTF8.encode(md.tokens[id]).length]));
     special.sort((a, b) => byteLen.get(b)! - byteLen.get(a)! || a - b);
     this.allSpecial = special;
     this.userDefined = special.filter((id) => this.types[id] === TOKEN_TYPE.userDefined);
@@ -483,7 +485,7 @@ export class Tokenizer {
 
   /** BPE one pre-token word: UTF-8 bytes -> byte alphabet -> merges by (rank, leftmost). */
   private bpeWord(word: string): number[] {
-    const bytes = new TextEncoder().encode(word);
+    const bytes = UTF8.encode(word);
     const n = bytes.length;
     let mapped = ''; // one UTF-16 unit per byte
     for (let i = 0; i < n; i++) mapped += BYTE_TO_CHAR[bytes[i]];
@@ -614,11 +616,11 @@ export class Tokenizer {
     this.checkId(id);
     const type = this.types[id];
     if (type === TOKEN_TYPE.control || type === TOKEN_TYPE.unknown) {
-      return opts.renderSpecial ? new TextEncoder().encode(this.tokens[id]) : EMPTY;
+      return opts.renderSpecial ? UTF8.encode(this.tokens[id]) : EMPTY;
     }
     let bytes = this.pieceBytes[id];
     if (!bytes) {
-      if (type === TOKEN_TYPE.userDefined) bytes = new TextEncoder().encode(this.tokens[id]);
+      if (type === TOKEN_TYPE.userDefined) bytes = UTF8.encode(this.tokens[id]);
       else if (type === TOKEN_TYPE.normal) bytes = alphabetToBytes(this.tokens[id]);
       else bytes = EMPTY; // unused / byte / undefined types render as nothing (llama.cpp)
       this.pieceBytes[id] = bytes;
@@ -627,7 +629,6 @@ export class Tokenizer {
   }
 }
 
-const EMPTY = new Uint8Array(0);
 
 /** GPT-2 byte alphabet text -> bytes. A char outside the alphabet (a malformed vocab) is kept as its UTF-8. */
 function alphabetToBytes(text: string): Uint8Array {
@@ -636,7 +637,7 @@ function alphabetToBytes(text: string): Uint8Array {
     const code = ch.charCodeAt(0);
     const b = ch.length === 1 && code < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[code] : -1;
     if (b >= 0) out.push(b);
-    else for (const x of new TextEncoder().encode(ch)) out.push(x);
+    else for (const x of UTF8.encode(ch)) out.push(x);
   }
   return Uint8Array.from(out);
 }
