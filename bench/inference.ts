@@ -81,7 +81,7 @@ async function bankaiChild(path: string, workers: number) {
   // pool scoring runs forward(seq[0..n-2]) with logits everywhere
   const scoredTokens = SEQS * (SEQ_LEN - 1);
   return {
-    loadSeconds, rssAfterLoad, peakRss: process.resourceUsage().maxRSS * 1024,
+    loadSeconds, rssAfterLoad, engineBytes: model.engine.byteLength, peakRss: process.resourceUsage().maxRSS * 1024,
     scoreSeconds, scoredTokens, decodeSeconds, decodeTokens: DECODE,
     gmacs: (macsPerToken * scoredTokens) / scoreSeconds / 1e9 / workers,
   };
@@ -143,5 +143,5 @@ for (const key of args.models.split(',')) {
   console.log(`| scoring tok/s, 2 workers / 2 threads | ${tps(b2).toFixed(2)} | ${tps(l2).toFixed(2)} | ${(tps(b2) / tps(l2)).toFixed(2)} |`);
   console.log(`| decode tok/s, 1 worker / 1 thread | ${dps(b1).toFixed(2)} | ${dps(l1).toFixed(2)} | ${(dps(b1) / dps(l1)).toFixed(2)} |`);
   console.log(`| Bankai 1-bit G binary MACs/s per worker while scoring (1 / 2 workers) | ${b1.gmacs.toFixed(1)} / ${b2.gmacs.toFixed(1)} | | |`);
-  console.log(`| Bankai load: seconds, RSS after load, peak RSS (1 worker) | ${b1.loadSeconds.toFixed(1)} s, ${mib(b1.rssAfterLoad)}, ${mib(b1.peakRss)} | | |\n`);
+  console.log(`| Bankai load: seconds; engine memory (weights + scratch); RSS after load; peak RSS (1 worker) | ${b1.loadSeconds.toFixed(1)} s; ${mib(b1.engineBytes)}; ${mib(b1.rssAfterLoad)}; ${mib(b1.peakRss)} | | |\n`);
 }
