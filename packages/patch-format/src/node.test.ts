@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BONSAI_HYPERPARAMETERS, formatManifest, qwen3Shape, sha256Hex } from './index.js';
 import { readPatchFile, sha256File, writeFileAtomic, writePatchFile } from './node.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/upstream-bankai/patches/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/upstream-bankai/patches/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'patch-format-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const model = qwen3Shape(BONSAI_HYPERPARAMETERS['8B']);

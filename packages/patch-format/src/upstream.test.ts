@@ -18,7 +18,7 @@ import {
   UPSTREAM_NOMINAL_ROW_BITS,
 } from './index.js';
 
-const DIR = fileURLToPath(new URL('../../../../shared/fixtures/upstream-bankai/patches/', import.meta.url));
+const DIR = fileURLToPath(new URL('../../../test/fixtures/upstream-bankai/patches/', import.meta.url));
 const FILES = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 const load = (file: string): Record<string, unknown> => JSON.parse(readFileSync(DIR + file, 'utf8'));
 const bonsai8B = qwen3Shape(BONSAI_HYPERPARAMETERS['8B']);
