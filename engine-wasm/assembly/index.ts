@@ -4,7 +4,7 @@
 export { f16ToF32Bits, f32ToF16Bits } from './f16';
 export { q8Bytes, q8ScalesOffset, q8LutOffset, quantizeQ8, buildLut } from './q8';
 export { q1Bytes, q1PackRows, q1UnpackRows, q1DequantRow, q1RowScale, xorRows, xorGroups } from './q1';
-export { matmulQ1, matmulQ1Ref } from './matmul_q1';
+export { matmulQ1, matmulQ1Ref, setQ1LutBudget } from './matmul_q1';
 export { matmulF32, matmulF16, roundF16 } from './dense';
 export {
   rmsNorm, ropeNeox, attention, softmax, logSoftmax, siluMul, add, mul, scale, copyBytes, fillF32,

@@ -22,6 +22,7 @@ export interface EngineExports {
     flipRows: number, nFlipRows: number, flipPairs: number, nFlipPairs: number): void;
   matmulQ1Ref(w: number, rows: number, cols: number, xq: number, n: number, y: number, row0: number, row1: number,
     flipRows: number, nFlipRows: number, flipPairs: number, nFlipPairs: number): void;
+  setQ1LutBudget(bytes: number): void;
   matmulF32(w: number, rows: number, cols: number, x: number, n: number, y: number): void;
   matmulF16(w: number, rows: number, cols: number, x: number, n: number, y: number): void;
   roundF16(x: number, len: number, out: number): void;

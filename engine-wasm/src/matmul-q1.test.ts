@@ -52,6 +52,20 @@ describe('matmulQ1', () => {
     });
   });
 
+  it('fast == reference when the columns are split into chunks (small table budget)', () => {
+    for (const budget of [1024, 3 * 1024 * 2]) {
+      e.exports.setQ1LutBudget(budget);
+      const mark = e.mark();
+      const c = setup(48, 1024, 3, 200 + budget);
+      const pairs: [number, number][] = [[4, 2], [33, 7]];
+      const flips = e.writeFlips([1], pairs);
+      expect(bitDiff(run(c, true), run(c, false), 48), `budget ${budget}`).toBe('');
+      expect(bitDiff(run(c, true, flips), run(c, false, flips), 48), `budget ${budget}, flips`).toBe('');
+      e.reset(mark);
+    }
+    e.exports.setQ1LutBudget(0xffffffff);
+  });
+
   it('a row range computes only those rows', () => {
     const mark = e.mark();
     const c = setup(50, 256, 2, 30);
