@@ -51,4 +51,18 @@ describe('Engine arena and memory', () => {
     expect(e2.heapBase).toBe(e.heapBase);
     expect(Array.from(e2.f32(p, 2))).toEqual([3, 4]);
   });
+
+  it('useArena confines a second engine (a worker) to a region the owner allocated', async () => {
+    const e = await createEngine();
+    const region = e.alloc(4096);
+    const after = e.alloc(64);
+    const w = await createEngine({ module: e.module, memory: e.memory });
+    w.useArena(region, 4096);
+    const p = w.alloc(1000);
+    expect(p).toBeGreaterThanOrEqual(region);
+    expect(p + 1000).toBeLessThanOrEqual(region + 4096);
+    expect(() => w.alloc(4096)).toThrow(/end of this engine's arena/);
+    expect(after).toBeGreaterThanOrEqual(region + 4096);
+    expect(() => w.useArena(e.byteLength - 8, 64)).toThrow(/outside engine memory/);
+  });
 });

@@ -116,12 +116,16 @@ export class Engine {
   /** raw wasm exports (pointers are byte offsets) */
   readonly exports: EngineExports;
   private top: number;
+  private base: number;
+  /** end of the arena: the 4 GiB maximum, or the end of a region given to useArena() */
+  private limit = MAX_PAGES * PAGE;
 
   constructor(readonly module: WebAssembly.Module, readonly memory: WebAssembly.Memory, exports: EngineExports) {
     this.exports = exports;
     this.heapBase = exports.heapBase() >>> 0;
     this.variant = exports.relaxedSimd() ? 'relaxed-simd' : 'simd';
     this.top = align(this.heapBase, 64);
+    this.base = this.top;
   }
 
   // ---- views (fresh on every call, so they are valid after memory growth) ----
@@ -150,16 +154,22 @@ export class Engine {
   }
 
   // ---- host-side bump arena ----
-  /** Reserves `bytes` (aligned), growing memory as needed. Only the layout owner calls this. */
+  /**
+   * Reserves `bytes` (aligned), growing memory as needed. Only the layout owner calls this on the
+   * shared arena; a worker's engine gets its own region with useArena().
+   */
   alloc(bytes: number, alignment = 64): Ptr {
     check(isCount(bytes), `alloc: bytes must be a non-negative integer, got ${bytes}`);
     check(Number.isInteger(alignment) && alignment > 0 && (alignment & (alignment - 1)) === 0,
       `alloc: alignment must be a power of two, got ${alignment}`);
     const ptr = align(this.top, alignment);
     const end = ptr + bytes;
-    if (end > MAX_PAGES * PAGE) {
-      throw new RangeError(`alloc: ${bytes} bytes at offset ${ptr} would pass the engine's 4 GiB maximum ` +
-        `(${MAX_PAGES} pages); free memory with reset(mark) or use a smaller model/batch`);
+    if (end > this.limit) {
+      throw new RangeError(this.limit === MAX_PAGES * PAGE
+        ? `alloc: ${bytes} bytes at offset ${ptr} would pass the engine's 4 GiB maximum ` +
+          `(${MAX_PAGES} pages); free memory with reset(mark) or use a smaller model/batch`
+        : `alloc: ${bytes} bytes at offset ${ptr} would pass the end of this engine's arena ` +
+          `(${this.limit}, set by useArena); give it a bigger region`);
     }
     const have = this.memory.buffer.byteLength;
     if (end > have) {
@@ -174,13 +184,23 @@ export class Engine {
     this.top = end;
     return ptr;
   }
+  /**
+   * Makes this engine allocate only inside [start, start+bytes), a region the layout owner
+   * allocated for it (e.g. a worker's scratch buffers on the shared memory).
+   */
+  useArena(start: Ptr, bytes: number): void {
+    this.checkRange(start, bytes, 'useArena');
+    this.top = start;
+    this.base = start;
+    this.limit = start + bytes;
+  }
   /** Current arena top, for reset(). */
   mark(): number {
     return this.top;
   }
   /** Frees everything allocated after `mark` (memory is not shrunk or cleared). */
   reset(mark: number): void {
-    check(Number.isInteger(mark) && mark >= align(this.heapBase, 64) && mark <= this.top,
+    check(Number.isInteger(mark) && mark >= this.base && mark <= this.top,
       `reset: mark ${mark} is not a value returned by mark() on this engine`);
     this.top = mark;
   }
