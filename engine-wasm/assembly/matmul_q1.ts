@@ -125,9 +125,10 @@ function tileDot(wTile: usize, sTile: usize, g0: i32, g1: i32, lut: usize, dx: u
   v128.store(yOut, y3, 48);
 }
 
-// One row, one token, scalar, with the groups listed in pairs[p0, p1) (all of row r, sorted)
-// negated: used for edge rows outside full tiles and for rows with group flips.
-function rowDot(w: usize, rows: i32, cols: i32, r: i32, q: usize, dx: usize, pairs: usize, p0: i32, p1: i32): f32 {
+// One row, one token, scalar table lookups (one per nibble), with the groups listed in
+// pairs[p0, p1) (all of row r, sorted) negated: used for edge rows outside full tiles and for
+// rows with group flips. lut: this token's (cols/4, 2, 16) tables.
+function rowDot(w: usize, rows: i32, cols: i32, r: i32, lut: usize, dx: usize, pairs: usize, p0: i32, p1: i32): f32 {
   const groups = cols >> 7;
   let p = p0;
   let sumf: f32 = 0;
@@ -139,13 +140,12 @@ function rowDot(w: usize, rows: i32, cols: i32, r: i32, q: usize, dx: usize, pai
     for (let k = 0; k < 4; k++) {
       let isum: i32 = 0;
       for (let j = 0; j < 4; j++) {
-        const c = b * 16 + k * 4 + j;
-        const bits = <i32>load<u8>(q1BitsAddr(w, cols, r, c));
-        const qp = q + (<usize>c << 3);
-        for (let i = 0; i < 8; i++) {
-          const qv = <i32>load<i8>(qp + <usize>i);
-          isum += ((bits >> i) & 1) != 0 ? qv : -qv;
-        }
+        const c = b * 16 + k * 4 + j;                       // 8-column chunk = quads 2c, 2c+1
+        const bits = <usize>load<u8>(q1BitsAddr(w, cols, r, c));
+        const t0 = lut + (<usize>c << 6) + (bits & 15);
+        const t1 = lut + (<usize>c << 6) + 32 + (bits >> 4);
+        isum += <i32>load<u8>(t0) + (<i32>load<i8>(t0, 16) << 8);
+        isum += <i32>load<u8>(t1) + (<i32>load<i8>(t1, 16) << 8);
       }
       if (flips & 1) isum = -isum;
       acc += load<f32>(dx + <usize>(b * 4 + k) * 4) * <f32>isum;
@@ -171,7 +171,6 @@ export function matmulQ1(
   flipRows: usize, nFlipRows: i32, flipPairs: usize, nFlipPairs: i32,
 ): void {
   const groups = cols >> 7;
-  const qs = xq;                                  // (n, cols) int8
   const ds = xq + q8ScalesOffset(n, cols);        // (n, cols/32) f32
   const lut = xq + q8LutOffset(n, cols);          // (n, cols/4, 2, 16) bytes
   const lutStride = <usize>(cols >> 2) * 32;
@@ -184,11 +183,11 @@ export function matmulQ1(
   const edgeEnd = tileA < tileB ? tileA << 4 : row1;
   const edgeStart = tileA < tileB ? tileB << 4 : row1;
   for (let t = 0; t < n; t++) {
-    const q = qs + <usize>t * <usize>cols;
+    const lt = lut + <usize>t * lutStride;
     const dx = ds + <usize>t * dStride;
     const yt = y + <usize>t * <usize>rows * 4;
-    for (let r = row0; r < edgeEnd; r++) store<f32>(yt + (<usize>r << 2), rowDot(w, rows, cols, r, q, dx, 0, 0, 0));
-    for (let r = edgeStart; r < row1; r++) store<f32>(yt + (<usize>r << 2), rowDot(w, rows, cols, r, q, dx, 0, 0, 0));
+    for (let r = row0; r < edgeEnd; r++) store<f32>(yt + (<usize>r << 2), rowDot(w, rows, cols, r, lt, dx, 0, 0, 0));
+    for (let r = edgeStart; r < row1; r++) store<f32>(yt + (<usize>r << 2), rowDot(w, rows, cols, r, lt, dx, 0, 0, 0));
   }
   // Optional column chunks keep the lookup tables of all n tokens for one chunk (n * 8 bytes per
   // column) within lutBudget; each tile's weights are reused across the n tokens from L1.
@@ -204,15 +203,16 @@ export function matmulQ1(
       }
     }
   }
-  applyFlips(w, rows, cols, qs, ds, n, y, row0, row1, flipRows, nFlipRows, flipPairs, nFlipPairs);
+  applyFlips(w, rows, cols, lut, ds, n, y, row0, row1, flipRows, nFlipRows, flipPairs, nFlipPairs);
 }
 
 // Recomputes rows with group flips (scalar, same float order), then negates flipped rows.
 function applyFlips(
-  w: usize, rows: i32, cols: i32, qs: usize, ds: usize, n: i32, y: usize, row0: i32, row1: i32,
+  w: usize, rows: i32, cols: i32, lut: usize, ds: usize, n: i32, y: usize, row0: i32, row1: i32,
   flipRows: usize, nFlipRows: i32, flipPairs: usize, nFlipPairs: i32,
 ): void {
   const dStride = <usize>(cols >> 5) * 4;
+  const lutStride = <usize>(cols >> 2) * 32;
   let p = 0;
   while (p < nFlipPairs) {
     const r = load<i32>(flipPairs + (<usize>p << 3));
@@ -221,7 +221,7 @@ function applyFlips(
     if (r >= row0 && r < row1) {
       for (let t = 0; t < n; t++) {
         store<f32>(y + (<usize>t * <usize>rows + <usize>r) * 4,
-          rowDot(w, rows, cols, r, qs + <usize>t * <usize>cols, ds + <usize>t * dStride, flipPairs, p, e));
+          rowDot(w, rows, cols, r, lut + <usize>t * lutStride, ds + <usize>t * dStride, flipPairs, p, e));
       }
     }
     p = e;
