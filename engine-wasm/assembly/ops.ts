@@ -90,21 +90,21 @@ export function attention(
         store<f32>(scratch + (<usize>j << 2), dot(qh, kCache + <usize>j * kvStride + kvh, hd) * scale);
       }
       softmaxRow(scratch, len);
+      // out = sum over j (in order) of p_j * v_j: one pass over the cache rows, contiguous reads
       const oh = out + (<usize>i * <usize>nHead + <usize>h) * <usize>hd * 4;
-      for (let d = 0; d < hd4; d += 4) {
-        let acc = f32x4.splat(0);
-        for (let j = 0; j < len; j++) {
-          acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(scratch + (<usize>j << 2))),
-            v128.load(vCache + <usize>j * kvStride + kvh + (<usize>d << 2))));
+      memory.fill(oh, 0, <usize>hd * 4);
+      for (let j = 0; j < len; j++) {
+        const pj = load<f32>(scratch + (<usize>j << 2));
+        const vj = vCache + <usize>j * kvStride + kvh;
+        const pv = f32x4.splat(pj);
+        for (let d = 0; d < hd4; d += 4) {
+          const o = <usize>d << 2;
+          v128.store(oh + o, f32x4.add(v128.load(oh + o), f32x4.mul(pv, v128.load(vj + o))));
         }
-        v128.store(oh + (<usize>d << 2), acc);
-      }
-      for (let d = hd4; d < hd; d++) {
-        let acc: f32 = 0;
-        for (let j = 0; j < len; j++) {
-          acc += load<f32>(scratch + (<usize>j << 2)) * load<f32>(vCache + <usize>j * kvStride + kvh + (<usize>d << 2));
+        for (let d = hd4; d < hd; d++) {
+          const o = <usize>d << 2;
+          store<f32>(oh + o, load<f32>(oh + o) + pj * load<f32>(vj + o));
         }
-        store<f32>(oh + (<usize>d << 2), acc);
       }
     }
   }
