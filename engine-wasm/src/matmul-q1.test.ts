@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine, type FlipSet, type Q1Tensor } from './index.js';
-import { bitDiff, matmulQ1Js, randomF32, randomQ1, rng } from './test-util.js';
+import { bitDiff, f16Value, matmulQ1Js, randomF32, randomQ1, rng } from './test-util.js';
 
 let e: Engine;
 beforeAll(async () => {
@@ -64,6 +64,34 @@ describe('matmulQ1', () => {
       e.reset(mark);
     }
     e.exports.setQ1LutBudget(0xffffffff);
+  });
+
+  it('fast == reference at the integer extremes (|q| = 127 everywhere, all-ones / all-zeros rows)', () => {
+    const mark = e.mark();
+    const rows = 32, cols = 256, n = 2;
+    const gguf = randomQ1(rows, cols, rng(90));
+    for (let r = 0; r < 8; r++) for (let g = 0; g < 2; g++) gguf.fill(r % 2 ? 0xff : 0x00, (r * 2 + g) * 18 + 2, (r * 2 + g) * 18 + 18);
+    const t = e.q1Place(e.q1Layout(rows, cols), e.alloc(e.q1Layout(rows, cols).bytes));
+    const src = e.alloc(gguf.length);
+    e.u8(src, gguf.length).set(gguf);
+    e.q1PackRows(t, 0, rows, src);
+    const x = e.alloc(n * cols * 4);
+    e.writeF32(x, Array.from({ length: n * cols }, (_, i) => (i < cols ? 1 : (i % 3 ? -1 : 1))));
+    const xq = e.alloc(e.q8Bytes(n, cols));
+    e.quantizeQ8(x, n, cols, xq);
+    const q = e.q8Quants(xq, n, cols).slice(), d = e.q8Scales(xq, n, cols).slice();
+    expect(q.every((v) => Math.abs(v) === 127)).toBe(true);
+    const c: Case = { t, gguf, xq, n, q, d };
+    const fast = run(c, true);
+    expect(bitDiff(fast, run(c, false), rows)).toBe('');
+    expect(bitDiff(fast, matmulQ1Js(gguf, rows, cols, q, d, n), rows)).toBe('');
+    // token 0 (all +127): an all-ones row sums to +sum_b d_b * 4 * dx * 4064 (isum at its maximum),
+    // an all-zeros row to the negative of its own
+    const dv = new DataView(gguf.buffer);
+    const dScale = (r: number) => [0, 1].reduce((a, g) => a + f16Value(dv.getUint16((r * 2 + g) * 18, true)), 0);
+    expect(fast[1] / (dScale(1) * 4 * d[0] * 4064)).toBeCloseTo(1, 6);
+    expect(fast[0] / (dScale(0) * 4 * d[0] * -4064)).toBeCloseTo(1, 6);
+    e.reset(mark);
   });
 
   it('a row range computes only those rows', () => {
