@@ -98,7 +98,7 @@ export class Model {
 
   generate(prompt: string, opts: GenerateTextOptions = {}): Generation {
     const stopAtNewline = opts.stopAtNewline ?? true;
-    const stopTokens = [this.tokenizer.eosId, this.tokenizer.eotId].filter((t): t is number => t !== undefined);
+    const stopTokens = [...this.tokenizer.eogIds];
     const tokens = generateGreedy(this.runner, this.encode(prompt), {
       maxTokens: opts.maxTokens ?? 64,
       stopTokens,

@@ -154,16 +154,59 @@ export class Qwen3Runner {
   }
 
   private forwardBatch(tokens: number[], logitsFrom: number): Float32Array {
-    const { engine: e, config: c, layout: L, weights: w } = this;
+    const { config: c, layout: L } = this;
+    // x = embd[tokens]                                             x: (n, nEmbd)
+    for (let i = 0; i < tokens.length; i++) this.embedRow(tokens[i]!, L.x + i * c.nEmbd * 4);
+    this.runLayers(tokens.length, 0, c.nLayer);
+    this.pos += tokens.length;
+    return this.outputHead(tokens.length, logitsFrom);
+  }
+
+  // ---- incremental evaluation: a flip in layer L changes nothing before L ----------------------
+
+  /**
+   * From an empty cache, run `tokens` through layers [0, layer) and copy the residual stream at
+   * the input of `layer` to `dst` ((n, nEmbd) f32). The cache is left empty.
+   */
+  captureResidual(tokens: readonly number[], layer: number, dst: Ptr): void {
+    const { engine: e, config: c, layout: L } = this;
     const n = tokens.length;
+    this.checkIncremental(n, layer);
+    this.rewind(0);
+    for (let i = 0; i < n; i++) this.embedRow(tokens[i]!, L.x + i * c.nEmbd * 4);
+    this.runLayers(n, 0, layer);
+    e.f32(dst, n * c.nEmbd).set(e.f32(L.x, n * c.nEmbd));
+  }
+
+  /**
+   * From an empty cache, evaluate a sequence of n tokens whose residual stream at the input of
+   * `layer` was captured in `src`: layers [layer, nLayer) and the output head for positions
+   * logitsFrom..n-1. Equals forward(tokens, logitsFrom) exactly when nothing before `layer` changed.
+   */
+  forwardFromResidual(src: Ptr, n: number, layer: number, logitsFrom: number): Float32Array {
+    const { engine: e, config: c, layout: L } = this;
+    this.checkIncremental(n, layer);
+    this.rewind(0);
+    e.f32(L.x, n * c.nEmbd).set(e.f32(src, n * c.nEmbd));
+    this.runLayers(n, layer, c.nLayer);
+    this.pos = n;
+    return this.outputHead(n, logitsFrom);
+  }
+
+  private checkIncremental(n: number, layer: number): void {
+    if (!(Number.isInteger(layer) && layer >= 0 && layer <= this.config.nLayer)) {
+      throw new RangeError(`layer ${layer} outside 0..${this.config.nLayer}`);
+    }
+    if (n < 1 || n > this.layout.maxBatch) throw new RangeError(`${n} tokens: incremental evaluation takes 1..${this.layout.maxBatch} tokens (one batch)`);
+  }
+
+  /** Layers [l0, l1) over the n tokens in x at positions pos..pos+n-1. */
+  private runLayers(n: number, l0: number, l1: number): void {
+    const { engine: e, config: c, layout: L, weights: w } = this;
     const pos0 = this.pos;
     const qDim = c.nHead * c.headDim;
     const kvDim = c.nHeadKv * c.headDim;
-
-    // x = embd[tokens]                                             x: (n, nEmbd)
-    for (let i = 0; i < n; i++) this.embedRow(tokens[i]!, L.x + i * c.nEmbd * 4);
-
-    for (let l = 0; l < c.nLayer; l++) {
+    for (let l = l0; l < l1; l++) {
       const lw = w.layers[l]!;
       // ---- attention ----
       e.rmsNorm(L.x, n, c.nEmbd, lw.attnNorm, c.rmsEps, L.h);
@@ -194,13 +237,14 @@ export class Qwen3Runner {
       this.matmul(lw.down, L.gate, n, L.h); //                        (n, nEmbd)
       e.add(L.x, L.h, n * c.nEmbd, L.x);
     }
-    this.pos += n;
-    if (logitsFrom === n) return new Float32Array(0);
+  }
 
-    // logits = Wout rms(x) * output_norm, for tokens[logitsFrom..]     logits: (m, vocab)
-    const first = logitsFrom;
-    const m = n - first;
-    const xs = L.x + first * c.nEmbd * 4;
+  /** logits = Wout rms(x) * output_norm for tokens logitsFrom..n-1 of the batch in x. */
+  private outputHead(n: number, logitsFrom: number): Float32Array {
+    const { engine: e, config: c, layout: L, weights: w } = this;
+    if (logitsFrom === n) return new Float32Array(0);
+    const m = n - logitsFrom; //                                     logits: (m, vocab)
+    const xs = L.x + logitsFrom * c.nEmbd * 4;
     e.rmsNorm(xs, m, c.nEmbd, w.outputNorm, c.rmsEps, L.h);
     this.quantizeFor([w.output], L.h, m, c.nEmbd);
     this.matmul(w.output, L.h, m, L.logits);
