@@ -110,4 +110,8 @@ export {
 } from './sign.js';
 export { mergeBases, stackPatches, type StackOptions } from './stack.js';
 export { sha256Hex } from './hash.js';
+export {
+  bakeEdits, bakePatch, diffModels, flipTensorName, modelShapeOf, planBake, q1BitPosition, verifyPatchedModel, xorQ1RowBytes,
+  type BakeOptions, type BakeResult, type DiffOptions, type ModelDiff, type PatchVerification, type TensorVerification,
+} from './model-file.js';
 export type { JsonObject, JsonValue } from './json.js';

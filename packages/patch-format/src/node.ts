@@ -16,6 +16,8 @@ import { formatManifest, type PatchManifest } from './manifest.js';
 import { readPatch, type LoadedPatch } from './read.js';
 import type { ModelShape } from './shape.js';
 import { formatUpstream } from './upstream.js';
+import { copyGgufFileWithEdits, fileSource } from '@bankai/gguf/node';
+import { planBake, type BakeResult } from './model-file.js';
 
 export const BINARY_EXTENSION = '.bkp';
 
@@ -101,4 +103,36 @@ export async function writePatchFile(path: string, manifest: PatchManifest, opts
   const bytes = patchFileBytes(manifest, format);
   await writeFileAtomic(path, bytes, opts);
   return { path, bytes: bytes.length, format };
+}
+
+// ---- baking a patch into a model file ---------------------------------------------------------
+
+export interface BakeFileOptions {
+  /** Bake even when the patch's fingerprint does not match the model (reported as a warning). */
+  readonly force?: boolean;
+  /** Replace an existing output file (never the input). Default: refuse. */
+  readonly overwrite?: boolean;
+  /** The model file's sha256 when already known (default: computed here). */
+  readonly sha256?: string;
+  /** Patch file label for messages. */
+  readonly patchFile?: string;
+}
+
+/** Writes `outPath`: the model at `modelPath` with the patch applied, byte-identical except the
+ *  flipped bits, via a temp file and a rename. The fingerprint is checked first; the input file
+ *  is never written. */
+export async function bakePatchFile(modelPath: string, manifest: PatchManifest, outPath: string, opts: BakeFileOptions = {}): Promise<BakeResult & { sha256: string }> {
+  if (!opts.overwrite && (await stat(outPath).then(() => true, () => false))) {
+    throw new PatchFormatError('file exists', { file: outPath, fix: 'choose another output path, or pass overwrite to replace it' });
+  }
+  const sha256 = opts.sha256 ?? (await sha256File(modelPath));
+  const src = await fileSource(modelPath);
+  let plan: Awaited<ReturnType<typeof planBake>>;
+  try {
+    plan = await planBake(src, manifest, { force: opts.force, sha256, file: opts.patchFile });
+  } finally {
+    await src.close();
+  }
+  const r = await copyGgufFileWithEdits(modelPath, plan.edits, outPath); // refuses outPath == modelPath
+  return { warnings: plan.warnings, editedRows: plan.edits.length, editedBytes: r.editedBytes, bytesWritten: r.bytesWritten, bitsFlipped: plan.bitsFlipped, sha256 };
 }
