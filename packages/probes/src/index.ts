@@ -1,0 +1,22 @@
+// @bankai/probes: probe files, metrics, the generation matcher, the probe audit and built-in
+// probe sets. Runtime-neutral (no node: imports); files on disk live in `@bankai/probes/node`.
+
+export type { Metric, PreparedProbe, Probe, ProbeFile, ProbeSet, ScoredSequence, SequenceScorer, SequenceScores } from './types.js';
+export { prepareProbes, splitInContext, type Encoder, type PrepareOptions } from './prepare.js';
+export { probeGap, teacherForcedCorrect } from './metric.js';
+export { ProbeFormatError, type ProbeErrorLocation } from './errors.js';
+export {
+  DEFAULT_SET_NAME, PROBE_KEYS, dedupeProbes, formatProbeFile, parseProbeFile, parseProbeSpec, selectProbes, selectSets,
+  type ProbeSpec,
+} from './file.js';
+export { modelScorer, runnerScorer, scoreSequence } from './scorer.js';
+export { matchProbe, matchesAnswer, normalizeAnswer, type MatchOptions, type MatchResult, type Verdict } from './match.js';
+export {
+  DEFAULT_MAX_TOKENS, NO_CATEGORY, countByCategory, countVerdicts, evaluateGeneration, scoreProbes,
+  type AccuracyCount, type GenerationEvaluation, type GenerationOptions, type GenerationResult, type ProbeScore, type TextGenerator,
+} from './evaluate.js';
+export {
+  DEAD_GAP, auditProbes, rankOf,
+  type AuditFlag, type AuditFlagKind, type AuditModel, type AuditOptions, type AuditReport, type ProbeAudit,
+} from './audit.js';
+export { TINY_PROBE_SKILLS, builtinProbes, tinyModelPath, tinyProbePath, tinyProbeSpec, type SkillName } from './builtin.js';
