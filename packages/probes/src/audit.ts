@@ -4,9 +4,10 @@
 //   boundary      the prompt's tokens are not a prefix of encode(prompt + answer): the tokenizer
 //                 merges across the boundary, so the model never reads the prompt as written
 //                 before that answer (typically a prompt ending in a space);
-//   distractor-rank  the distractor's first token ranks beyond `rankLimit` (default 10) among
-//                 the whole vocabulary at the answer position: the model never considers it, so
-//                 a pairwise gap against it measures little;
+//   distractor-rank  the distractor's token where it departs from the answer (its first token,
+//                 unless they share a prefix such as a leading space or digits) ranks beyond
+//                 `rankLimit` (default 10) among the whole vocabulary: the model never considers
+//                 it, so a pairwise gap against it measures little;
 //   distractor-not-said  the model's own greedy answer is wrong but is not the distractor: the
 //                 gap is against an answer the model does not give (search against its own);
 //   no-distractor the probe has no `wrong`;
@@ -15,8 +16,8 @@
 // the ranks of the correct and distractor first tokens.
 
 import type { Model } from '@bankai/model';
-import { evaluateGeneration, type GenerationOptions } from './evaluate.js';
-import type { Verdict } from './match.js';
+import { DEFAULT_MAX_TOKENS, type GenerationOptions } from './evaluate.js';
+import { matchProbe, type Verdict } from './match.js';
 import { probeGap } from './metric.js';
 import { prepareProbes } from './prepare.js';
 import { modelScorer } from './scorer.js';
@@ -32,16 +33,22 @@ export interface AuditFlag {
 export interface ProbeAudit {
   probe: Probe;
   index: number;
-  /** The model's greedy output (cut at the newline) and its verdict. */
-  greedy: string;
-  verdict: Verdict;
+  /** The model's greedy output (cut at the newline) and its verdict (undefined when too long). */
+  greedy?: string;
+  verdict?: Verdict;
   /** seq_logprob and token_gap gaps (undefined without a distractor, or when too long). */
   gap?: number;
   tokenGap?: number;
-  /** 1-based rank of the correct / distractor first token among the vocabulary at the answer position. */
+  /**
+   * Answer tokens the distractor shares with the correct answer before it departs (digits are
+   * single tokens, so " 122" and " 128" share " 1 2"). Ranks are taken there, teacher-forced
+   * through the shared tokens; an answer that ends there is ranked by its end token "\n".
+   */
+  departsAt?: number;
+  /** 1-based rank among the whole vocabulary of the correct / distractor token where they depart. */
   correctRank?: number;
   distractorRank?: number;
-  /** The model's most likely token at the answer position, decoded. */
+  /** The model's most likely token there, decoded. */
   topToken?: string;
   flags: AuditFlag[];
 }
@@ -66,16 +73,14 @@ export function auditProbes(model: AuditModel, probes: readonly Probe[], opts: A
   const rankLimit = opts.rankLimit ?? 10;
   const tok = { encode: (t: string) => model.encode(t) };
   const prepared = prepareProbes(tok, probes);
-  const generation = evaluateGeneration(model, probes, opts);
   const scorer = modelScorer(model);
   const maxContext = model.runner.layout.maxContext;
   const show = (ids: readonly number[]) => ids.map((t) => JSON.stringify(model.decode([t]))).join(' ');
 
   const audits = prepared.map((p, i): ProbeAudit => {
     const probe = p.probe;
-    const g = generation.results[i]!;
     const flags: AuditFlag[] = [];
-    const a: ProbeAudit = { probe, index: i, greedy: g.output, verdict: g.verdict, flags };
+    const a: ProbeAudit = { probe, index: i, flags };
 
     // boundary: encode(prompt) must be a prefix of encode(prompt + answer)
     const promptIds = model.encode(probe.prompt);
@@ -101,6 +106,10 @@ export function auditProbes(model: AuditModel, probes: readonly Probe[], opts: A
       flags.push({ kind: 'too-long', message: `needs ${longest} positions; the model's context is ${maxContext}` });
       return a;
     }
+    const greedy = model.generate(probe.prompt, { maxTokens: opts.maxTokens ?? DEFAULT_MAX_TOKENS, stopAtNewline: true }).text;
+    const g = matchProbe(probe, greedy, opts);
+    a.greedy = greedy;
+    a.verdict = g.verdict;
 
     const scores = scorer.score(p.sequences);
     if (p.wrongTokens.length > 0) {
@@ -111,24 +120,33 @@ export function auditProbes(model: AuditModel, probes: readonly Probe[], opts: A
       }
     }
 
-    // ranks at the answer position: the distribution after the prompt's (in-context) tokens
-    const row = answerPositionLogits(model, p.promptTokens);
-    a.correctRank = rankOf(row, p.correctTokens[0]![0]!);
+    // ranks where the distractor departs from the answer (after their shared tokens, teacher-forced)
+    const correct = p.correctTokens[0]!;
+    const wrong = p.wrongTokens[0];
+    const shared = wrong === undefined ? 0 : commonPrefix(correct, wrong);
+    const row = nextTokenLogits(model, [...p.promptTokens, ...correct.slice(0, shared)]);
+    a.departsAt = shared;
     let top = 0;
     for (let k = 1; k < row.length; k++) if (row[k]! > row[top]!) top = k;
     a.topToken = model.decode([top]);
-    if (p.wrongTokens.length > 0) {
-      const first = p.wrongTokens[0]![0]!;
-      a.distractorRank = rankOf(row, first);
-      if (a.distractorRank > rankLimit) {
-        flags.push({
-          kind: 'distractor-rank',
-          message: `the distractor's first token ${JSON.stringify(model.decode([first]))} ranks ${a.distractorRank} at the answer position (limit ${rankLimit}): the model never considers it`,
-        });
+    const endToken = newlineToken(model);
+    const at = (tokens: readonly number[]): number | undefined => (shared < tokens.length ? tokens[shared] : endToken);
+    const c = at(correct);
+    if (c !== undefined) a.correctRank = rankOf(row, c);
+    if (wrong !== undefined) {
+      const w = at(wrong);
+      if (w !== undefined) {
+        a.distractorRank = rankOf(row, w);
+        if (a.distractorRank > rankLimit) {
+          flags.push({
+            kind: 'distractor-rank',
+            message: `the distractor's token ${JSON.stringify(model.decode([w]))} ranks ${a.distractorRank} where it departs from the answer (limit ${rankLimit}): the model never considers it`,
+          });
+        }
       }
     }
     if (g.verdict === 'other' && probe.wrong !== undefined) {
-      flags.push({ kind: 'distractor-not-said', message: `the model answers ${JSON.stringify(g.output)}, neither the answer nor the distractor ${JSON.stringify(probe.wrong)}` });
+      flags.push({ kind: 'distractor-not-said', message: `the model answers ${JSON.stringify(greedy)}, neither the answer nor the distractor ${JSON.stringify(probe.wrong)}` });
     }
     return a;
   });
@@ -152,12 +170,18 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
   return k;
 }
 
-/** (vocab) f32 logits predicting the token after `prompt`. */
-function answerPositionLogits(model: AuditModel, prompt: readonly number[]): Float32Array {
+/** (vocab) f32 logits predicting the token after `tokens`. */
+function nextTokenLogits(model: AuditModel, tokens: readonly number[]): Float32Array {
   model.runner.rewind(0);
-  const row = model.runner.forward(prompt, prompt.length - 1).slice();
+  const row = model.runner.forward(tokens, tokens.length - 1).slice();
   model.runner.rewind(0);
   return row;
+}
+
+/** The token that ends a one-line answer ("\n"), when the tokenizer has it as one token. */
+function newlineToken(model: AuditModel): number | undefined {
+  const ids = model.encode('\n');
+  return ids.length === 1 ? ids[0] : undefined;
 }
 
 /** 1-based rank of token t: 1 + how many tokens score strictly higher. */
