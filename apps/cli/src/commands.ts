@@ -11,6 +11,8 @@ import { presetOptions, PRESETS, type PresetName, type WeightFormat } from '@ban
 import { writeQwen3File } from '@bankai/model-gen/node';
 import { CliError, requireFlag, type CommandSpec, type Flags } from './args.js';
 import { demo } from './demo.js';
+import { audit, evaluate } from './probe-commands.js';
+import { patchCommands } from './patch-commands.js';
 
 export interface Command extends CommandSpec {
   run(flags: Flags, out: (s: string) => void): Promise<void>;
@@ -248,4 +250,5 @@ export const commands: Record<string, Command> = {
   logprobs,
   tokenize,
   'gen-model': genModel,
+  ...patchCommands,
 };
