@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
 
 function isUserError(e: unknown): e is Error {
   return e instanceof CliError || e instanceof GgufError || e instanceof ModelConfigError ||
-    (e instanceof Error && (e.name === 'PatchFormatError' || e instanceof RangeError));
+    (e instanceof Error && (e.name === 'PatchFormatError' || e.name === 'ProbeFormatError' || e instanceof RangeError));
 }
 
 main(process.argv.slice(2)).then(

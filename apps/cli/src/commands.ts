@@ -250,5 +250,7 @@ export const commands: Record<string, Command> = {
   logprobs,
   tokenize,
   'gen-model': genModel,
+  audit,
+  eval: evaluate,
   ...patchCommands,
 };
