@@ -1,8 +1,8 @@
 // Probe sets in the upstream probe JSON format ({ source, sets: { NAME: [{ name, category, prompt,
 // correct, wrong }] } }), one file per skill: probes/<skill>.json with
 //   <SKILL>_SEARCH   half of the skill's held-out examples (prompts never trained): what a patch
-//                    search optimizes; many are real failures of the model
-//   <SKILL>_EVAL     the other half: held-out evaluation of a patch
+//                    search optimizes; it holds half of the model's real failures on the skill
+//   <SKILL>_EVAL     the other half (disjoint): held-out evaluation of a patch
 //   <SKILL>_CONTROL  train-split examples of the OTHER skills that the model answers correctly
 // Every `wrong` is a mistake the model actually makes: its own greedy output where it fails, and
 // where it succeeds its most probable wrong continuation (train.py likely_mistake).
@@ -27,10 +27,16 @@ function probe(skill, kind, i, row) {
 const usable = (row) => typeof row.mistake === 'string' && row.mistake.trim() !== '' && !row.mistake.includes('\n') && row.mistake !== row.answer;
 
 for (const skill of SKILLS) {
+  // Failures first, dealt alternately to search and eval (so both hold every kind of real
+  // failure), then passing examples alternately, each set capped at MAX_SET; order as in the split.
   const heldout = results[`${skill}/heldout`].filter(usable);
-  const half = Math.ceil(heldout.length / 2);
-  const search = heldout.slice(0, Math.min(half, MAX_SET));
-  const evalSet = heldout.slice(half, half + MAX_SET);
+  const ordered = [...heldout.filter((r) => !r.correct), ...heldout.filter((r) => r.correct)];
+  const search = [];
+  const evalSet = [];
+  ordered.forEach((r, i) => {
+    const into = i % 2 === 0 ? search : evalSet;
+    if (into.length < MAX_SET) into.push(r);
+  });
   const control = [];
   for (const other of SKILLS) {
     if (other === skill) continue;

@@ -1,0 +1,81 @@
+// The shipped probe sets: upstream probe JSON shape; search/eval probes are held-out prompts the
+// model never saw; controls come from other skills; every distractor is the model's own mistake.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { SKILLS } from './corpus.js';
+import { probePath } from './paths.js';
+
+const splits = JSON.parse(readFileSync(new URL('../data/splits.json', import.meta.url), 'utf8'));
+const trainTxt = readFileSync(new URL('../data/train.txt', import.meta.url), 'utf8');
+const record = JSON.parse(readFileSync(new URL('../model/eval-torch.json', import.meta.url), 'utf8'));
+
+interface Probe {
+  name: string;
+  category: string;
+  prompt: string;
+  correct: string;
+  wrong: string;
+}
+
+describe.each(SKILLS)('probes/%s.json', (skill) => {
+  const file = JSON.parse(readFileSync(probePath(skill), 'utf8'));
+  const up = skill.toUpperCase();
+  const sets: Record<string, Probe[]> = file.sets;
+  const heldout = new Map<string, { answer: string }>(splits.skills[skill].heldout.map((e: { prompt: string; answer: string }) => [e.prompt, e]));
+  const greedyByPrompt = new Map<string, string>();
+  for (const s of SKILLS)
+    for (const split of ['train', 'heldout'])
+      splits.skills[s][split].forEach((e: { prompt: string }, i: number) => greedyByPrompt.set(e.prompt, record.greedy[`${s}/${split}`][i]));
+
+  it('has search, eval and control sets in the upstream shape', () => {
+    expect(Object.keys(sets).sort()).toEqual([`${up}_CONTROL`, `${up}_EVAL`, `${up}_SEARCH`]);
+    for (const probes of Object.values(sets)) {
+      expect(probes.length).toBeGreaterThanOrEqual(16);
+      for (const p of probes) {
+        expect(Object.keys(p).sort()).toEqual(['category', 'correct', 'name', 'prompt', 'wrong']);
+        expect(p.prompt.endsWith('A:')).toBe(true);
+        expect(p.correct.startsWith(' ')).toBe(true);
+        expect(p.wrong.trim().length).toBeGreaterThan(0);
+        expect(p.wrong).not.toBe(p.correct);
+        expect(p.wrong).not.toContain('\n');
+      }
+    }
+    const names = Object.values(sets).flat().map((p) => p.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('searches and evaluates on held-out prompts only, disjointly', () => {
+    const search = sets[`${up}_SEARCH`]!;
+    const evalSet = sets[`${up}_EVAL`]!;
+    for (const p of [...search, ...evalSet]) {
+      expect(p.category).toBe(skill);
+      expect(heldout.get(p.prompt)?.answer, p.prompt).toBe(p.correct);
+      expect(trainTxt.includes(p.prompt), p.prompt).toBe(false);
+    }
+    const searchPrompts = new Set(search.map((p) => p.prompt));
+    expect(evalSet.filter((p) => searchPrompts.has(p.prompt))).toEqual([]);
+  });
+
+  it('controls on other skills the model answers correctly', () => {
+    const control = sets[`${up}_CONTROL`]!;
+    expect(new Set(control.map((p) => p.category)).size).toBe(SKILLS.length - 1);
+    for (const p of control) {
+      expect(p.category).not.toBe(skill);
+      expect(greedyByPrompt.get(p.prompt), p.prompt).toBe(p.correct);
+    }
+  });
+
+  it('uses the model greedy output as the distractor wherever the model fails', () => {
+    let failing = 0;
+    for (const p of [...sets[`${up}_SEARCH`]!, ...sets[`${up}_EVAL`]!]) {
+      const g = greedyByPrompt.get(p.prompt);
+      if (g !== p.correct) {
+        expect(p.wrong, p.prompt).toBe(g);
+        failing++;
+      }
+    }
+    // the model's held-out failures (with a non-empty output) all land in search or eval: failures are dealt first
+    const heldoutFailures = record.greedy[`${skill}/heldout`].filter((g: string, i: number) => g !== splits.skills[skill].heldout[i].answer && g.trim() !== '').length;
+    expect(failing).toBe(Math.min(heldoutFailures, 2 * 48));
+  });
+});

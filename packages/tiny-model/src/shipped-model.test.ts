@@ -1,0 +1,67 @@
+// The shipped file: format, size, the card's numbers, and agreement with the training forward.
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { bytesSource, GGML_TYPE, readGguf } from '@bankai/gguf';
+import { BpeEncoder } from './bpe.js';
+import { SKILLS } from './corpus.js';
+import { modelPath } from './paths.js';
+import { ReferenceModel } from './reference-forward.js';
+
+const bytes = new Uint8Array(readFileSync(modelPath));
+const record = JSON.parse(readFileSync(new URL('../model/eval-torch.json', import.meta.url), 'utf8'));
+const tok = JSON.parse(readFileSync(new URL('../data/tokenizer.json', import.meta.url), 'utf8'));
+const card = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+describe('shipped tiny model', () => {
+  it('is at most 5 MB and is the file the eval record and the card describe', () => {
+    expect(statSync(modelPath).size).toBeLessThanOrEqual(5 * 1024 * 1024);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    expect(record.sha256).toBe(sha);
+    expect(card).toContain(sha);
+  });
+
+  it('is Qwen3 with every linear weight Q1_0 (input dims multiples of 128), norms F32, our tokenizer', async () => {
+    const file = await readGguf(bytesSource(bytes, modelPath));
+    expect(file.get('general.architecture').value).toBe('qwen3');
+    expect(file.get('tokenizer.ggml.model').value).toBe('gpt2');
+    expect(file.get('tokenizer.ggml.pre').value).toBe('qwen2');
+    expect(file.get('tokenizer.ggml.tokens').value).toEqual(tok.tokens);
+    expect(file.get('tokenizer.ggml.merges').value).toEqual(tok.merges);
+    const linear = file.tensors.filter((t) => /(token_embd|output|attn_[qkv]|attn_output|ffn_(gate|up|down))\.weight$/.test(t.name));
+    expect(linear.length).toBe(2 + 7 * Number(file.get('qwen3.block_count').value));
+    for (const t of linear) {
+      expect(t.type, t.name).toBe(GGML_TYPE.Q1_0);
+      expect(t.shape[0]! % 128, t.name).toBe(0);
+    }
+    for (const t of file.tensors.filter((t) => !linear.includes(t))) {
+      expect(t.name).toMatch(/norm\.weight$/);
+      expect(t.type, t.name).toBe(GGML_TYPE.F32);
+    }
+  });
+
+  it('has the accuracy table of the card equal to the eval record', () => {
+    for (const s of SKILLS) {
+      const row = new RegExp(`^\\| ${s} \\| ([\\d.]+)% \\| ([\\d.]+)% \\|`, 'm').exec(card);
+      expect(row, `README.md has no table row for ${s}`).not.toBeNull();
+      expect(Number(row![1])).toBeCloseTo(100 * record.accuracy[`${s}/train`], 1);
+      expect(Number(row![2])).toBeCloseTo(100 * record.accuracy[`${s}/heldout`], 1);
+    }
+  });
+
+  it('generates what the training forward generated (reference forward over the file)', async () => {
+    const model = await ReferenceModel.fromGguf(bytes, modelPath);
+    const enc = new BpeEncoder(tok.tokens, tok.merges);
+    const splits = JSON.parse(readFileSync(new URL('../data/splits.json', import.meta.url), 'utf8'));
+    const newline = enc.encode('\n')[0]!;
+    let n = 0;
+    for (const s of SKILLS)
+      for (const split of ['train', 'heldout'] as const) {
+        const e = splits.skills[s][split][0];
+        const out = model.greedy(enc.encode(e.prompt), 24, newline);
+        expect(enc.decode(out.filter((t) => t !== newline)), `${s}/${split}: ${e.prompt}`).toBe(record.greedy[`${s}/${split}`][0]);
+        n++;
+      }
+    expect(n).toBe(2 * SKILLS.length);
+  });
+});
