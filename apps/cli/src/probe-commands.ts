@@ -58,6 +58,12 @@ function probesOf(loaded: readonly LoadedProbes[], model: Model, command: string
   return probes;
 }
 
+function metricOf(command: string, flags: Flags): Metric {
+  const m = flags.metric as Metric;
+  if (!METRICS.includes(m)) throw new CliError(`bankai ${command}: --metric must be one of ${METRICS.join(', ')}, got "${String(m)}".`);
+  return m;
+}
+
 const positiveInt = (command: string, flags: Flags, name: string): number => {
   const v = flags[name];
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new CliError(`bankai ${command}: --${name} must be a positive integer, got ${String(v)}.`);
@@ -90,6 +96,7 @@ export const audit: Command = {
     model: modelFlag,
     probes: { type: 'list', value: 'FILE[#SETS]', help: probesHelp },
     'rank-limit': { type: 'number', value: 'N', help: 'flag distractors ranked beyond N among the vocabulary', default: 10 },
+    metric: { type: 'string', value: 'NAME', help: 'the metric a search will use: seq_logprob, or token_gap (then answers sharing their first token are dead)', default: 'seq_logprob' },
     'max-tokens': maxTokensFlag,
     'ignore-case': ignoreCaseFlag,
     json: jsonFlag,
@@ -100,11 +107,12 @@ export const audit: Command = {
     const loaded = await readProbeSpecs('audit', flags, 'probes');
     if (loaded.length === 0) throw new CliError('bankai audit: --probes FILE[#SETS] is required (repeat it for several files).');
     const rankLimit = positiveInt('audit', flags, 'rank-limit');
+    const metric = metricOf('audit', flags);
     const maxTokens = positiveInt('audit', flags, 'max-tokens');
     const path = await modelPathOf('audit', flags);
     const model = await openModel(path);
     const probes = loaded.flatMap((l) => l.probes);
-    const report = auditProbes(model, probes, { rankLimit, maxTokens, ignoreCase: flags['ignore-case'] === true });
+    const report = auditProbes(model, probes, { rankLimit, maxTokens, metric, ignoreCase: flags['ignore-case'] === true });
     const fitting = report.probes.filter((a) => a.verdict !== undefined) as { verdict: Verdict; probe: Probe }[];
     const accuracy = countVerdicts(fitting);
     if (flags.json) {
@@ -112,6 +120,7 @@ export const audit: Command = {
         model: path,
         probes: loaded.map((l) => ({ file: l.path, sets: l.sets, count: l.probes.length, sha256: l.sha256 })),
         rankLimit,
+        metric,
         counts: report.counts,
         accuracy,
         byCategory: countByCategory(fitting),
@@ -255,8 +264,7 @@ export const evaluate: Command = {
     'being correct (the matcher: see @bankai/probes README). The gap is > 0 when the answer beats the distractor.',
   async run(flags, out) {
     const patchPath = requireFlag('eval', flags, 'patch');
-    const metric = flags.metric as Metric;
-    if (!METRICS.includes(metric)) throw new CliError(`bankai eval: --metric must be one of ${METRICS.join(', ')}, got "${metric}".`);
+    const metric = metricOf('eval', flags);
     const maxTokens = positiveInt('eval', flags, 'max-tokens');
     const ignoreCase = flags['ignore-case'] === true;
     const target = await readProbeSpecs('eval', flags, 'probes');

@@ -72,6 +72,16 @@ describe('auditProbes on the tiny model', () => {
     expect(r.gap).toBeCloseTo(gap, 6);
   });
 
+  it('under token_gap, answers sharing their first token are dead', () => {
+    const probe = { name: 'a', prompt: 'Q: what is 92+30? A:', correct: ' 122', wrong: ' 128' };
+    const [p] = prepareProbes(model, [probe]);
+    expect(p!.correctTokens[0]![0]).toBe(p!.wrongTokens[0]![0]); // the space
+    expect(kinds(auditProbes(model, [probe], { maxTokens: 8 }).probes[0]!)).not.toContain('dead');
+    const r = auditProbes(model, [probe], { maxTokens: 8, metric: 'token_gap' }).probes[0]!;
+    expect(r.tokenGap).toBe(0);
+    expect(r.flags.find((f) => f.kind === 'dead')!.message).toMatch(/^under token_gap: the answer and the distractor both start with " "/);
+  });
+
   it('rankOf counts strictly higher scores', () => {
     expect(rankOf([0.5, 2, 1, 2], 1)).toBe(1);
     expect(rankOf([0.5, 2, 1, 2], 2)).toBe(3);

@@ -1,6 +1,7 @@
 // The probe audit: which probes can measure anything on this model? Per probe it reports
 //   dead          correct and wrong tokenize (in context) to the same tokens, or score identically
-//                 (|seq_logprob gap| <= 1e-6): no flip can move such a probe;
+//                 (|seq_logprob gap| <= 1e-6): no flip can move such a probe; with `metric:
+//                 'token_gap'` also when both start with the same token (the space before digits);
 //   boundary      the prompt's tokens are not a prefix of encode(prompt + answer): the tokenizer
 //                 merges across the boundary, so the model never reads the prompt as written
 //                 before that answer (typically a prompt ending in a space);
@@ -21,7 +22,7 @@ import { matchProbe, type Verdict } from './match.js';
 import { probeGap } from './metric.js';
 import { prepareProbes } from './prepare.js';
 import { modelScorer } from './scorer.js';
-import type { Probe } from './types.js';
+import type { Metric, Probe } from './types.js';
 
 export type AuditFlagKind = 'dead' | 'boundary' | 'distractor-rank' | 'distractor-not-said' | 'no-distractor' | 'too-long';
 
@@ -63,6 +64,9 @@ export interface AuditReport {
 export interface AuditOptions extends GenerationOptions {
   /** Flag distractors ranked beyond this (default 10). */
   rankLimit?: number;
+  /** The metric a search will use (default seq_logprob). Under token_gap a probe whose answer and
+   *  distractor start with the same token (" 12" / " 13": the space) is dead too. */
+  metric?: Metric;
 }
 
 export type AuditModel = Pick<Model, 'encode' | 'decode' | 'runner' | 'generate'>;
@@ -117,6 +121,11 @@ export function auditProbes(model: AuditModel, probes: readonly Probe[], opts: A
       a.tokenGap = probeGap(p, scores, 'token_gap');
       if (Math.abs(a.gap) <= DEAD_GAP) {
         flags.push({ kind: 'dead', message: `correct and wrong score identically (seq_logprob gap ${a.gap.toExponential(2)})` });
+      } else if (opts.metric === 'token_gap' && p.correctTokens[0]![0] === p.wrongTokens[0]![0]) {
+        flags.push({
+          kind: 'dead',
+          message: `under token_gap: the answer and the distractor both start with ${JSON.stringify(model.decode([p.correctTokens[0]![0]!]))}, so their first-token gap is 0 (use seq_logprob)`,
+        });
       }
     }
 
