@@ -1,0 +1,71 @@
+// Worker side of the Evaluator: an engine instance on the shared memory and one runner; scores
+// every probe sequence from its cached residual with the task's flips applied virtually.
+import { workerData } from 'node:worker_threads';
+import { createEngine, type FlipSet } from '@bankai/engine-wasm';
+import { logSumExp, Qwen3Runner } from '@bankai/model';
+import { probeGap, teacherForcedCorrect, type SequenceScores } from '@bankai/probes';
+import type { EvalResult, EvalTask, EvaluatorWorkerInit } from './evaluator.js';
+
+const init = workerData as EvaluatorWorkerInit;
+const setup = (async () => {
+  const slot = Atomics.add(init.claim, 0, 1);
+  const layout = init.layouts[slot];
+  const region = init.flipRegions[slot];
+  if (!layout || !region) throw new Error(`evaluator worker: no free slot (${init.layouts.length} laid out; too many crashed workers)`);
+  const engine = await createEngine({ module: init.module, memory: init.memory });
+  return { engine, region, runner: new Qwen3Runner(engine, init.weights, layout) };
+})();
+
+// probe i's sequences are sequences[seqStart[i] .. seqStart[i+1])
+const seqStart: number[] = [0];
+for (const p of init.probes) seqStart.push(seqStart[seqStart.length - 1]! + p.sequences.length);
+
+export default async function evaluate(task: EvalTask): Promise<EvalResult> {
+  const { engine, region, runner } = await setup;
+  // the task's flips, grouped per tensor, written into this worker's region
+  const byTensor = new Map<string, { rows: number[]; groups: [number, number][] }>();
+  for (const f of task.flips) {
+    const t = byTensor.get(f.tensor) ?? { rows: [], groups: [] };
+    if (f.group === undefined) t.rows.push(f.row);
+    else t.groups.push([f.row, f.group]);
+    byTensor.set(f.tensor, t);
+  }
+  const flips = new Map<string, FlipSet>();
+  let at = region.ptr;
+  for (const [tensor, t] of byTensor) {
+    const bytes = engine.flipBytes(t.rows.length, t.groups.length);
+    if (at + bytes > region.ptr + region.bytes) throw new RangeError(`a candidate of ${task.flips.length} flips does not fit the worker's flip region`);
+    flips.set(tensor, engine.writeFlips(t.rows, t.groups, at));
+    at += bytes;
+  }
+  runner.setVirtualFlips(flips);
+
+  const nProbes = task.part === 'target' ? init.nTarget : init.probes.length;
+  const V = runner.config.vocabSize;
+  const gaps = new Float64Array(nProbes);
+  const correct = new Uint8Array(nProbes);
+  for (let i = 0; i < nProbes; i++) {
+    const scores: SequenceScores[] = [];
+    for (let s = seqStart[i]!; s < seqStart[i + 1]!; s++) {
+      const seq = init.sequences[s]!;
+      const n = seq.tokens.length;
+      // the residual covers tokens[0..n-2]: row j of the logits predicts tokens[from + j]
+      const logits = runner.forwardFromResidual(seq.residual, n - 1, init.firstLayer, seq.from - 1);
+      const m = n - seq.from;
+      const logprobs = new Float64Array(m);
+      const argmax = new Int32Array(m);
+      for (let j = 0; j < m; j++) {
+        const row = logits.subarray(j * V, (j + 1) * V);
+        logprobs[j] = row[seq.tokens[seq.from + j]!]! - logSumExp(row);
+        let best = 0;
+        for (let k = 1; k < V; k++) if (row[k]! > row[best]!) best = k;
+        argmax[j] = best;
+      }
+      scores.push({ logprobs, argmax });
+    }
+    gaps[i] = probeGap(init.probes[i]!, scores, init.metric);
+    correct[i] = teacherForcedCorrect(init.probes[i]!, scores) ? 1 : 0;
+  }
+  runner.setVirtualFlips(new Map());
+  return { gaps, correct };
+}

@@ -1,0 +1,145 @@
+// The parallel evaluator. Worker threads (piscina) share ONE copy of the weights in the engine's
+// shared memory; each evaluates a candidate flip set virtually (the shared weights never change
+// while tasks run), on top of the accepted patch, which the owner materializes by XOR between
+// batches. Every probe sequence's residual stream is cached once at the first searched layer, so
+// a candidate only recomputes the layers from there on. A candidate is always evaluated whole
+// by one worker in a fixed order, so results do not depend on the number of workers.
+
+import { Piscina } from 'piscina';
+import type { Engine } from '@bankai/engine-wasm';
+import { Qwen3Runner, type Model, type ModelWeights, type RunnerLayout } from '@bankai/model';
+import type { Metric, PreparedProbe } from '@bankai/probes';
+import type { Candidate } from './space.js';
+
+/** Which probes a task scores: the targets only (screening), or all of them. */
+export type EvalPart = 'target' | 'all';
+
+export interface SequenceRef {
+  tokens: number[];
+  from: number;
+  /** (tokens.length - 1, nEmbd) f32 residual at the input of the first searched layer. */
+  residual: number;
+}
+
+export interface EvaluatorWorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  weights: ModelWeights;
+  layouts: RunnerLayout[];
+  /** Per worker: a region for its flip lists. */
+  flipRegions: { ptr: number; bytes: number }[];
+  claim: Int32Array;
+  firstLayer: number;
+  metric: Metric;
+  probes: PreparedProbe[]; // targets first, then controls
+  nTarget: number;
+  /** sequences[i] belongs to probe seqProbe[i]; a probe's sequences are contiguous, in its order. */
+  sequences: SequenceRef[];
+}
+
+export interface EvalTask {
+  flips: Candidate[];
+  part: EvalPart;
+}
+
+export interface EvalResult {
+  /** Gap per probe (targets, then controls when part = 'all'). */
+  gaps: Float64Array;
+  /** Teacher-forced correctness per probe (1/0), same order. */
+  correct: Uint8Array;
+}
+
+export interface EvaluatorOptions {
+  workers: number;
+  metric: Metric;
+  firstLayer: number;
+}
+
+export class Evaluator {
+  /** Rejects when the pool itself fails (e.g. a worker cannot load): pending tasks fail with it, never hang. */
+  private readonly failed: Promise<never>;
+
+  private constructor(
+    private readonly piscina: Piscina,
+    readonly workers: number,
+    readonly nTarget: number,
+    readonly nControl: number,
+  ) {
+    this.failed = new Promise<never>((_, reject) => {
+      piscina.on('error', (err: unknown) => reject(new Error(`evaluator worker failed: ${(err as Error)?.message ?? String(err)}`)));
+    });
+    this.failed.catch(() => undefined);
+  }
+
+  /**
+   * Lay out worker runners, cache every sequence's residual at `firstLayer` (with the weights as
+   * they are now: layers below it must never change afterwards) and start the workers.
+   */
+  static async create(model: Model, target: PreparedProbe[], control: PreparedProbe[], opts: EvaluatorOptions): Promise<Evaluator> {
+    const { workers, firstLayer } = opts;
+    if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
+    const e: Engine = model.engine;
+    const probes = [...target, ...control];
+    const maxLen = Math.max(1, ...probes.flatMap((p) => p.sequences.map((s) => s.tokens.length)));
+    if (maxLen > model.config.contextLength) {
+      throw new RangeError(`a probe is ${maxLen} tokens long, more than the model's context of ${model.config.contextLength}`);
+    }
+    // a runner for capturing residuals on this thread, then one per worker
+    const capture = new Qwen3Runner(e, model.weights, model.layoutRunner({ maxContext: maxLen, maxBatch: maxLen }));
+    const sequences: SequenceRef[] = [];
+    for (const p of probes) {
+      for (const s of p.sequences) {
+        // the last token is only ever predicted: the residual of tokens[0..n-2] is all a score needs
+        const residual = e.alloc((s.tokens.length - 1) * model.config.nEmbd * 4);
+        capture.captureResidual(s.tokens.slice(0, -1), firstLayer, residual);
+        sequences.push({ tokens: s.tokens, from: s.from, residual });
+      }
+    }
+    // two spare slots: a crashed worker's replacement claims a fresh one
+    const slots = workers + 2;
+    const layouts = Array.from({ length: slots }, () => model.layoutRunner({ maxContext: maxLen, maxBatch: maxLen }));
+    const flipBytes = 1 << 16;
+    const flipRegions = Array.from({ length: slots }, () => ({ ptr: e.alloc(flipBytes), bytes: flipBytes }));
+    const init: EvaluatorWorkerInit = {
+      module: e.module,
+      memory: e.memory,
+      weights: model.weights,
+      layouts,
+      flipRegions,
+      claim: new Int32Array(new SharedArrayBuffer(4)),
+      firstLayer,
+      metric: opts.metric,
+      probes,
+      nTarget: target.length,
+      sequences,
+    };
+    const piscina = new Piscina({
+      filename: new URL('./eval-worker.js', import.meta.url).href,
+      minThreads: workers,
+      maxThreads: workers,
+      idleTimeout: Infinity,
+      workerData: init,
+    });
+    return new Evaluator(piscina, workers, target.length, control.length);
+  }
+
+  /** Evaluate flip sets (relative to the accepted patch); results in input order. */
+  async evaluate(tasks: readonly EvalTask[]): Promise<EvalResult[]> {
+    return Promise.all(tasks.map((t) => this.runTask(t)));
+  }
+
+  private async runTask(task: EvalTask): Promise<EvalResult> {
+    // a crashed worker is replaced by piscina; its task is retried once here
+    const run = () => Promise.race([this.piscina.run(task) as Promise<EvalResult>, this.failed]);
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof RangeError || (err as Error).message.startsWith('evaluator worker failed')) throw err;
+      return await run();
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

@@ -1,0 +1,54 @@
+// Fitness of a candidate against the CURRENT baseline (recomputed after every accepted flip):
+//   target gain  = aggregate over target probes of (gap - baseline gap)
+//                  mean | min over probes | min over domains of the per-domain mean (joint)
+//   control loss = mean over control probes of max(0, baseline gap - gap)     (hinge)
+//   fitness      = target gain - lambda * control loss
+// Screening scores targets alone: the gain bounds the fitness from above (the loss is >= 0), so
+// a candidate whose gain is <= the acceptance threshold is rejected exactly, never slackly.
+
+export type Aggregate = 'mean' | 'min';
+
+export interface FitnessOptions {
+  lambda: number;
+  aggregate: Aggregate;
+  /** Target probe indices per domain: the gain is then the minimum of the per-domain means. */
+  domains?: readonly (readonly number[])[];
+}
+
+export interface FitnessParts {
+  fitness: number;
+  targetGain: number;
+  controlLoss: number;
+  /** Mean gain per domain (when domains are given). */
+  domainGains?: number[];
+}
+
+export function targetGain(gaps: Float64Array, base: Float64Array, nTarget: number, opts: FitnessOptions): { gain: number; domainGains?: number[] } {
+  if (opts.domains && opts.domains.length > 0) {
+    const domainGains = opts.domains.map((idx) => idx.reduce((s, i) => s + gaps[i]! - base[i]!, 0) / Math.max(1, idx.length));
+    return { gain: Math.min(...domainGains), domainGains };
+  }
+  if (nTarget === 0) return { gain: 0 };
+  if (opts.aggregate === 'min') {
+    let m = Infinity;
+    for (let i = 0; i < nTarget; i++) m = Math.min(m, gaps[i]! - base[i]!);
+    return { gain: m };
+  }
+  let s = 0;
+  for (let i = 0; i < nTarget; i++) s += gaps[i]! - base[i]!;
+  return { gain: s / nTarget };
+}
+
+export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: number): number {
+  const n = base.length - nTarget;
+  if (n <= 0) return 0;
+  let s = 0;
+  for (let i = nTarget; i < base.length; i++) s += Math.max(0, base[i]! - gaps[i]!);
+  return s / n;
+}
+
+export function fitness(gaps: Float64Array, base: Float64Array, nTarget: number, opts: FitnessOptions): FitnessParts {
+  const { gain, domainGains } = targetGain(gaps, base, nTarget, opts);
+  const loss = controlLoss(gaps, base, nTarget);
+  return { fitness: gain - opts.lambda * loss, targetGain: gain, controlLoss: loss, domainGains };
+}

@@ -1,0 +1,14 @@
+export { Rng } from './rng.js';
+export { CandidateSpace, parseLayers, PROJECTIONS, type Candidate, type Granularity, type Projection, type SpaceOptions, type SpaceTensor } from './space.js';
+export { Evaluator, type EvalPart, type EvalResult, type EvalTask } from './evaluator.js';
+export { controlLoss, fitness, targetGain, type Aggregate, type FitnessOptions, type FitnessParts } from './fitness.js';
+export {
+  defineStrategy, isStrategy, resolveOptions, StrategyError,
+  type Evaluation, type OptionSpec, type OptionValues, type ProgressEvent, type SearchContext, type Strategy,
+} from './strategy.js';
+export {
+  ownAnswers, runSearch, xorFlips,
+  type CheckpointRecord, type CheckpointSink, type SearchConfig, type SearchInput, type SearchResult,
+} from './search.js';
+export { BUILTIN_STRATEGIES, loadStrategy } from './loader.js';
+export { hillClimb, scaleOrder, scaleSampler, type HillClimbOptions } from './hill-climb.js';

@@ -1,0 +1,38 @@
+// File edges of the search: the checkpoint log (JSON lines, appended and fsynced every step).
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { CheckpointRecord, CheckpointSink } from './search.js';
+import { StrategyError } from './strategy.js';
+
+export function checkpointPath(outPath: string): string {
+  return `${outPath}.log.jsonl`;
+}
+
+/** Records of a checkpoint log; a torn last line (killed mid-write) is ignored. */
+export function readCheckpoint(path: string): CheckpointRecord[] {
+  if (!existsSync(path)) return [];
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const out: CheckpointRecord[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      out.push(JSON.parse(line) as CheckpointRecord);
+    } catch {
+      if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim() !== '')) {
+        throw new StrategyError(`${path}: line ${i + 1} is not JSON; the checkpoint log is damaged (delete it to start over)`);
+      }
+    }
+  });
+  return out;
+}
+
+/** Appends records durably. `fresh` truncates an existing log (a new search). */
+export function fileCheckpoint(path: string, opts: { fresh: boolean }): CheckpointSink & { close(): void } {
+  const fd = openSync(path, opts.fresh ? 'w' : 'a');
+  return {
+    append(record) {
+      writeSync(fd, JSON.stringify(record) + '\n');
+      fsyncSync(fd);
+    },
+    close: () => closeSync(fd),
+  };
+}

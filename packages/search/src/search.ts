@@ -1,0 +1,302 @@
+// The search driver: prepares probes, starts the evaluator, runs a strategy in a SearchContext,
+// materializes accepted flips, keeps baselines current, and checkpoints every step so a killed
+// search resumes to the same result an uninterrupted one gives.
+
+import type { Engine } from '@bankai/engine-wasm';
+import type { Model } from '@bankai/model';
+import { matchProbe, prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
+import { Evaluator, type EvalResult } from './evaluator.js';
+import { fitness, type Aggregate, type FitnessOptions } from './fitness.js';
+import { Rng } from './rng.js';
+import { CandidateSpace, type Candidate, type Granularity, type Projection } from './space.js';
+import { resolveOptions, StrategyError, type Evaluation, type ProgressEvent, type SearchContext, type Strategy } from './strategy.js';
+
+/** Appends one JSON record to the checkpoint log, durably, before returning. */
+export interface CheckpointSink {
+  append(record: CheckpointRecord): void;
+}
+
+export interface SearchConfig {
+  strategy: string;
+  strategyOptions: Record<string, unknown>;
+  seed: number;
+  iterations: number;
+  layers: number[];
+  projs: Projection[];
+  granularity: Granularity;
+  metric: Metric;
+  lambda: number;
+  aggregate: Aggregate;
+  minGain: number;
+  ownAnswerDistractors: boolean;
+  /** Fingerprints of what is searched: a log from another model or probe set cannot be resumed. */
+  modelSha256?: string;
+  probesSha256?: string;
+}
+
+export type CheckpointRecord =
+  | { type: 'start'; version: 1; config: SearchConfig }
+  | { type: 'step'; iteration: number; rng: number[]; accepted: Candidate[]; fitness: number; evaluations: number };
+
+export interface SearchInput {
+  model: Model;
+  /** Target probes, each with the domain it belongs to (joint optimization), e.g. its file or category. */
+  target: { probe: Probe; domain: string }[];
+  control: Probe[];
+  strategy: Strategy;
+  config: SearchConfig;
+  workers: number;
+  checkpoint?: CheckpointSink;
+  /** Records of an earlier, killed run of the same search (its checkpoint log). */
+  resume?: CheckpointRecord[];
+  onProgress?: (e: ProgressEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface SearchResult {
+  flips: Candidate[];
+  /** Cumulative fitness of the patch against the original model. */
+  fitness: number;
+  targetGain: number;
+  controlLoss: number;
+  /** Gaps of every probe (targets then controls) before and after. */
+  baseGaps: Float64Array;
+  finalGaps: Float64Array;
+  baseCorrect: Uint8Array;
+  finalCorrect: Uint8Array;
+  prepared: { target: PreparedProbe[]; control: PreparedProbe[] };
+  history: { iteration: number; flips: Candidate[]; fitness: number }[];
+  evaluations: number;
+  seconds: number;
+  stoppedEarly: boolean;
+}
+
+/**
+ * The model's own greedy answer for each probe where it is neither right nor the file's
+ * distractor: the gap must also beat what the model actually says, or a fixed pairwise gap can
+ * turn into a third wrong answer.
+ */
+export function ownAnswers(model: Model, probes: readonly Probe[]): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  probes.forEach((p, i) => {
+    const text = model.generate(p.prompt, { maxTokens: 24 }).text;
+    if (text.trim() !== '' && matchProbe(p, text).verdict === 'other') out.set(i, [text]);
+  });
+  return out;
+}
+
+/** Materialize (or revert: the same XOR) flips in the engine's weights. */
+export function xorFlips(model: Model, flips: readonly Candidate[]): void {
+  const e: Engine = model.engine;
+  const byTensor = new Map<string, Candidate[]>();
+  for (const f of flips) byTensor.set(f.tensor, [...(byTensor.get(f.tensor) ?? []), f]);
+  for (const [name, fs] of byTensor) {
+    const m = /^blk\.(\d+)\.(ffn_gate|ffn_up|ffn_down|attn_q|attn_k|attn_v|attn_output)$/.exec(name);
+    if (!m) throw new RangeError(`flip on ${name}: not a searchable tensor`);
+    const key = { ffn_gate: 'gate', ffn_up: 'up', ffn_down: 'down', attn_q: 'q', attn_k: 'k', attn_v: 'v', attn_output: 'o' }[m[2]!] as 'gate';
+    const lin = model.weights.layers[Number(m[1])]![key];
+    if (lin.kind !== 'q1') throw new RangeError(`flip on ${name}: not a 1-bit tensor`);
+    const mark = e.mark();
+    const rows = fs.filter((f) => f.group === undefined).map((f) => f.row);
+    const pairs = fs.filter((f) => f.group !== undefined).flatMap((f) => [f.row, f.group!]);
+    if (rows.length) {
+      const p = e.alloc(rows.length * 4);
+      e.i32(p, rows.length).set(rows);
+      e.xorRows(lin.tensor, p, rows.length);
+    }
+    if (pairs.length) {
+      const p = e.alloc(pairs.length * 4);
+      e.i32(p, pairs.length).set(pairs);
+      e.xorGroups(lin.tensor, p, pairs.length / 2);
+    }
+    e.reset(mark);
+  }
+}
+
+const key = (c: Candidate) => `${c.tensor}:${c.row}:${c.group ?? -1}`;
+
+function sameConfig(a: SearchConfig, b: SearchConfig): string | undefined {
+  for (const k of Object.keys({ ...a, ...b }) as (keyof SearchConfig)[]) {
+    if (k === 'iterations') continue; // a resumed search may run longer
+    if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return `${k}: log has ${JSON.stringify(a[k])}, now ${JSON.stringify(b[k])}`;
+  }
+  return undefined;
+}
+
+export async function runSearch(input: SearchInput): Promise<SearchResult> {
+  const t0 = performance.now();
+  const { model, config } = input;
+  const space = new CandidateSpace(model, { layers: config.layers, projs: config.projs, granularity: config.granularity });
+  const strategyOptions = resolveOptions(input.strategy, config.strategyOptions as Record<string, string>);
+
+  // ---- probes: targets get the model's own wrong answer as a distractor ----
+  const targetProbes = input.target.map((t) => t.probe);
+  const extra = config.ownAnswerDistractors ? ownAnswers(model, targetProbes) : new Map<number, string[]>();
+  const target = prepareProbes(model.tokenizer, targetProbes, { extraDistractors: extra });
+  const control = prepareProbes(model.tokenizer, input.control);
+  const domainNames = [...new Set(input.target.map((t) => t.domain))];
+  const domains = domainNames.map((name) => ({ name, probes: input.target.flatMap((t, i) => (t.domain === name ? [i] : [])) }));
+  const fitOpts: FitnessOptions = {
+    lambda: config.lambda,
+    aggregate: config.aggregate,
+    domains: domains.length > 1 ? domains.map((d) => d.probes) : undefined,
+  };
+
+  // ---- resume: replay the log's accepted flips, RNG state and iteration ----
+  const rng = new Rng(config.seed);
+  const accepted: Candidate[] = [];
+  const history: SearchResult['history'] = [];
+  let startIteration = 0;
+  let evaluationsBefore = 0;
+  if (input.resume && input.resume.length > 0) {
+    const start = input.resume[0]!;
+    if (start.type !== 'start') throw new StrategyError('checkpoint log: the first record is not a start record');
+    const diff = sameConfig(start.config, config);
+    if (diff) throw new StrategyError(`checkpoint log belongs to a different search (${diff}); start a new one or pass the same options`);
+    for (const r of input.resume.slice(1)) {
+      if (r.type !== 'step') continue;
+      accepted.push(...r.accepted);
+      if (r.accepted.length) history.push({ iteration: r.iteration, flips: r.accepted, fitness: r.fitness });
+      rng.state = r.rng;
+      startIteration = r.iteration + 1;
+      evaluationsBefore = r.evaluations;
+    }
+  } else {
+    input.checkpoint?.append({ type: 'start', version: 1, config });
+  }
+
+  const evaluator = await Evaluator.create(model, target, control, { workers: input.workers, metric: config.metric, firstLayer: space.firstLayer });
+  // candidate evaluations (baselines are not counted: a resumed search counts as an uninterrupted one)
+  let evaluations = evaluationsBefore;
+  let applied = false;
+  try {
+    const [original] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
+    xorFlips(model, accepted);
+    applied = true;
+    let [base] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
+    const base0 = original!;
+    let current = fitness(base!.gaps, base0.gaps, target.length, fitOpts);
+    const acceptedKeys = new Set(accepted.map(key));
+    let stepAccepted: Candidate[] = [];
+    let inFlight = 0;
+    let stoppedEarly = false;
+    const signal = input.signal ?? new AbortController().signal;
+
+    const toEvaluation = (flips: Candidate[], r: EvalResult, screenedOut: boolean): Evaluation => {
+      const nT = target.length;
+      // screened: targets only, so the control loss is 0 and the fitness is its upper bound
+      const f = fitness(r.gaps, screenedOut ? base!.gaps.subarray(0, nT) : base!.gaps, nT, fitOpts);
+      let targetCorrect = 0;
+      let controlCorrect = 0;
+      for (let i = 0; i < r.correct.length; i++) {
+        if (r.correct[i]) {
+          if (i < nT) targetCorrect++;
+          else controlCorrect++;
+        }
+      }
+      return { flips, ...f, screenedOut, targetCorrect, controlCorrect };
+    };
+
+    const emit = (iteration: number, message?: string) => {
+      const secs = (performance.now() - t0) / 1000;
+      const evals = evaluations - evaluationsBefore;
+      const done = iteration + 1 - startIteration;
+      const left = config.iterations - iteration - 1;
+      input.onProgress?.({
+        iteration, iterations: config.iterations, accepted: accepted.length, fitness: current.fitness,
+        evaluations: evaluations, evalsPerSecond: evals / Math.max(secs, 1e-9),
+        etaSeconds: done > 0 ? (secs / done) * left : NaN, message,
+      });
+    };
+
+    const ctx: SearchContext<Record<string, unknown>> = {
+      options: strategyOptions,
+      space,
+      rng,
+      budget: { iterations: config.iterations },
+      minGain: config.minGain,
+      get accepted() {
+        return accepted;
+      },
+      domains,
+      signal,
+      *steps() {
+        for (let it = startIteration; it < config.iterations; it++) {
+          if (signal.aborted) {
+            stoppedEarly = true;
+            return;
+          }
+          stepAccepted = [];
+          yield it;
+          if (inFlight) throw new StrategyError('a strategy must await its evaluations before the next step');
+          input.checkpoint?.append({ type: 'step', iteration: it, rng: rng.state, accepted: stepAccepted, fitness: current.fitness, evaluations: evaluations });
+          if (stepAccepted.length) history.push({ iteration: it, flips: stepAccepted, fitness: current.fitness });
+          emit(it);
+        }
+      },
+      async evaluate(flipSets, opts = {}) {
+        for (const fs of flipSets) {
+          for (const c of fs) {
+            if (space.indexOf(c) < 0) throw new StrategyError(`candidate ${key(c)} is not in the search space`);
+          }
+        }
+        inFlight++;
+        evaluations += flipSets.length;
+        try {
+          if (!opts.screen) {
+            const rs = await evaluator.evaluate(flipSets.map((flips) => ({ flips: [...flips], part: 'all' as const })));
+            return rs.map((r, i) => toEvaluation([...flipSets[i]!], r, false));
+          }
+          // screening: targets first; only candidates whose target gain could pass see the controls
+          const screened = await evaluator.evaluate(flipSets.map((flips) => ({ flips: [...flips], part: 'target' as const })));
+          const out: Evaluation[] = screened.map((r, i) => toEvaluation([...flipSets[i]!], r, true));
+          const pass = out.flatMap((e, i) => (e.fitness > config.minGain ? [i] : []));
+          const full = await evaluator.evaluate(pass.map((i) => ({ flips: [...flipSets[i]!], part: 'all' as const })));
+          pass.forEach((i, k) => {
+            out[i] = toEvaluation([...flipSets[i]!], full[k]!, false);
+          });
+          return out;
+        } finally {
+          inFlight--;
+        }
+      },
+      async accept(e) {
+        if (inFlight) throw new StrategyError('accept() while evaluations are running');
+        if (e.screenedOut) throw new StrategyError('accept(): this candidate was screened out; evaluate it without screening first');
+        for (const c of e.flips) {
+          if (acceptedKeys.has(key(c))) throw new StrategyError(`accept(): ${key(c)} is already in the patch`);
+        }
+        xorFlips(model, e.flips);
+        for (const c of e.flips) acceptedKeys.add(key(c));
+        accepted.push(...e.flips);
+        stepAccepted.push(...e.flips);
+        [base] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
+        current = fitness(base!.gaps, base0.gaps, target.length, fitOpts);
+      },
+      isAccepted: (c) => acceptedKeys.has(key(c)),
+      progress: (message) => emit(Math.max(startIteration - 1, 0), message),
+    };
+
+    await input.strategy.run(ctx as SearchContext<never>);
+    const final = base!;
+    return {
+      flips: [...accepted],
+      fitness: current.fitness,
+      targetGain: current.targetGain,
+      controlLoss: current.controlLoss,
+      baseGaps: base0.gaps,
+      finalGaps: final.gaps,
+      baseCorrect: base0.correct,
+      finalCorrect: final.correct,
+      prepared: { target, control },
+      history,
+      evaluations: evaluations,
+      seconds: (performance.now() - t0) / 1000,
+      stoppedEarly,
+    };
+  } finally {
+    await evaluator.destroy();
+    // the caller gets the model back as it was; the patch is in the result
+    if (applied) xorFlips(model, accepted);
+  }
+}

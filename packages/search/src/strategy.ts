@@ -1,0 +1,119 @@
+// The Strategy interface. A strategy package default-exports one plain object made by
+// `defineStrategy({ name, description, options, run })`. `run` receives a SearchContext (the
+// candidate space, `evaluate`, `accept`, a seeded RNG, the budget, progress and cancellation)
+// and never touches weights. Third-party strategies load by package name or file path.
+
+import type { Rng } from './rng.js';
+import type { Candidate, CandidateSpace } from './space.js';
+
+export interface OptionSpec {
+  type: 'number' | 'string' | 'boolean';
+  default: number | string | boolean;
+  help: string;
+  choices?: readonly string[];
+}
+
+export type OptionValues<S extends Record<string, OptionSpec>> = {
+  [K in keyof S]: S[K]['type'] extends 'number' ? number : S[K]['type'] extends 'boolean' ? boolean : string;
+};
+
+export interface Evaluation {
+  /** The flips evaluated, relative to the accepted patch. */
+  flips: Candidate[];
+  fitness: number;
+  targetGain: number;
+  controlLoss: number;
+  domainGains?: number[];
+  /** True when screening rejected it on the targets alone (fitness is then its upper bound). */
+  screenedOut: boolean;
+  /** Target / control probes correct under teacher forcing with this candidate. */
+  targetCorrect: number;
+  controlCorrect: number;
+}
+
+export interface ProgressEvent {
+  iteration: number;
+  iterations: number;
+  accepted: number;
+  fitness: number;
+  evaluations: number;
+  evalsPerSecond: number;
+  etaSeconds: number;
+  message?: string;
+}
+
+export interface SearchContext<O = Record<string, unknown>> {
+  readonly options: O;
+  readonly space: CandidateSpace;
+  /** The search's seeded generator: draw every random choice from it (checkpointed). */
+  readonly rng: Rng;
+  readonly budget: { iterations: number };
+  /** A flip set is accepted only if its fitness exceeds this (a cost per flip). */
+  readonly minGain: number;
+  /** Flips accepted so far, in order. */
+  readonly accepted: readonly Candidate[];
+  /** Target domains (joint optimization): names, and target probe indices per domain. */
+  readonly domains: readonly { name: string; probes: readonly number[] }[];
+  readonly signal: AbortSignal;
+  /** Iteration numbers from where the search stands (a resumed search continues); each boundary is checkpointed. */
+  steps(): Iterable<number>;
+  /** Evaluate flip sets on top of the accepted patch, in parallel; results in input order. */
+  evaluate(flipSets: readonly Candidate[][], opts?: { screen?: boolean }): Promise<Evaluation[]>;
+  /** Accept an evaluated flip set into the patch (materialized; baselines move to the new weights). */
+  accept(e: Evaluation): Promise<void>;
+  /** Whether a candidate is already in the accepted patch. */
+  isAccepted(c: Candidate): boolean;
+  progress(message?: string): void;
+}
+
+export interface Strategy<S extends Record<string, OptionSpec> = Record<string, OptionSpec>> {
+  readonly name: string;
+  readonly description: string;
+  readonly options: S;
+  run(ctx: SearchContext<OptionValues<S>>): Promise<void>;
+}
+
+export class StrategyError extends Error {
+  override name = 'StrategyError';
+}
+
+export function defineStrategy<S extends Record<string, OptionSpec>>(def: Strategy<S>): Strategy<S> {
+  if (!def || typeof def.name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(def.name)) {
+    throw new StrategyError(`defineStrategy: name must be lower-case letters, digits and dashes, got ${JSON.stringify(def?.name)}`);
+  }
+  if (typeof def.run !== 'function') throw new StrategyError(`strategy ${def.name}: run must be a function`);
+  for (const [k, o] of Object.entries(def.options ?? {})) {
+    if (!['number', 'string', 'boolean'].includes(o.type) || typeof o.default !== o.type) {
+      throw new StrategyError(`strategy ${def.name}: option ${k} must have a type and a default of that type`);
+    }
+  }
+  return Object.freeze({ ...def, options: Object.freeze({ ...(def.options ?? {}) }) as S });
+}
+
+/** Resolve `key=value` strings against a strategy's option specs (unknown keys and bad values are errors). */
+export function resolveOptions<S extends Record<string, OptionSpec>>(s: Strategy<S>, given: Record<string, string | number | boolean> = {}): OptionValues<S> {
+  const out: Record<string, unknown> = {};
+  for (const [k, spec] of Object.entries(s.options)) out[k] = spec.default;
+  for (const [k, raw] of Object.entries(given)) {
+    const spec = s.options[k];
+    if (!spec) {
+      const known = Object.keys(s.options).join(', ') || '(none)';
+      throw new StrategyError(`strategy ${s.name} has no option "${k}"; its options: ${known}`);
+    }
+    let v: unknown = raw;
+    if (spec.type === 'number') v = typeof raw === 'number' ? raw : Number(raw);
+    if (spec.type === 'boolean') v = raw === true || raw === 'true' ? true : raw === false || raw === 'false' ? false : NaN;
+    if ((spec.type === 'number' && !Number.isFinite(v)) || (spec.type === 'boolean' && typeof v !== 'boolean')) {
+      throw new StrategyError(`strategy ${s.name}: option ${k} must be a ${spec.type}, got "${raw}"`);
+    }
+    if (spec.choices && !spec.choices.includes(String(v))) {
+      throw new StrategyError(`strategy ${s.name}: option ${k} must be one of ${spec.choices.join(', ')}, got "${raw}"`);
+    }
+    out[k] = v;
+  }
+  return out as OptionValues<S>;
+}
+
+export function isStrategy(x: unknown): x is Strategy {
+  return !!x && typeof x === 'object' && typeof (x as Strategy).name === 'string' && typeof (x as Strategy).run === 'function';
+}

@@ -1,0 +1,72 @@
+// The search driver on the shipped tiny model: the same seed gives the identical flip list and
+// fitness values with 1 and 2 workers and after an interrupted run is resumed from its log;
+// accepted flips only ever raise the fitness; the model comes back unchanged.
+import { describe, expect, it } from 'vitest';
+import { fileSource } from '@bankai/gguf/node';
+import { Model } from '@bankai/model';
+import { readProbeFile } from '@bankai/probes/node';
+import { tinyProbeSpec } from '@bankai/probes';
+import greedy from '@bankai/strategy-greedy';
+import { runSearch, type CheckpointRecord, type SearchConfig, type SearchInput } from '@bankai/search';
+import { modelPath } from '@bankai/tiny-model';
+
+async function setup() {
+  const src = await fileSource(modelPath);
+  const model = await Model.load(src);
+  await src.close();
+  const target = (await readProbeFile(tinyProbeSpec('multiplication', 'SEARCH'))).probes.slice(0, 12);
+  const control = [
+    ...(await readProbeFile(tinyProbeSpec('addition', 'CONTROL'))).probes,
+    ...(await readProbeFile(tinyProbeSpec('derivative', 'CONTROL'))).probes,
+    ...(await readProbeFile(tinyProbeSpec('capital', 'CONTROL'))).probes,
+  ].slice(0, 12);
+  return { model, target: target.map((probe) => ({ probe, domain: 'multiplication' })), control };
+}
+
+const config: SearchConfig = {
+  strategy: 'greedy', strategyOptions: { batch: 4 }, seed: 7, iterations: 6, layers: [2, 3], projs: ['gate', 'up', 'down'],
+  granularity: 'row', metric: 'seq_logprob', lambda: 1, aggregate: 'mean', minGain: 0.001, ownAnswerDistractors: true,
+};
+
+function summary(r: Awaited<ReturnType<typeof runSearch>>) {
+  return { flips: r.flips, fitness: r.fitness, history: r.history, finalGaps: Array.from(r.finalGaps) };
+}
+
+describe('runSearch', () => {
+  it('gives the same patch on 1 and 2 workers, and after a kill + resume', async () => {
+    const s = await setup();
+    const input = (over: Partial<SearchInput>): SearchInput => ({ ...s, strategy: greedy, config, workers: 1, ...over });
+    const unpatched = s.model.logprobs([1, 2, 3, 4]).slice();
+
+    const log1: CheckpointRecord[] = [];
+    const one = await runSearch(input({ checkpoint: { append: (r) => log1.push(structuredClone(r)) } }));
+    const two = await runSearch(input({ workers: 2 }));
+    expect(one.flips.length).toBeGreaterThan(0);
+    expect(summary(two)).toEqual(summary(one));
+    // accepted flips only ever raise the cumulative fitness
+    for (let i = 1; i < one.history.length; i++) expect(one.history[i]!.fitness).toBeGreaterThan(one.history[i - 1]!.fitness);
+    expect(one.fitness).toBeGreaterThan(0);
+
+    // "kill" after the third step: the log holds start + 3 steps; resume from it
+    const abort = new AbortController();
+    const partial: CheckpointRecord[] = [];
+    await runSearch(input({
+      checkpoint: { append: (r) => { partial.push(structuredClone(r)); if (partial.length === 4) abort.abort(); } },
+      signal: abort.signal,
+    }));
+    expect(partial.filter((r) => r.type === 'step')).toHaveLength(3);
+    expect(partial).toEqual(log1.slice(0, 4));
+    const resumed = await runSearch(input({ resume: partial, checkpoint: { append: (r) => partial.push(structuredClone(r)) } }));
+    expect(summary(resumed)).toEqual(summary(one));
+    expect(partial).toEqual(log1);
+
+    // the model is returned as it was
+    expect(s.model.logprobs([1, 2, 3, 4])).toEqual(unpatched);
+  });
+
+  it('refuses to resume a log written by a different search', async () => {
+    const s = await setup();
+    const resume: CheckpointRecord[] = [{ type: 'start', version: 1, config: { ...config, seed: 8 } }];
+    await expect(runSearch({ ...s, strategy: greedy, config, workers: 1, resume })).rejects.toThrow(/different search \(seed/);
+  });
+});
