@@ -45,7 +45,7 @@ const at = (name: string) => join(dir, name);
 
 function writeManifest(name: string, flips: Flip[], base: { sha256?: string } = { sha256 }): string {
   const path = at(name);
-  writeFileSync(path, formatManifest(createManifest({ name, provenance: { tool: 'bankai-test' }, base, flips, model: shape })));
+  writeFileSync(path, formatManifest(createManifest({ name, provenance: { tool: 'bankai-test' }, base, flips, model: { tensors: shape.tensors } })));
   return path;
 }
 
@@ -187,6 +187,10 @@ describe('bankai patch commands', () => {
     r = bankai('bake', '--model', modelPath, '--patch', wrong, '--out', at('w.gguf'), '--force');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/w\.gguf: file exists/);
+    // a patch without a fingerprint (e.g. upstream JSON) bakes, and the output says it was not checked
+    r = bankai('bake', '--model', modelPath, '--patch', writeManifest('nosha.json', PATCH_B, {}), '--out', at('nosha.gguf'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^warning: the patch names no base model sha256, so only tensor shapes were checked/);
     const before = sha(modelPath);
     r = bankai('bake', '--model', modelPath, '--patch', wrong, '--out', modelPath, '--force', '--overwrite');
     expect(r.code).toBe(1);

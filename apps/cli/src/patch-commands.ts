@@ -65,8 +65,10 @@ async function readModelShape(path: string): Promise<ModelShape> {
   }
 }
 
+/** Reads a patch; an upstream patch (which records no shapes) is read against the model's
+ *  shapes, but never adopts the model's sha256: its fingerprint stays unknown, and says so. */
 async function loadPatch(path: string, model?: ModelShape): Promise<LoadedPatch> {
-  return readPatchFile(path, model ? { model } : {});
+  return readPatchFile(path, model ? { model: { tensors: model.tensors } } : {});
 }
 
 function provenance(strategy: string, options: Record<string, string | number | string[]>): Provenance {
