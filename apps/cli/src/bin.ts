@@ -13,7 +13,7 @@ usage: bankai <command> [flags]        bankai <command> --help
 
 commands:
 ${Object.entries(commands)
-  .map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`)
+  .map(([name, c]) => `  ${name.replace(/^patch-/, 'patch ').padEnd(15)}${c.summary}`)
   .join('\n')}
 `;
 
@@ -23,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
   }
+  // `bankai patch info ...` is `bankai patch-info ...`
+  if (rest[0] && !rest[0].startsWith('-') && commands[`${name}-${rest[0]}`]) return main([`${name}-${rest[0]}`, ...rest.slice(1)]);
   const cmd = commands[name];
   if (!cmd) throw new CliError(`bankai: unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}.`);
   if (rest.includes('--help') || rest.includes('-h')) {

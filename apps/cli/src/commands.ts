@@ -13,6 +13,7 @@ import { CliError, requireFlag, type CommandSpec, type Flags } from './args.js';
 import { demo } from './demo.js';
 import { audit, evaluate } from './probe-commands.js';
 import { patchCommands } from './patch-commands.js';
+import { search, stackCompare } from './search-commands.js';
 
 export interface Command extends CommandSpec {
   run(flags: Flags, out: (s: string) => void): Promise<void>;
@@ -253,4 +254,6 @@ export const commands: Record<string, Command> = {
   audit,
   eval: evaluate,
   ...patchCommands,
+  search,
+  stack: stackCompare,
 };

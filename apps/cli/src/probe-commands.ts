@@ -31,7 +31,7 @@ const maxTokensFlag = { type: 'number', value: 'N', help: 'most tokens of greedy
 const ignoreCaseFlag = { type: 'boolean', help: 'match greedy answers case-insensitively (default: case-sensitive)' } as const;
 const jsonFlag = { type: 'boolean', help: 'print one JSON object instead of tables' } as const;
 
-async function modelPathOf(command: string, flags: Flags): Promise<string> {
+export async function modelPathOf(command: string, flags: Flags): Promise<string> {
   if (typeof flags.model === 'string') return flags.model;
   try {
     return (await import('@bankai/tiny-model')).modelPath;
@@ -40,13 +40,13 @@ async function modelPathOf(command: string, flags: Flags): Promise<string> {
   }
 }
 
-async function readProbeSpecs(command: string, flags: Flags, name: string): Promise<LoadedProbes[]> {
+export async function readProbeSpecs(command: string, flags: Flags, name: string): Promise<LoadedProbes[]> {
   const specs = (flags[name] as string[] | undefined) ?? [];
   return Promise.all(specs.map((s) => readProbeFile(s)));
 }
 
 /** The probes of several files, each one named once; a clear error when one does not fit the context. */
-function probesOf(loaded: readonly LoadedProbes[], model: Model, command: string): Probe[] {
+export function probesOf(loaded: readonly LoadedProbes[], model: Model, command: string): Probe[] {
   const probes = loaded.flatMap((l) => l.probes);
   const room = model.runner.layout.maxContext;
   for (const p of probes) {
@@ -58,7 +58,7 @@ function probesOf(loaded: readonly LoadedProbes[], model: Model, command: string
   return probes;
 }
 
-function metricOf(command: string, flags: Flags): Metric {
+export function metricOf(command: string, flags: Flags): Metric {
   const m = flags.metric as Metric;
   if (!METRICS.includes(m)) throw new CliError(`bankai ${command}: --metric must be one of ${METRICS.join(', ')}, got "${String(m)}".`);
   return m;
@@ -173,7 +173,7 @@ interface EvalRow {
   change: Change;
 }
 
-interface EvalGroup {
+export interface EvalGroup {
   name: 'probes' | 'heldout';
   files: { file: string; sets: string[]; sha256: string }[];
   rows: EvalRow[];
@@ -183,12 +183,12 @@ interface EvalGroup {
   meanGap: { before: number; after: number };
 }
 
-interface Snapshot {
+export interface Snapshot {
   gaps: number[];
   outputs: { output: string; verdict: Verdict }[];
 }
 
-function snapshot(model: Model, probes: readonly Probe[], metric: Metric, maxTokens: number, ignoreCase: boolean): Snapshot {
+export function snapshot(model: Model, probes: readonly Probe[], metric: Metric, maxTokens: number, ignoreCase: boolean): Snapshot {
   const prepared = prepareProbes(model, probes);
   const gaps = scoreProbes(modelScorer(model), prepared, metric).map((s) => s.gap);
   const gen = evaluateGeneration(model, probes, { maxTokens, ignoreCase });
@@ -201,7 +201,7 @@ function changeOf(before: Verdict, after: Verdict): Change {
   return 'unchanged';
 }
 
-function evalGroup(name: EvalGroup['name'], loaded: readonly LoadedProbes[], probes: readonly Probe[], before: Snapshot, after: Snapshot): EvalGroup {
+export function evalGroup(name: EvalGroup['name'], loaded: readonly LoadedProbes[], probes: readonly Probe[], before: Snapshot, after: Snapshot): EvalGroup {
   const rows = probes.map((p, i): EvalRow => {
     const b = before.outputs[i]!;
     const a = after.outputs[i]!;
@@ -229,7 +229,7 @@ function evalGroup(name: EvalGroup['name'], loaded: readonly LoadedProbes[], pro
   };
 }
 
-function printGroup(g: EvalGroup, metric: Metric, out: (s: string) => void): void {
+export function printGroup(g: EvalGroup, metric: Metric, out: (s: string) => void): void {
   const title = g.name === 'probes' ? 'target probes' : 'held-out probes';
   out(`\n== ${title}: ${g.files.map((f) => `${f.file}#${f.sets.join(',')}`).join(' ')}`);
   const nameW = Math.min(28, Math.max(4, ...g.rows.map((r) => r.name.length))) + 2;

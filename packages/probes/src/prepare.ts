@@ -30,6 +30,9 @@ export interface PrepareOptions {
 export function prepareProbes(tok: Encoder, probes: readonly Probe[], opts: PrepareOptions = {}): PreparedProbe[] {
   return probes.map((probe, index) => {
     const base = splitInContext(tok, probe.prompt, probe.correct);
+    if (base.answer.length === 0) {
+      throw new RangeError(`probe ${probe.name}: prompt + correct answer encode to a single token, leaving nothing to score; lengthen the prompt or the answer`);
+    }
     const answerTokens = (answer: string): number[] => {
       const s = splitInContext(tok, probe.prompt, answer);
       // same prompt split as the correct answer, so every sequence shares one prefix

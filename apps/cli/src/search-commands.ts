@@ -1,0 +1,299 @@
+// `bankai search` and `bankai stack --compare`: patch search on a model with target and control
+// probes, strategies as plugins, a checkpoint log next to the output, and the before/after table
+// in free generation at the end.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { basename, dirname, resolve } from 'node:path';
+import { applyPatch, modelShape, type Model } from '@bankai/model';
+import { compose, createManifest, type Flip, type PatchManifest } from '@bankai/patch-format';
+import { writePatchFile } from '@bankai/patch-format/node';
+import type { Probe } from '@bankai/probes';
+import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
+import {
+  loadStrategy, parseLayers, PROJECTIONS, runSearch, StrategyError,
+  type Aggregate, type Candidate, type Granularity, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type Strategy,
+} from '@bankai/search';
+import { checkpointPath, fileCheckpoint, readCheckpoint } from '@bankai/search/node';
+import { CliError, requireFlag, type Flags } from './args.js';
+import { openModel, sha256File, type Command } from './commands.js';
+import { evalGroup, metricOf, modelPathOf, printGroup, probesOf, readProbeSpecs, snapshot, type EvalGroup } from './probe-commands.js';
+
+// built-in strategy packages are dependencies of the CLI: resolve them from here
+const importHere = (spec: string): Promise<unknown> => import(spec);
+
+const TOOL_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const searchFlags = {
+  model: { type: 'string', value: 'FILE', help: 'a Qwen3 1-bit GGUF (default: the shipped tiny model)' },
+  target: { type: 'list', value: 'FILE[#SETS]', help: 'target probes to improve (repeatable; each file/selection is one domain)' },
+  control: { type: 'list', value: 'FILE[#SETS]', help: 'control probes that must not degrade (repeatable; cover every skill you care about)' },
+  heldout: { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes for the final before/after table (never seen by the search)' },
+  strategy: { type: 'string', value: 'NAME|PATH', help: 'greedy, random, joint, an installed strategy package, or a path to a module', default: 'greedy' },
+  opt: { type: 'list', value: 'KEY=VALUE', help: 'a strategy option (repeatable); `bankai search --strategy NAME --help-strategy` lists them' },
+  'help-strategy': { type: 'boolean', help: 'print the chosen strategy\'s options and exit' },
+  layers: { type: 'string', value: 'LIST', help: 'layers to search: 0,2,5-7, negative from the end (-2--1), or all', default: 'all' },
+  projs: { type: 'string', value: 'LIST', help: `projections to search: ${PROJECTIONS.join(',')}`, default: 'gate,up,down' },
+  granularity: { type: 'string', value: 'row|group', help: 'flip whole rows or single 128-weight groups', default: 'row' },
+  iters: { type: 'number', value: 'N', help: 'search steps (each evaluates a batch of candidates in parallel)', default: 40 },
+  lambda: { type: 'number', value: 'X', help: 'weight of the mean control degradation (hinge) in the fitness', default: 1 },
+  aggregate: { type: 'string', value: 'mean|min', help: 'target improvement: mean over probes, or the worst probe', default: 'mean' },
+  'min-gain': { type: 'number', value: 'X', help: 'a flip is accepted only if its fitness gain exceeds this (a cost per flip, in nats)', default: 0.02 },
+  metric: { type: 'string', value: 'NAME', help: 'seq_logprob (whole answers vs distractor) or token_gap (first token, legacy)', default: 'seq_logprob' },
+  'own-answers': { type: 'boolean', help: 'also score targets against the model\'s own wrong greedy answer', default: true },
+  workers: { type: 'number', value: 'N', help: 'evaluator threads (results are the same for any count)', default: Math.max(1, Math.min(2, cpus().length)) },
+  seed: { type: 'number', value: 'N', help: 'random seed (same seed, same patch)', default: 1 },
+  out: { type: 'string', value: 'PATCH.json', help: 'the patch to write (.json manifest or .bkp binary); the checkpoint log goes to PATCH.json.log.jsonl' },
+  resume: { type: 'boolean', help: 'continue a killed search from its checkpoint log (same options)' },
+  'max-tokens': { type: 'number', value: 'N', help: 'most tokens of greedy generation per probe in the final table', default: 32 },
+  quiet: { type: 'boolean', help: 'no progress bar' },
+} as const;
+
+function parseOpts(flags: Flags): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of (flags.opt as string[] | undefined) ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new CliError(`bankai search: --opt takes KEY=VALUE, got "${kv}".`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+function strategyHelp(s: Strategy): string {
+  const lines = [`strategy ${s.name}: ${s.description}`, ''];
+  for (const [k, o] of Object.entries(s.options)) lines.push(`  --opt ${`${k}=${o.type.toUpperCase()}`.padEnd(26)} ${o.help} (default: ${o.default}${o.choices ? `; ${o.choices.join(' | ')}` : ''})`);
+  return lines.join('\n');
+}
+
+/** A progress line on stderr: iterations, accepted flips, fitness, evals/s, ETA. */
+function progressPrinter(quiet: boolean): (e: ProgressEvent) => void {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  return (e) => {
+    if (quiet) return;
+    const width = 24;
+    const done = Math.round((width * (e.iteration + 1)) / e.iterations);
+    const eta = Number.isFinite(e.etaSeconds) ? `${Math.round(e.etaSeconds)}s` : '?';
+    const line = `[${'#'.repeat(done)}${'.'.repeat(width - done)}] step ${e.iteration + 1}/${e.iterations}  flips ${e.accepted}  fitness ${e.fitness.toFixed(4)}  ${e.evalsPerSecond.toFixed(1)} evals/s  ETA ${eta}`;
+    if (tty) process.stderr.write(`\r${line}\x1b[K`);
+    else if (performance.now() - last > 5000 || e.iteration + 1 === e.iterations) {
+      last = performance.now();
+      process.stderr.write(line + '\n');
+    }
+  };
+}
+
+interface SearchSetup {
+  model: Model;
+  modelPath: string;
+  sha256: string;
+  target: LoadedProbes[];
+  control: LoadedProbes[];
+  heldout: LoadedProbes[];
+  config: Omit<SearchConfig, 'strategy' | 'strategyOptions'>;
+  workers: number;
+}
+
+const label = (l: LoadedProbes) => `${basename(l.path)}${l.sets.length ? '#' + l.sets.join(',') : ''}`;
+
+async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> {
+  const target = await readProbeSpecs(command, flags, 'target');
+  if (target.length === 0) throw new CliError(`bankai ${command}: --target FILE[#SETS] is required.`);
+  const control = await readProbeSpecs(command, flags, 'control');
+  const heldout = await readProbeSpecs(command, flags, 'heldout');
+  const modelPath = await modelPathOf(command, flags);
+  const model = await openModel(modelPath);
+  for (const group of [target, control, heldout]) probesOf(group, model, command);
+  const granularity = flags.granularity as Granularity;
+  if (granularity !== 'row' && granularity !== 'group') throw new CliError(`bankai ${command}: --granularity must be row or group.`);
+  const aggregate = flags.aggregate as Aggregate;
+  if (aggregate !== 'mean' && aggregate !== 'min') throw new CliError(`bankai ${command}: --aggregate must be mean or min.`);
+  const projs = String(flags.projs).split(',').map((p) => p.trim()) as Projection[];
+  for (const p of projs) if (!PROJECTIONS.includes(p)) throw new CliError(`bankai ${command}: --projs: unknown projection "${p}"; use ${PROJECTIONS.join(', ')}.`);
+  let layers: number[];
+  try {
+    layers = parseLayers(String(flags.layers), model.config.nLayer);
+  } catch (e) {
+    throw new CliError(`bankai ${command}: ${(e as Error).message}`);
+  }
+  const int = (name: string, min: number) => {
+    const v = flags[name] as number;
+    if (!Number.isInteger(v) || v < min) throw new CliError(`bankai ${command}: --${name} must be an integer >= ${min}, got ${v}.`);
+    return v;
+  };
+  const sha256 = await sha256File(modelPath);
+  return {
+    model, modelPath, sha256, target, control, heldout,
+    workers: int('workers', 1),
+    config: {
+      seed: int('seed', 0), iterations: int('iters', 1), layers, projs, granularity,
+      metric: metricOf(command, flags), lambda: flags.lambda as number, aggregate,
+      minGain: flags['min-gain'] as number, ownAnswerDistractors: flags['own-answers'] as boolean,
+      modelSha256: sha256, probesSha256: combinedSha256([...target, ...control]),
+    },
+  };
+}
+
+/** Run one search; write nothing. */
+async function searchOnce(s: SearchSetup, strategy: Strategy, options: Record<string, string>, target: LoadedProbes[], extra: Partial<Parameters<typeof runSearch>[0]> = {}): Promise<SearchResult> {
+  return runSearch({
+    model: s.model,
+    target: target.flatMap((l) => l.probes.map((probe) => ({ probe, domain: label(l) }))),
+    control: s.control.flatMap((l) => l.probes),
+    strategy,
+    config: { ...s.config, strategy: strategy.name, strategyOptions: options },
+    workers: s.workers,
+    ...extra,
+  });
+}
+
+function manifestOf(s: SearchSetup, r: SearchResult, strategy: Strategy, options: Record<string, string>, name: string): PatchManifest {
+  return createManifest({
+    name,
+    description: `bankai search (${strategy.name}) on ${basename(s.modelPath)}: targets ${s.target.map(label).join(' ')}`,
+    provenance: {
+      tool: 'bankai', toolVersion: TOOL_VERSION, strategy: strategy.name, options: { ...options },
+      seed: s.config.seed, metric: s.config.metric, probesSha256: s.config.probesSha256, fitness: r.fitness,
+      createdAt: new Date().toISOString(),
+      search: {
+        iterations: s.config.iterations, layers: s.config.layers, projs: [...s.config.projs], granularity: s.config.granularity,
+        lambda: s.config.lambda, aggregate: s.config.aggregate, minGain: s.config.minGain, evaluations: r.evaluations,
+        targetGain: r.targetGain, controlLoss: r.controlLoss, seconds: Math.round(r.seconds * 10) / 10,
+        targets: s.target.map(label), controls: s.control.map(label),
+      },
+    },
+    flips: r.flips.map((f: Candidate): Flip => (f.group === undefined ? { tensor: f.tensor, row: f.row } : { tensor: f.tensor, row: f.row, group: f.group })),
+    model: modelShape(s.model, s.sha256),
+  });
+}
+
+/** The before/after table of a patch on probe groups, in free generation (the result that counts). */
+function evalTables(s: SearchSetup, manifest: PatchManifest, groups: { name: EvalGroup['name']; loaded: LoadedProbes[] }[], maxTokens: number): EvalGroup[] {
+  const withProbes = groups.filter((g) => g.loaded.length > 0).map((g) => ({ ...g, probes: g.loaded.flatMap((l) => l.probes) as Probe[] }));
+  const before = withProbes.map((g) => snapshot(s.model, g.probes, s.config.metric, maxTokens, false));
+  const applied = applyPatch(s.model, manifest, { sha256: s.sha256 });
+  try {
+    const after = withProbes.map((g) => snapshot(s.model, g.probes, s.config.metric, maxTokens, false));
+    return withProbes.map((g, i) => evalGroup(g.name, g.loaded, g.probes, before[i]!, after[i]!));
+  } finally {
+    applied.revert();
+  }
+}
+
+export const search: Command = {
+  summary: 'search a sparse XOR patch: improve target probes while control probes guard the other skills',
+  usage: 'bankai search [--model FILE] --target FILE[#SETS]... [--control FILE[#SETS]...] [--heldout ...] [--strategy greedy] --out PATCH.json',
+  flags: searchFlags,
+  details: 'Every step is appended to PATCH.json.log.jsonl; --resume continues a killed search to the same result.\n' +
+    'Ctrl-C stops after the current step and writes the patch found so far.',
+  async run(flags, out) {
+    const strategy = await loadStrategy(String(flags.strategy), process.cwd(), importHere);
+    if (flags['help-strategy']) {
+      out(strategyHelp(strategy));
+      return;
+    }
+    const outPath = requireFlag('search', flags, 'out');
+    const options = parseOpts(flags);
+    const s = await setupSearch('search', flags);
+    const logPath = checkpointPath(outPath);
+    const resume = flags.resume === true ? readCheckpoint(logPath) : [];
+    if (flags.resume === true && resume.length === 0) throw new CliError(`bankai search --resume: no checkpoint log at ${logPath}.`);
+    if (flags.resume !== true && existsSync(logPath) && readCheckpoint(logPath).length > 1) {
+      throw new CliError(`bankai search: ${logPath} holds an earlier search; pass --resume to continue it, or delete it to start over.`);
+    }
+    mkdirSync(dirname(resolve(outPath)), { recursive: true });
+    const sink = fileCheckpoint(logPath, { fresh: flags.resume !== true });
+    const abort = new AbortController();
+    const onSigint = () => {
+      process.stderr.write('\nstopping after this step (Ctrl-C again to kill; --resume continues)\n');
+      abort.abort();
+      process.off('SIGINT', onSigint);
+    };
+    process.on('SIGINT', onSigint);
+    let r: SearchResult;
+    try {
+      out(`searching ${basename(s.modelPath)} with ${strategy.name}: ${s.config.iterations} steps, layers ${s.config.layers.join(',')}, ${s.config.projs.join(',')} ${s.config.granularity}s, ${s.workers} worker(s), seed ${s.config.seed}${resume.length ? `, resuming at step ${resume.filter((x) => x.type === 'step').length + 1}` : ''}`);
+      r = await searchOnce(s, strategy, options, s.target, { checkpoint: sink, resume, onProgress: progressPrinter(flags.quiet === true), signal: abort.signal });
+    } catch (e) {
+      if (e instanceof StrategyError) throw new CliError(`bankai search: ${e.message}`);
+      throw e;
+    } finally {
+      process.off('SIGINT', onSigint);
+      sink.close();
+      if (!flags.quiet) process.stderr.write('\n');
+    }
+    const manifest = manifestOf(s, r, strategy, options, basename(outPath).replace(/\.(json|bkp)$/, ''));
+    await writePatchFile(outPath, manifest, { overwrite: true });
+    out(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
+    out(`wrote ${outPath}`);
+    if (r.flips.length === 0) return;
+    const tables = evalTables(s, manifest, [
+      { name: 'probes', loaded: s.target },
+      { name: 'heldout', loaded: s.heldout },
+    ], flags['max-tokens'] as number);
+    for (const g of tables) printGroup(g, s.config.metric, out);
+    if (s.control.length > 0) {
+      const [c] = evalTables(s, manifest, [{ name: 'probes', loaded: s.control }], flags['max-tokens'] as number);
+      out(`\n== control probes: greedy accuracy ${c!.accuracy.before.correct}/${c!.accuracy.before.n} -> ${c!.accuracy.after.correct}/${c!.accuracy.after.n} (fixed ${c!.counts.fixed}, broken ${c!.counts.broken})`);
+    }
+  },
+};
+
+export const stackCompare: Command = {
+  summary: 'the stacking study: search each target domain alone, stack the patches by XOR, and compare with one joint patch',
+  usage: 'bankai stack --compare --target A.json[#SETS] --target B.json[#SETS]... [--control ...] [--heldout ...] [search flags]',
+  flags: {
+    ...searchFlags,
+    compare: { type: 'boolean', help: 'run the comparison (required: this command only compares)' },
+    'joint-strategy': { type: 'string', value: 'NAME|PATH', help: 'strategy for the joint patch', default: 'joint' },
+    out: { type: 'string', value: 'DIR', help: 'write each domain\'s patch, the stacked and the joint patch into DIR (optional)' },
+  },
+  details: 'Each --target is one domain. Per domain the held-out (or target) probes are scored in free generation for\n' +
+    'the base model, its own patch, the naive XOR stack of all domain patches, and the joint patch.',
+  async run(flags, out) {
+    if (flags.compare !== true) throw new CliError('bankai stack: pass --compare (patch composition itself is `bankai patch stack`).');
+    const single = await loadStrategy(String(flags.strategy), process.cwd(), importHere);
+    const joint = await loadStrategy(String(flags['joint-strategy']), process.cwd(), importHere);
+    const options = parseOpts(flags);
+    const s = await setupSearch('stack', flags);
+    if (s.target.length < 2) throw new CliError('bankai stack --compare: give two or more --target domains.');
+    const progress = progressPrinter(flags.quiet === true);
+    const patches: { name: string; manifest: PatchManifest }[] = [];
+    for (const domain of s.target) {
+      out(`searching ${label(domain)} alone (${single.name})`);
+      const r = await searchOnce(s, single, options, [domain], { onProgress: progress });
+      if (!flags.quiet) process.stderr.write('\n');
+      patches.push({ name: label(domain), manifest: manifestOf({ ...s, target: [domain] }, r, single, options, `alone-${label(domain)}`) });
+    }
+    const stacked = createManifest({ name: 'stacked', flips: compose(patches.map((p) => p.manifest.flips)), provenance: { tool: 'bankai', toolVersion: TOOL_VERSION, strategy: 'xor-stack' }, model: modelShape(s.model, s.sha256) });
+    out(`searching all ${s.target.length} domains jointly (${joint.name})`);
+    const jr = await searchOnce(s, joint, {}, s.target, { onProgress: progress });
+    if (!flags.quiet) process.stderr.write('\n');
+    const jointManifest = manifestOf(s, jr, joint, {}, 'joint');
+    const maxTokens = flags['max-tokens'] as number;
+    const evalSets = s.heldout.length > 0 ? s.heldout : s.target;
+    const rows: string[][] = [];
+    const cell = (m: PatchManifest, l: LoadedProbes) => {
+      const [g] = evalTables(s, m, [{ name: 'probes', loaded: [l] }], maxTokens);
+      return g!;
+    };
+    for (const l of evalSets) {
+      const own = patches.find((p) => p.name === label(l));
+      const base = cell(createManifest({ flips: [], provenance: { tool: 'bankai' } }), l);
+      const fmt = (g: EvalGroup) => `${g.accuracy.after.correct}/${g.accuracy.after.n} (+${g.counts.fixed} -${g.counts.broken})`;
+      rows.push([label(l), `${base.accuracy.before.correct}/${base.accuracy.before.n}`, own ? fmt(cell(own.manifest, l)) : '-', fmt(cell(stacked, l)), fmt(cell(jointManifest, l))]);
+    }
+    out(`\n${'probes'.padEnd(36)}${'base'.padEnd(12)}${'own patch'.padEnd(20)}${`stacked (${stacked.flips.length})`.padEnd(20)}joint (${jointManifest.flips.length})`);
+    for (const r of rows) out(`${r[0]!.padEnd(36)}${r[1]!.padEnd(12)}${r[2]!.padEnd(20)}${r[3]!.padEnd(20)}${r[4]}`);
+    out('greedy accuracy in free generation (+fixed -broken against the base model)');
+    if (typeof flags.out === 'string') {
+      const dir = flags.out;
+      mkdirSync(dir, { recursive: true });
+      for (const p of [...patches.map((x) => ({ name: `alone-${x.name.replace(/[^\w.-]+/g, '_')}`, manifest: x.manifest })), { name: 'stacked', manifest: stacked }, { name: 'joint', manifest: jointManifest }]) {
+        await writePatchFile(`${dir}/${p.name}.json`, p.manifest, { overwrite: true });
+      }
+      out(`wrote the patches to ${dir}/`);
+    }
+  },
+};
+
