@@ -33,7 +33,7 @@ function summary(r: Awaited<ReturnType<typeof runSearch>>) {
 }
 
 describe('runSearch', () => {
-  it('gives the same patch on 1 and 2 workers, and after a kill + resume', async () => {
+  it('gives the same patch on 1 and 2 workers, without the residual cache, and after a kill + resume', async () => {
     const s = await setup();
     const input = (over: Partial<SearchInput>): SearchInput => ({ ...s, strategy: greedy, config, workers: 1, ...over });
     const unpatched = s.model.logprobs([1, 2, 3, 4]).slice();
@@ -43,6 +43,9 @@ describe('runSearch', () => {
     const two = await runSearch(input({ workers: 2 }));
     expect(one.flips.length).toBeGreaterThan(0);
     expect(summary(two)).toEqual(summary(one));
+    // recomputing every layer instead of resuming from the cached residual changes nothing
+    const uncached = await runSearch(input({ residualCache: false }));
+    expect(summary(uncached)).toEqual(summary(one));
     // accepted flips only ever raise the cumulative fitness
     for (let i = 1; i < one.history.length; i++) expect(one.history[i]!.fitness).toBeGreaterThan(one.history[i - 1]!.fitness);
     expect(one.fitness).toBeGreaterThan(0);

@@ -52,6 +52,7 @@ export interface EvalResult {
 export interface EvaluatorOptions {
   workers: number;
   metric: Metric;
+  /** Residuals are cached at the input of this layer: no candidate may flip anything below it. */
   firstLayer: number;
 }
 

@@ -51,6 +51,8 @@ export interface SearchInput {
   resume?: CheckpointRecord[];
   onProgress?: (e: ProgressEvent) => void;
   signal?: AbortSignal;
+  /** Cache each probe's residual stream at the first searched layer (default true; false recomputes every layer: benchmarks). Results are identical either way. */
+  residualCache?: boolean;
 }
 
 export interface SearchResult {
@@ -165,7 +167,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     input.checkpoint?.append({ type: 'start', version: 1, config });
   }
 
-  const evaluator = await Evaluator.create(model, target, control, { workers: input.workers, metric: config.metric, firstLayer: space.firstLayer });
+  const evaluator = await Evaluator.create(model, target, control, { workers: input.workers, metric: config.metric, firstLayer: input.residualCache === false ? 0 : space.firstLayer });
   // candidate evaluations (baselines are not counted: a resumed search counts as an uninterrupted one)
   let evaluations = evaluationsBefore;
   let applied = false;
