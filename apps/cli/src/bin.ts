@@ -36,9 +36,12 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Errors that describe bad input (files, flags, options): printed as one line, not a stack. */
+const USER_ERRORS = new Set(['PatchFormatError', 'ProbeFormatError', 'StrategyError']);
+
 function isUserError(e: unknown): e is Error {
   return e instanceof CliError || e instanceof GgufError || e instanceof ModelConfigError ||
-    (e instanceof Error && (e.name === 'PatchFormatError' || e.name === 'ProbeFormatError' || e instanceof RangeError));
+    (e instanceof Error && (USER_ERRORS.has(e.name) || e instanceof RangeError));
 }
 
 main(process.argv.slice(2)).then(
