@@ -1,0 +1,189 @@
+// The same packages on Node, Deno and Bun: each runtime (the binaries from the installed npm
+// packages, offline) runs test/embedding/tiny-run.mjs on the shipped tiny model, which loads the
+// core wasm, scores a fixed token sequence (full log-softmax rows), generates greedily and runs a
+// short search on 2 piscina workers over the shared WebAssembly.Memory. Deno and Bun must print
+// what Node prints: the same bits for log-probs, the same generations, the same patch.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeF32Diff, f32FromBase64, maxUlpDistance, ulpDistance } from './embedding/compare.js';
+import { runtime, unsupported, type RuntimeName } from './embedding/runtimes.js';
+
+const SCRIPT = fileURLToPath(new URL('./embedding/tiny-run.mjs', import.meta.url));
+const TEST_DIR = fileURLToPath(new URL('.', import.meta.url));
+
+interface Flip { tensor: string; row: number; group?: number }
+interface PartError { error: string; stack: string }
+interface RunOutput {
+  runtime: { name: string; version: string; v8?: string; engineVariant?: string };
+  seconds: Record<string, number>;
+  load?: PartError;
+  logprobs?: { tokens: number[]; vocab: number; logits: string; logprobs: string; next: number[] } & Partial<PartError>;
+  generations?: { prompt: string; text: string; tokens: number[] }[] & Partial<PartError>;
+  search?: {
+    workers: number; flips: Flip[]; fitness: number; targetGain: number; controlLoss: number;
+    history: { iteration: number; flips: Flip[]; fitness: number }[]; evaluations: number;
+    baseGaps: number[]; finalGaps: number[];
+  } & Partial<PartError>;
+}
+
+interface Run { output?: RunOutput; failure?: string; wallSeconds: number }
+
+const RUNTIMES: RuntimeName[] = ['node', 'deno', 'bun'];
+const OTHERS = RUNTIMES.filter((r) => r !== 'node');
+const runs = new Map<RuntimeName, Run>();
+let denoDir: string;
+
+/** Runs the script under `name`; a crash or unparsable output becomes `failure` (with stderr). */
+function runIn(name: RuntimeName): Promise<Run> {
+  const rt = runtime(name);
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    execFile(rt.bin, rt.argv(SCRIPT, ['--workers=2']), {
+      cwd: TEST_DIR,
+      env: { ...process.env, ...rt.env, DENO_DIR: denoDir },
+      maxBuffer: 1 << 27,
+      timeout: 240_000,
+    }, (err, stdout, stderr) => {
+      const wallSeconds = (performance.now() - t0) / 1000;
+      const last = stdout.trim().split('\n').pop() ?? '';
+      try {
+        if (err) throw err;
+        resolve({ output: JSON.parse(last) as RunOutput, wallSeconds });
+      } catch (e) {
+        resolve({ failure: `${rt.bin} ${rt.argv(SCRIPT, []).join(' ')}: ${(e as Error).message}\nstderr: ${stderr.slice(-4000)}`, wallSeconds });
+      }
+    });
+  });
+}
+
+beforeAll(async () => {
+  denoDir = mkdtempSync(join(tmpdir(), 'bankai-deno-dir-'));
+  // one at a time: the machine's cores are shared, and each run starts 2 workers of its own
+  for (const name of RUNTIMES) if (!unsupported(name)) runs.set(name, await runIn(name));
+}, 600_000);
+
+afterAll(() => {
+  const rows = [...runs].map(([name, r]) => {
+    const o = r.output;
+    if (!o) return `${name}: failed`;
+    const parts = Object.entries(o.seconds).map(([k, s]) => `${k} ${s.toFixed(3)}s`).join(', ');
+    return `${name} ${o.runtime.version}${o.runtime.v8 ? ` (V8 ${o.runtime.v8})` : ''}, engine ${o.runtime.engineVariant}: ` +
+      `${parts}; process ${r.wallSeconds.toFixed(2)}s`;
+  });
+  console.info(`embedding runs:\n  ${rows.join('\n  ')}`);
+  rmSync(denoDir, { recursive: true, force: true });
+});
+
+type CompleteOutput = RunOutput & Required<Pick<RunOutput, 'logprobs' | 'generations' | 'search'>>;
+
+/** The run's output with every part present and error-free; otherwise fails naming the part. */
+function output(name: RuntimeName): CompleteOutput {
+  const r = runs.get(name);
+  if (!r) throw new Error(`${name} was not run`);
+  if (r.failure) throw new Error(`${name} failed: ${r.failure}`);
+  const o = r.output!;
+  for (const part of ['load', 'logprobs', 'generations', 'search'] as const) {
+    const p = o[part] as Partial<PartError> | undefined;
+    if (p?.error) throw new Error(`${name}: part "${part}" threw ${p.error}\n${p.stack}`);
+  }
+  for (const part of ['logprobs', 'generations', 'search'] as const) {
+    if (o[part] === undefined) throw new Error(`${name}: no "${part}" in the output`);
+  }
+  return o as CompleteOutput;
+}
+
+describe.each(RUNTIMES)('%s', (name) => {
+  const skip = unsupported(name);
+  it.skipIf(skip)(`runs the tiny model: load, log-probs, generation and a 2-worker search${skip ? ` (skipped: ${skip})` : ''}`, () => {
+    const o = output(name);
+    expect(o.runtime.name).toBe(name);
+    // the outputs are not empty or degenerate, so equality between runtimes means something
+    const { tokens, vocab } = o.logprobs;
+    const lp = f32FromBase64(o.logprobs.logprobs);
+    expect(lp.length).toBe(tokens.length * vocab);
+    for (let i = 0; i < tokens.length; i++) {
+      let sum = 0;
+      for (let k = 0; k < vocab; k++) sum += Math.exp(lp[i * vocab + k]!);
+      expect(sum).toBeCloseTo(1, 4);
+    }
+    expect(o.generations.length).toBeGreaterThan(0);
+    for (const g of o.generations) expect(g.tokens.length).toBeGreaterThan(0);
+    expect(o.search.workers).toBe(2);
+    expect(o.search.flips.length).toBeGreaterThan(0);
+    expect(o.search.fitness).toBeGreaterThan(0);
+  });
+});
+
+describe.each(OTHERS)('%s against node', (name) => {
+  const skip = unsupported(name);
+  const why = skip ? ` (skipped: ${skip})` : '';
+
+  it.skipIf(skip)(`bit-identical logits and log-probs of a fixed token sequence (full rows)${why}`, () => {
+    const [a, b] = [output('node').logprobs, output(name).logprobs];
+    expect(b.tokens).toEqual(a.tokens);
+    expect(b.vocab).toBe(a.vocab);
+    expect(describeF32Diff(f32FromBase64(a.logits), f32FromBase64(b.logits), a.vocab), 'logits (from the engine)').toBeUndefined();
+    expect(describeF32Diff(f32FromBase64(a.logprobs), f32FromBase64(b.logprobs), a.vocab), 'log-probs').toBeUndefined();
+  });
+
+  it.skipIf(skip)(`identical greedy generations${why}`, () => {
+    expect(output(name).generations).toEqual(output('node').generations);
+  });
+
+  it.skipIf(skip)(`the same search result: flips, the iterations that accepted them, evaluation count${why}`, () => {
+    const [a, b] = [output('node').search, output(name).search];
+    expect(b.flips).toEqual(a.flips);
+    expect(b.history.map((h) => [h.iteration, h.flips])).toEqual(a.history.map((h) => [h.iteration, h.flips]));
+    expect(b.evaluations).toBe(a.evaluations);
+  });
+
+  // The gaps are sums of f64 log-probs computed in JS (logSumExp in @bankai/model, the scorer in
+  // @bankai/probes), with Math.exp / Math.log, which are not correctly rounded and differ in the
+  // last bit between V8 11 (Node 20), V8 15 (Deno 2.9) and JavaScriptCore (Bun). The engine's
+  // logits are bit-identical; only this JS step differs. See the skipped exact test below.
+  it.skipIf(skip)(`search fitness and gaps agree with Node's to 1e-12 (the last bits may differ: JS Math.exp/Math.log)${why}`, () => {
+    const [a, b] = [output('node').search, output(name).search];
+    const close = (x: number, y: number) => Math.abs(x - y) <= 1e-12;
+    const report = (label: string, x: number[], y: number[]) => {
+      expect(y.length, label).toBe(x.length);
+      const bad = x.flatMap((v, i) => (close(v, y[i]!) ? [] : [`${label}[${i}]: ${v} vs ${y[i]} (${ulpDistance(v, y[i]!)} ulps)`]));
+      expect(bad).toEqual([]);
+    };
+    report('baseGaps', a.baseGaps, b.baseGaps);
+    report('finalGaps', a.finalGaps, b.finalGaps);
+    report('fitness/targetGain/controlLoss', [a.fitness, a.targetGain, a.controlLoss], [b.fitness, b.targetGain, b.controlLoss]);
+    report('history fitness', a.history.map((h) => h.fitness), b.history.map((h) => h.fitness));
+  });
+
+  // Known difference, measured: baseGaps[15] of the tiny-model search is 1 ulp apart between Node
+  // and Deno/Bun, so fitness and history values differ in their last bits. Fix: a log-sum-exp the
+  // three runtimes compute alike (in the engine's wasm, or portable JS exp/log); then unskip.
+  it.skip(`bit-identical search fitness and gaps (skipped: logSumExp uses Math.exp/Math.log, which differ in the last bit across runtimes)`, () => {
+    const [a, b] = [output('node').search, output(name).search];
+    expect(maxUlpDistance([...a.baseGaps, ...a.finalGaps], [...b.baseGaps, ...b.finalGaps])).toBe(0);
+    expect([b.fitness, ...b.history.map((h) => h.fitness)]).toEqual([a.fitness, ...a.history.map((h) => h.fitness)]);
+  });
+});
+
+describe('comparison helpers', () => {
+  it('describeF32Diff finds a single flipped low bit and names its row and column', () => {
+    const a = Float32Array.from({ length: 12 }, (_, i) => Math.fround(-i / 7));
+    const b = a.slice();
+    expect(describeF32Diff(a, b, 4)).toBeUndefined();
+    new Uint32Array(b.buffer)[9]! ^= 1;
+    expect(describeF32Diff(a, b, 4)).toMatch(/^1 of 12 floats differ \(1 bits flipped\); worst at row 2 col 1: /);
+  });
+
+  it('ulpDistance counts representable doubles between two numbers, across zero', () => {
+    const up = new Float64Array([1]);
+    new BigInt64Array(up.buffer)[0]! += 3n;
+    expect(ulpDistance(1, up[0]!)).toBe(3);
+    expect(ulpDistance(0, -0)).toBe(0);
+    expect(ulpDistance(Number.MIN_VALUE, -Number.MIN_VALUE)).toBe(2);
+    expect(maxUlpDistance([1, 2], [1, 2])).toBe(0);
+  });
+});
