@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { fileSource } from '@bankai/gguf/node';
 import { Model } from '@bankai/model';
 import { readProbeFile } from '@bankai/probes/node';
-import { tinyProbeSpec } from '@bankai/probes';
+import { modelScorer, scoreProbes, tinyProbeSpec } from '@bankai/probes';
 import greedy from '@bankai/strategy-greedy';
-import { runSearch, type CheckpointRecord, type SearchConfig, type SearchInput } from '@bankai/search';
+import { runSearch, xorFlips, type CheckpointRecord, type SearchConfig, type SearchInput } from '@bankai/search';
 import { modelPath } from '@bankai/tiny-model';
 
 async function setup() {
@@ -65,6 +65,14 @@ describe('runSearch', () => {
 
     // the model is returned as it was
     expect(s.model.logprobs([1, 2, 3, 4])).toEqual(unpatched);
+
+    // the search's gaps (prompt shared, residual cache, virtual flips in workers) are the gaps
+    // `bankai eval` computes on the patched model, sequence by sequence from scratch, to the bit
+    xorFlips(s.model, one.flips);
+    const prepared = [...one.prepared.target, ...one.prepared.control];
+    const evalGaps = scoreProbes(modelScorer(s.model), prepared).map((x) => x.gap);
+    xorFlips(s.model, one.flips);
+    expect(evalGaps).toEqual(Array.from(one.finalGaps));
   });
 
   it('refuses to resume a log written by a different search', async () => {

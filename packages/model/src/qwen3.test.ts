@@ -38,6 +38,10 @@ describe('Qwen3Runner', () => {
     for (let layer = 0; layer <= m.config.nLayer; layer++) {
       r.captureResidual(tokens, layer, residual);
       expect(r.forwardFromResidual(residual, tokens.length, layer, 3)).toEqual(full);
+      // a shared prefix: positions 0..4 first, then the rest on top of the cache
+      r.forwardFromResidual(residual, 5, layer, 5);
+      const rest = r.forwardFromResidual(residual + 5 * m.config.nEmbd * 4, tokens.length - 5, layer, 0, 5);
+      expect(rest).toEqual(full.subarray(2 * m.config.vocabSize));
     }
   });
 

@@ -179,17 +179,20 @@ export class Qwen3Runner {
   }
 
   /**
-   * From an empty cache, evaluate a sequence of n tokens whose residual stream at the input of
-   * `layer` was captured in `src`: layers [layer, nLayer) and the output head for positions
-   * logitsFrom..n-1. Equals forward(tokens, logitsFrom) exactly when nothing before `layer` changed.
+   * Evaluate n tokens at positions pos0..pos0+n-1 whose residual stream at the input of `layer`
+   * was captured in `src` ((n, nEmbd) f32): layers [layer, nLayer) and the output head for
+   * tokens logitsFrom..n-1. The cache keeps positions [0, pos0) of earlier calls (a shared
+   * prompt); layers below `layer` are never run. Equals forward(tokens, logitsFrom) exactly when
+   * nothing before `layer` changed.
    */
-  forwardFromResidual(src: Ptr, n: number, layer: number, logitsFrom: number): Float32Array {
+  forwardFromResidual(src: Ptr, n: number, layer: number, logitsFrom: number, pos0 = 0): Float32Array {
     const { engine: e, config: c, layout: L } = this;
     this.checkIncremental(n, layer);
-    this.rewind(0);
+    this.rewind(pos0);
+    if (pos0 + n > L.maxContext) throw new RangeError(`forwardFromResidual: positions ${pos0}..${pos0 + n - 1} exceed the context of ${L.maxContext}`);
     e.f32(L.x, n * c.nEmbd).set(e.f32(src, n * c.nEmbd));
     this.runLayers(n, layer, c.nLayer);
-    this.pos = n;
+    this.pos = pos0 + n;
     return this.outputHead(n, logitsFrom);
   }
 

@@ -27,22 +27,29 @@ export function scoreSequence(runner: Qwen3Runner, seq: ScoredSequence): Sequenc
   if (n - 1 > runner.layout.maxContext) {
     throw new RangeError(`scoreSequence: ${n} tokens need ${n - 1} positions, more than the runner's context of ${runner.layout.maxContext}; shorten the probe`);
   }
-  const V = runner.config.vocabSize;
   runner.rewind(0);
   // (n - from, V) f32: row j predicts tokens[from + j]
   const logits = runner.forward(tokens.slice(0, n - 1), from - 1);
   const m = n - from;
-  const logprobs = new Float64Array(m);
-  const argmax = new Int32Array(m);
-  for (let j = 0; j < m; j++) {
+  const out = { logprobs: new Float64Array(m), argmax: new Int32Array(m) };
+  scoreRows(logits, runner.config.vocabSize, tokens.slice(from), out, 0);
+  return out;
+}
+
+/**
+ * Row j of `logits` ((rows, V) f32) predicts targets[j]: writes its log-prob (log-softmax
+ * accumulated in f64) and the row's argmax at out[at + j]. The one place scores are computed,
+ * so the search's gaps and `bankai eval`'s agree to the bit.
+ */
+export function scoreRows(logits: Float32Array, V: number, targets: ArrayLike<number>, out: SequenceScores, at: number): void {
+  for (let j = 0; j < targets.length; j++) {
     const row = logits.subarray(j * V, (j + 1) * V);
     let best = 0;
     for (let k = 1; k < V; k++) if (row[k]! > row[best]!) best = k;
     const max = row[best]!;
     let sum = 0;
     for (let k = 0; k < V; k++) sum += Math.exp(row[k]! - max);
-    logprobs[j] = row[tokens[from + j]!]! - max - Math.log(sum);
-    argmax[j] = best;
+    out.logprobs[at + j] = row[targets[j]!]! - max - Math.log(sum);
+    out.argmax[at + j] = best;
   }
-  return { logprobs, argmax };
 }

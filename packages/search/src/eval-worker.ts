@@ -2,8 +2,8 @@
 // every probe sequence from its cached residual with the task's flips applied virtually.
 import { workerData } from 'node:worker_threads';
 import { createEngine, type FlipSet } from '@bankai/engine-wasm';
-import { logSumExp, Qwen3Runner } from '@bankai/model';
-import { probeGap, teacherForcedCorrect, type SequenceScores } from '@bankai/probes';
+import { Qwen3Runner } from '@bankai/model';
+import { probeGap, scoreRows, teacherForcedCorrect, type SequenceScores } from '@bankai/probes';
 import type { EvalResult, EvalTask, EvaluatorWorkerInit } from './evaluator.js';
 
 const init = workerData as EvaluatorWorkerInit;
@@ -42,26 +42,27 @@ export default async function evaluate(task: EvalTask): Promise<EvalResult> {
 
   const nProbes = task.part === 'target' ? init.nTarget : init.probes.length;
   const V = runner.config.vocabSize;
+  const nEmbd = runner.config.nEmbd;
   const gaps = new Float64Array(nProbes);
   const correct = new Uint8Array(nProbes);
   for (let i = 0; i < nProbes; i++) {
+    // a probe's sequences share its prompt: run the prompt once (its last row predicts every
+    // answer's first token), then each answer on top of the prompt's cache
+    const first = init.sequences[seqStart[i]!]!;
+    const from = first.from;
+    const promptRow = runner.forwardFromResidual(first.residual, from, init.firstLayer, from - 1).slice();
     const scores: SequenceScores[] = [];
     for (let s = seqStart[i]!; s < seqStart[i + 1]!; s++) {
       const seq = init.sequences[s]!;
-      const n = seq.tokens.length;
-      // the residual covers tokens[0..n-2]: row j of the logits predicts tokens[from + j]
-      const logits = runner.forwardFromResidual(seq.residual, n - 1, init.firstLayer, seq.from - 1);
-      const m = n - seq.from;
-      const logprobs = new Float64Array(m);
-      const argmax = new Int32Array(m);
-      for (let j = 0; j < m; j++) {
-        const row = logits.subarray(j * V, (j + 1) * V);
-        logprobs[j] = row[seq.tokens[seq.from + j]!]! - logSumExp(row);
-        let best = 0;
-        for (let k = 1; k < V; k++) if (row[k]! > row[best]!) best = k;
-        argmax[j] = best;
+      const m = seq.tokens.length - from; // answer tokens, scored
+      const out = { logprobs: new Float64Array(m), argmax: new Int32Array(m) };
+      scoreRows(promptRow, V, [seq.tokens[from]!], out, 0);
+      if (m > 1) {
+        // residual rows from..n-2 of this sequence; logits row j predicts tokens[from + 1 + j]
+        const logits = runner.forwardFromResidual(seq.residual + from * nEmbd * 4, m - 1, init.firstLayer, 0, from);
+        scoreRows(logits, V, seq.tokens.slice(from + 1), out, 1);
       }
-      scores.push({ logprobs, argmax });
+      scores.push(out);
     }
     gaps[i] = probeGap(init.probes[i]!, scores, init.metric);
     correct[i] = teacherForcedCorrect(init.probes[i]!, scores) ? 1 : 0;
