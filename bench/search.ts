@@ -18,7 +18,8 @@
 // Every result is checked, not assumed: the cache and the worker count must not change a gap,
 // and screening must not change the patch (the tables say whether they did).
 // Usage: npx tsx bench/search.ts [--skill multiplication --candidates 24 --iters 12 --batch 8
-//                                 --big-candidates 3 --models tiny,1.7b]
+//                                 --big-candidates 3 --models tiny,1.7b --repeat 3]
+// Each row runs --repeat times (fresh children, interleaved): the median is shown with the range.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '8' },
     seed: { type: 'string', default: '1' },
     models: { type: 'string', default: 'tiny,1.7b' },
+    repeat: { type: 'string', default: '3' },
   },
 });
 const SEED = Number(args.seed);
@@ -154,7 +156,10 @@ if (args.child) {
 }
 
 // ---- parent -------------------------------------------------------------------------------------
-function child(kind: 'evaluator' | 'evaluator-big' | 'search', model: string, o: { cache: boolean; screen?: boolean; workers: number }): any {
+type Kind = 'evaluator' | 'evaluator-big' | 'search';
+interface RowOptions { cache: boolean; screen?: boolean; workers: number }
+
+function child(kind: Kind, model: string, o: RowOptions): any {
   const argv = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', kind, '--model', model,
     '--cache', o.cache ? 'on' : 'off', '--screen', o.screen === false ? 'off' : 'on', '--workers', String(o.workers),
     '--skill', args.skill!, '--candidates', args.candidates!, '--big-candidates', args['big-candidates']!,
@@ -165,6 +170,17 @@ function child(kind: 'evaluator' | 'evaluator-big' | 'search', model: string, o:
 }
 
 const rate = (r: any) => r.evaluations / r.seconds;
+const REPEAT = Number(args.repeat);
+
+/** Every row --repeat times, rounds interleaved (a slow spell of the machine hits all rows alike); per row the median run and the min..max rate. */
+function measureRows<R extends RowOptions>(kind: Kind, model: string, rows: R[]): (R & { r: any; range: string })[] {
+  const runs: any[][] = rows.map(() => []);
+  for (let k = 0; k < REPEAT; k++) rows.forEach((row, i) => runs[i]!.push(child(kind, model, row)));
+  return rows.map((row, i) => {
+    const sorted = runs[i]!.sort((a, b) => rate(a) - rate(b));
+    return { ...row, r: sorted[Math.floor((sorted.length - 1) / 2)], range: `${rate(sorted[0]).toFixed(2)}..${rate(sorted[sorted.length - 1]).toFixed(2)}` };
+  });
+}
 const f2 = (x: number) => x.toFixed(2);
 /** Largest |difference| between two runs' gap lists (0 when bit-identical). */
 function maxGapDiff(a: number[][], b: number[][]): number {
@@ -181,36 +197,36 @@ const models = args.models!.split(',');
 if (models.includes('tiny')) {
   const { modelPath } = await import('@bankai/tiny-model');
   const skill = args.skill!.toUpperCase();
-  const evalRows = [
+  const evalRows = measureRows('evaluator', modelPath, [
     { label: 'full re-evaluation (cache at layer 0), 1 worker', cache: false, workers: 1 },
     { label: 'residual cache at layer 2, 1 worker', cache: true, workers: 1 },
     { label: 'full re-evaluation (cache at layer 0), 2 workers', cache: false, workers: 2 },
     { label: 'residual cache at layer 2, 2 workers', cache: true, workers: 2 },
-  ].map((row) => ({ ...row, r: child('evaluator', modelPath, row) }));
+  ]);
   const ref = evalRows[0]!.r;
   console.log(`## tiny model: target ${skill}_SEARCH (${ref.nTarget} probes), control ${skill}_CONTROL (${ref.nControl} probes); layers ${TINY_LAYERS.join(',')} of ${ref.nLayer}`);
   console.log(`### Evaluator alone: ${args.candidates} seeded single-row candidates, targets + controls (${ref.sequences} sequences, ${ref.tokens} tokens each)`);
-  console.log('| configuration | evals/s | vs full re-evaluation, 1 worker | max abs gap difference vs that row |');
-  console.log('| --- | ---: | ---: | ---: |');
-  for (const { label, r } of evalRows) console.log(`| ${label} | ${f2(rate(r))} | ${f2(rate(r) / rate(ref))}x | ${maxGapDiff(r.gaps, ref.gaps)} |`);
+  console.log(`| configuration | evals/s (median of ${REPEAT}) | range | vs full re-evaluation, 1 worker | max abs gap difference vs that row |`);
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const { label, r, range } of evalRows) console.log(`| ${label} | ${f2(rate(r))} | ${range} | ${f2(rate(r) / rate(ref))}x | ${maxGapDiff(r.gaps, ref.gaps)} |`);
   const cacheGain1 = rate(evalRows[1]!.r) / rate(evalRows[0]!.r);
   const cacheGain2 = rate(evalRows[3]!.r) / rate(evalRows[2]!.r);
   const workerGain = rate(evalRows[3]!.r) / rate(evalRows[1]!.r);
   console.log(`cache on / off: ${f2(cacheGain1)}x (1 worker), ${f2(cacheGain2)}x (2 workers); 2 / 1 workers with the cache: ${f2(workerGain)}x\n`);
 
-  const searchRows = [
+  const searchRows = measureRows('search', modelPath, [
     { label: 'default: cache on, screening on, 1 worker', cache: true, screen: true, workers: 1 },
     { label: 'cache off (every layer recomputed)', cache: false, screen: true, workers: 1 },
     { label: 'screening off (controls scored for every candidate)', cache: true, screen: false, workers: 1 },
     { label: '2 workers', cache: true, screen: true, workers: 2 },
-  ].map((row) => ({ ...row, r: child('search', modelPath, row) }));
+  ]);
   const sref = searchRows[0]!.r;
   console.log(`### greedy search (runSearch): ${args.iters} steps x batch ${args.batch}, min-gain 0.02, lambda 1, own-answer distractors; steady state after step 1`);
-  console.log('| configuration | evals/s | vs default | evaluations timed | seconds timed | whole run: evaluations / seconds | flips | same patch as default |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
-  for (const { label, r } of searchRows) {
+  console.log(`| configuration | evals/s (median of ${REPEAT}) | range | vs default | evaluations timed | seconds timed | whole run: evaluations / seconds | flips | same patch as default |`);
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const { label, r, range } of searchRows) {
     const same = JSON.stringify(r.flips) === JSON.stringify(sref.flips) && r.fitness === sref.fitness;
-    console.log(`| ${label} | ${f2(rate(r))} | ${f2(rate(r) / rate(sref))}x | ${r.evaluations} | ${f2(r.seconds)} | ${r.totalEvaluations} / ${f2(r.totalSeconds)} | ${r.flips.length} | ${same ? 'yes' : 'NO'} |`);
+    console.log(`| ${label} | ${f2(rate(r))} | ${range} | ${f2(rate(r) / rate(sref))}x | ${r.evaluations} | ${f2(r.seconds)} | ${r.totalEvaluations} / ${f2(r.totalSeconds)} | ${r.flips.length} | ${same ? 'yes' : 'NO'} |`);
   }
   console.log('');
 }
@@ -225,14 +241,15 @@ if (models.includes('1.7b')) {
     const { writeQwen3File } = await import('@bankai/model-gen/node');
     await writeQwen3File(path, presetOptions('bonsai-1.7b', { seed: 1 }));
   }
-  const off = child('evaluator-big', path, { cache: false, workers: 1 });
-  const on = child('evaluator-big', path, { cache: true, workers: 1 });
+  const [offRow, onRow] = measureRows('evaluator-big', path, [{ cache: false, workers: 1 }, { cache: true, workers: 1 }]);
+  const off = offRow!.r;
+  const on = onRow!.r;
   console.log(`## random Bonsai-1.7B shape (bench/out/bonsai-1.7b.gguf): ${off.nTarget} target + ${off.nControl} control made-up probes (${off.sequences} sequences, ${off.tokens} tokens); layers ${on.layers.join(',')} of ${on.nLayer}, 1 worker`);
-  console.log(`| configuration | evals/s | seconds / eval | vs full re-evaluation | setup seconds (capture + worker start) | max abs gap difference |`);
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  for (const [label, r] of [['full re-evaluation (cache at layer 0)', off], [`residual cache at layer ${on.firstLayer}`, on]] as const) {
+  console.log(`| configuration | evals/s (median of ${REPEAT}) | range | seconds / eval | vs full re-evaluation | setup seconds (capture + worker start) | max abs gap difference |`);
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const [label, r, range] of [['full re-evaluation (cache at layer 0)', off, offRow!.range], [`residual cache at layer ${on.firstLayer}`, on, onRow!.range]] as const) {
     const common = Math.min(r.gaps.length, off.gaps.length);
-    console.log(`| ${label} | ${rate(r).toFixed(3)} | ${f2(r.seconds / r.evaluations)} | ${f2(rate(r) / rate(off))}x | ${f2(r.setupSeconds)} | ${maxGapDiff(r.gaps.slice(0, common), off.gaps.slice(0, common))} |`);
+    console.log(`| ${label} | ${rate(r).toFixed(3)} | ${range} | ${f2(r.seconds / r.evaluations)} | ${f2(rate(r) / rate(off))}x | ${f2(r.setupSeconds)} | ${maxGapDiff(r.gaps.slice(0, common), off.gaps.slice(0, common))} |`);
   }
   console.log('');
 }
