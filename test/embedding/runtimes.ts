@@ -4,6 +4,7 @@
 // of test/package.json pull in as optional dependencies. Their postinstall scripts never run
 // (pnpm-workspace.yaml allowBuilds), so the binaries are used where pnpm unpacked them.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -92,4 +93,15 @@ export function runtime(name: RuntimeName): Runtime {
     argv: (script, args) => ['--no-install', script, ...args],
     env: { DO_NOT_TRACK: '1', NO_COLOR: '1' },
   };
+}
+
+/**
+ * A command prefix that runs a process without network access (`unshare -rn`: a new user and
+ * network namespace with only a down loopback), when this Linux host allows it; else undefined
+ * and runs rely on the runtimes' own offline flags above.
+ */
+export function noNetworkPrefix(): string[] | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const probe = spawnSync('unshare', ['-rn', 'true'], { stdio: 'ignore' });
+  return probe.status === 0 ? ['unshare', '-rn'] : undefined;
 }
