@@ -145,30 +145,10 @@ describe.each(OTHERS)('%s against node', (name) => {
     expect(b.evaluations).toBe(a.evaluations);
   });
 
-  // The gaps are sums of f64 log-probs computed in JS (logSumExp in @bankai/model, the scorer in
-  // @bankai/probes), with Math.exp / Math.log, which are not correctly rounded and differ in the
-  // last bit between V8 11 (Node 20), V8 15 (Deno 2.9) and JavaScriptCore (Bun). The engine's
-  // logits are bit-identical; only this JS step differs. See the skipped exact test below.
-  it.skipIf(skip)(`search fitness and gaps agree with Node's to 1e-12 (the last bits may differ: JS Math.exp/Math.log)${why}`, () => {
-    const [a, b] = [output('node').search, output(name).search];
-    const close = (x: number, y: number) => Math.abs(x - y) <= 1e-12;
-    const report = (label: string, x: number[], y: number[]) => {
-      expect(y.length, label).toBe(x.length);
-      const bad = x.flatMap((v, i) => (close(v, y[i]!) ? [] : [`${label}[${i}]: ${v} vs ${y[i]} (${ulpDistance(v, y[i]!)} ulps)`]));
-      expect(bad).toEqual([]);
-    };
-    report('baseGaps', a.baseGaps, b.baseGaps);
-    report('finalGaps', a.finalGaps, b.finalGaps);
-    report('fitness/targetGain/controlLoss', [a.fitness, a.targetGain, a.controlLoss], [b.fitness, b.targetGain, b.controlLoss]);
-    report('history fitness', a.history.map((h) => h.fitness), b.history.map((h) => h.fitness));
-  });
-
-  // Known difference, measured: one or two of the 24 base gaps are 1-2 ulps apart between Node
-  // and Deno/Bun, so fitness and history values differ in their last bits (the flips agree).
-  // Fix: a log-sum-exp the three runtimes compute alike (exp/log from IEEE basic operations in
-  // @bankai/model, used by logSumExp and @bankai/probes scoreRows, or in the engine's wasm); with
-  // it this test passes on all three (checked on a patched copy). Then unskip.
-  it.skip(`bit-identical search fitness and gaps (skipped: logSumExp uses Math.exp/Math.log, which differ in the last bit across runtimes)`, () => {
+  // The gaps are sums of f64 log-probs computed in JS. Math.exp / Math.log differ in the last bit
+  // between V8 11 (Node 20), V8 15 (Deno 2.9) and JavaScriptCore (Bun), so logSumExp uses the
+  // portable exp/log of @bankai/model (IEEE basic operations only): the numbers agree to the bit.
+  it.skipIf(skip)(`bit-identical search fitness and gaps${why}`, () => {
     const [a, b] = [output('node').search, output(name).search];
     const ulps = (x: number[], y: number[]) => x.flatMap((v, i) => (ulpDistance(v, y[i]!) ? [`[${i}] ${ulpDistance(v, y[i]!)} ulps`] : []));
     expect(maxUlpDistance(a.baseGaps, b.baseGaps), `baseGaps ${ulps(a.baseGaps, b.baseGaps).join(', ')}`).toBe(0);

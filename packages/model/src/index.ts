@@ -12,3 +12,4 @@ export {
 export { Tokenizer, type TokenizerMetadata } from './tokenizer.js';
 export { ScoringPool, type SequenceScore } from './pool.js';
 export { applyPatch, modelShape, oneBitTensors, q1TensorBytes, snapshotWeights, weightsHamming, type AppliedPatch, type ApplyOptions, type WeightSnapshot, type WeightsHamming } from './patching.js';
+export { exp, log, pow } from './portable-math.js';

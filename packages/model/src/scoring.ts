@@ -1,5 +1,6 @@
 // Teacher-forced log-probabilities and greedy generation on a Qwen3Runner.
 
+import { exp, log } from './portable-math.js';
 import type { Qwen3Runner } from './qwen3.js';
 
 /** In-place natural-log softmax of each row of (rows, dim) logits, accumulated in f64. */
@@ -12,12 +13,13 @@ export function logSoftmaxRows(logits: Float32Array, dim: number): Float32Array 
   return logits;
 }
 
+/** log sum exp(row), accumulated in f64 with the portable exp/log (the same bits on every runtime). */
 export function logSumExp(row: Float32Array): number {
   let max = -Infinity;
   for (let j = 0; j < row.length; j++) if (row[j]! > max) max = row[j]!;
   let sum = 0;
-  for (let j = 0; j < row.length; j++) sum += Math.exp(row[j]! - max);
-  return max + Math.log(sum);
+  for (let j = 0; j < row.length; j++) sum += exp(row[j]! - max);
+  return max + log(sum);
 }
 
 export function argmax(row: ArrayLike<number>): number {

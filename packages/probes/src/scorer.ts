@@ -2,7 +2,7 @@
 // set): each sequence is scored whole from an empty cache, so a score does not depend on what was
 // scored before it or on how sequences are batched.
 
-import type { Model, Qwen3Runner } from '@bankai/model';
+import { argmax, logSumExp, type Model, type Qwen3Runner } from '@bankai/model';
 import type { ScoredSequence, SequenceScorer, SequenceScores } from './types.js';
 
 /** Scores on `model.runner` (the model's current weights, patches applied included). */
@@ -38,18 +38,13 @@ export function scoreSequence(runner: Qwen3Runner, seq: ScoredSequence): Sequenc
 
 /**
  * Row j of `logits` ((rows, V) f32) predicts targets[j]: writes its log-prob (log-softmax
- * accumulated in f64) and the row's argmax at out[at + j]. The one place scores are computed,
+ * accumulated in f64 with portable exp/log: the same bits on Node, Deno and Bun) and the row's argmax at out[at + j]. The one place scores are computed,
  * so the search's gaps and `bankai eval`'s agree to the bit.
  */
 export function scoreRows(logits: Float32Array, V: number, targets: ArrayLike<number>, out: SequenceScores, at: number): void {
   for (let j = 0; j < targets.length; j++) {
     const row = logits.subarray(j * V, (j + 1) * V);
-    let best = 0;
-    for (let k = 1; k < V; k++) if (row[k]! > row[best]!) best = k;
-    const max = row[best]!;
-    let sum = 0;
-    for (let k = 0; k < V; k++) sum += Math.exp(row[k]! - max);
-    out.logprobs[at + j] = row[targets[j]!]! - max - Math.log(sum);
-    out.argmax[at + j] = best;
+    out.logprobs[at + j] = row[targets[j]!]! - logSumExp(row);
+    out.argmax[at + j] = argmax(row);
   }
 }

@@ -2,6 +2,7 @@
 // candidates not yet in the patch, evaluates them in parallel (screened on the targets first),
 // and accepts the best one when its fitness clears the minimum gain.
 
+import { pow } from '@bankai/model';
 import type { Rng } from './rng.js';
 import type { CandidateSpace } from './space.js';
 import type { Evaluation, SearchContext } from './strategy.js';
@@ -40,7 +41,7 @@ export function scaleSampler(space: CandidateSpace, power: number): (rng: Rng) =
   const cum = new Float64Array(space.size);
   let total = 0;
   for (let i = 0; i < space.size; i++) {
-    total += Math.pow(space.scale(i), power);
+    total += pow(space.scale(i), power);
     cum[i] = total;
   }
   return (rng) => {
