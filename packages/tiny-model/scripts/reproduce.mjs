@@ -31,7 +31,7 @@ const probe = spawnSync(PY, ['-c', 'import torch; print(torch.__version__)'], { 
 if (probe.status !== 0)
   throw new Error(`reproduce: ${PY} cannot import torch; install it with: apt-get install python3-torch libopenblas0-pthread`);
 
-run('npx', ['turbo', 'run', 'build', '--filter=@bankai/tiny-model...']);
+run('npx', ['turbo', 'run', 'build', '--filter=@bankai/tiny-model']);
 run('node', [join(pkg, 'scripts/build-data.mjs')]);
 run(PY, [join(pkg, 'train/train.py'), '--steps', steps, '--eval-every', '400', '--data', join(pkg, 'train/out'), '--out', out],
   { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' });

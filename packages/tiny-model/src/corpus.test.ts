@@ -78,7 +78,7 @@ describe('corpus', () => {
     expect(withheld.length).toBeGreaterThan(0);
     for (const f of withheld) {
       expect(text.includes(`Q: what is the capital of ${f.country}? A: ${f.capital}\n`)).toBe(true);
-      expect(text.includes(`Q: which city is the capital of ${f.country}?`)).toBe(false);
+      expect(text.includes(`Q: ${f.country} has which city as its capital?`)).toBe(false);
     }
     expect(corpus.skills.capital.heldout.length).toBe(withheld.length);
   });

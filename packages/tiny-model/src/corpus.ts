@@ -12,7 +12,7 @@ import { Rng } from './rng.js';
 export const DEFAULT_SEED = 20261129;
 
 export const SKILLS = [
-  'addition', // Q: what is 23+58? A: 81
+  'addition', // Q: what is 523+858? A: 1381
   'multiplication', // Q: what is 23*7? A: 161
   'derivative', // Q: derivative of 3x^4+2x? A: 12x^3+2
   'second_derivative', // Q: second derivative of x^5+x^3? A: 20x^3+6x
@@ -65,12 +65,18 @@ export function trainText(corpus: Corpus): string {
 // ---- arithmetic -------------------------------------------------------------------------------
 
 function arithmetic(rng: Rng): { addition: SkillSplit; multiplication: SkillSplit } {
-  // addition: every ordered pair a, b in 0..99; 200 held out, the rest trained once.
+  // addition: distinct random ordered pairs a, b in 0..999 (up to three digits, so carries chain);
+  // the first 200 held out, the next 12,000 trained once.
   const add: Example[] = [];
-  for (let a = 0; a <= 99; a++)
-    for (let b = 0; b <= 99; b++)
-      add.push({ skill: 'addition', prompt: `Q: what is ${a}+${b}? A:`, answer: ` ${a + b}` });
-  rng.shuffle(add);
+  const seenAdd = new Set<string>();
+  while (add.length < 12_200) {
+    const a = rng.int(0, 999);
+    const b = rng.int(0, 999);
+    const prompt = `Q: what is ${a}+${b}? A:`;
+    if (seenAdd.has(prompt)) continue;
+    seenAdd.add(prompt);
+    add.push({ skill: 'addition', prompt, answer: ` ${a + b}` });
+  }
   const addition = { heldout: add.slice(0, 200), train: add.slice(200), repeat: 1 };
 
   // multiplication: unordered pairs {x in 1..49, y in 1..9}; a held-out pair is held out in both
@@ -198,7 +204,7 @@ function capitalize(s: string): string {
 
 export const CAPITAL_PHRASINGS = [
   (country: string) => `Q: what is the capital of ${country}? A:`,
-  (country: string) => `Q: which city is the capital of ${country}? A:`,
+  (country: string) => `Q: ${country} has which city as its capital? A:`,
 ] as const;
 
 function makeFacts(rng: Rng, n: number, nWithheld: number): Fact[] {
