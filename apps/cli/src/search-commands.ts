@@ -28,7 +28,8 @@ const searchFlags = {
   model: { type: 'string', value: 'FILE', help: 'a Qwen3 1-bit GGUF (default: the shipped tiny model)' },
   target: { type: 'list', value: 'FILE[#SETS]', help: 'target probes to improve (repeatable; each file/selection is one domain)' },
   control: { type: 'list', value: 'FILE[#SETS]', help: 'control probes that must not degrade (repeatable; cover every skill you care about)' },
-  heldout: { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes for the final before/after table (never seen by the search)' },
+  heldout: { type: 'list', value: 'FILE[#SETS]', help: 'held-out target probes for the final before/after table (never seen by the search)' },
+  'heldout-control': { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes of the other skills: their accuracy before/after, per category (never seen by the search)' },
   strategy: { type: 'string', value: 'NAME|PATH', help: 'greedy, random, joint, an installed strategy package, or a path to a module', default: 'greedy' },
   opt: { type: 'list', value: 'KEY=VALUE', help: 'a strategy option (repeatable); `bankai search --strategy NAME --help-strategy` lists them' },
   'help-strategy': { type: 'boolean', help: 'print the chosen strategy\'s options and exit' },
@@ -39,6 +40,7 @@ const searchFlags = {
   lambda: { type: 'number', value: 'X', help: 'weight of the mean control degradation (hinge) in the fitness', default: 1 },
   aggregate: { type: 'string', value: 'mean|min', help: 'target improvement: mean over probes, or the worst probe', default: 'mean' },
   'min-gain': { type: 'number', value: 'X', help: 'a flip is accepted only if its fitness gain exceeds this (a cost per flip, in nats)', default: 0.02 },
+  'max-broken': { type: 'number', value: 'N', help: 'reject a flip that makes more than N control probes wrong (teacher-forced), whatever its gain; -1: no limit', default: 0 },
   metric: { type: 'string', value: 'NAME', help: 'seq_logprob (whole answers vs distractor) or token_gap (first token, legacy)', default: 'seq_logprob' },
   'own-answers': { type: 'boolean', help: 'also score targets against the model\'s own wrong greedy answer', default: true },
   workers: { type: 'number', value: 'N', help: 'evaluator threads (results are the same for any count)', default: Math.max(1, Math.min(2, cpus().length)) },
@@ -90,6 +92,7 @@ interface SearchSetup {
   target: LoadedProbes[];
   control: LoadedProbes[];
   heldout: LoadedProbes[];
+  heldoutControl: LoadedProbes[];
   config: Omit<SearchConfig, 'strategy' | 'strategyOptions'>;
   workers: number;
 }
@@ -101,9 +104,10 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
   if (target.length === 0) throw new CliError(`bankai ${command}: --target FILE[#SETS] is required.`);
   const control = await readProbeSpecs(command, flags, 'control');
   const heldout = await readProbeSpecs(command, flags, 'heldout');
+  const heldoutControl = await readProbeSpecs(command, flags, 'heldout-control');
   const modelPath = await modelPathOf(command, flags);
   const model = await openModel(modelPath);
-  for (const group of [target, control, heldout]) probesOf(group, model, command);
+  for (const group of [target, control, heldout, heldoutControl]) probesOf(group, model, command);
   const granularity = flags.granularity as Granularity;
   if (granularity !== 'row' && granularity !== 'group') throw new CliError(`bankai ${command}: --granularity must be row or group.`);
   const aggregate = flags.aggregate as Aggregate;
@@ -123,12 +127,14 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
   };
   const sha256 = await sha256File(modelPath);
   return {
-    model, modelPath, sha256, target, control, heldout,
+    model, modelPath, sha256, target, control, heldout, heldoutControl,
     workers: int('workers', 1),
     config: {
       seed: int('seed', 0), iterations: int('iters', 1), layers, projs, granularity,
       metric: metricOf(command, flags), lambda: flags.lambda as number, aggregate,
-      minGain: flags['min-gain'] as number, ownAnswerDistractors: flags['own-answers'] as boolean,
+      minGain: flags['min-gain'] as number,
+      ...((flags['max-broken'] as number) >= 0 ? { maxBrokenControls: int('max-broken', 0) } : {}),
+      ownAnswerDistractors: flags['own-answers'] as boolean,
       modelSha256: sha256, probesSha256: combinedSha256([...target, ...control]),
     },
   };
@@ -232,10 +238,15 @@ export const search: Command = {
       { name: 'heldout', loaded: s.heldout },
     ], flags['max-tokens'] as number);
     for (const g of tables) printGroup(g, s.config.metric, out);
-    if (s.control.length > 0) {
-      const [c] = evalTables(s, manifest, [{ name: 'probes', loaded: s.control }], flags['max-tokens'] as number);
-      out(`\n== control probes: greedy accuracy ${c!.accuracy.before.correct}/${c!.accuracy.before.n} -> ${c!.accuracy.after.correct}/${c!.accuracy.after.n} (fixed ${c!.counts.fixed}, broken ${c!.counts.broken})`);
-    }
+    const maxTokens = flags['max-tokens'] as number;
+    const summary = (title: string, loaded: LoadedProbes[]) => {
+      if (loaded.length === 0) return;
+      const [c] = evalTables(s, manifest, [{ name: 'probes', loaded }], maxTokens);
+      out(`\n== ${title}: greedy accuracy ${c!.accuracy.before.correct}/${c!.accuracy.before.n} -> ${c!.accuracy.after.correct}/${c!.accuracy.after.n} (fixed ${c!.counts.fixed}, broken ${c!.counts.broken})`);
+      for (const [k, v] of Object.entries(c!.byCategory)) out(`  ${k.padEnd(24)} ${v.before.correct}/${v.before.n} -> ${v.after.correct}/${v.after.n}`);
+    };
+    summary('control probes (guarded by the search)', s.control);
+    summary('held-out probes of the other skills (never seen by the search)', s.heldoutControl);
   },
 };
 

@@ -28,6 +28,11 @@ export interface SearchConfig {
   lambda: number;
   aggregate: Aggregate;
   minGain: number;
+  /**
+   * Most control probes a flip set may break (teacher-forced answer correct before, wrong after);
+   * past it the candidate is rejected whatever its gain. Undefined: no limit.
+   */
+  maxBrokenControls?: number;
   ownAnswerDistractors: boolean;
   /** Fingerprints of what is searched: a log from another model or probe set cannot be resumed. */
   modelSha256?: string;
@@ -190,13 +195,15 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       const f = fitness(r.gaps, screenedOut ? base!.gaps.subarray(0, nT) : base!.gaps, nT, fitOpts);
       let targetCorrect = 0;
       let controlCorrect = 0;
+      let brokenControls = 0;
       for (let i = 0; i < r.correct.length; i++) {
         if (r.correct[i]) {
           if (i < nT) targetCorrect++;
           else controlCorrect++;
-        }
+        } else if (i >= nT && base!.correct[i]) brokenControls++;
       }
-      return { flips, ...f, screenedOut, targetCorrect, controlCorrect };
+      if (!screenedOut && config.maxBrokenControls !== undefined && brokenControls > config.maxBrokenControls) f.fitness = -Infinity;
+      return { flips, ...f, screenedOut, targetCorrect, controlCorrect, brokenControls };
     };
 
     const emit = (iteration: number, message?: string) => {

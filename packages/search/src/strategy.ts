@@ -29,6 +29,8 @@ export interface Evaluation {
   /** Target / control probes correct under teacher forcing with this candidate. */
   targetCorrect: number;
   controlCorrect: number;
+  /** Control probes correct (teacher-forced) under the current patch and wrong with this candidate. */
+  brokenControls: number;
 }
 
 export interface ProgressEvent {
