@@ -4,8 +4,9 @@
 //                    search optimizes; it holds half of the model's real failures on the skill
 //   <SKILL>_EVAL     the other half (disjoint): held-out evaluation of a patch
 //   <SKILL>_CONTROL  train-split examples of the OTHER skills that the model answers correctly
-// Every `wrong` is a mistake the model actually makes: its own greedy output where it fails, and
-// where it succeeds its most probable wrong continuation (train.py likely_mistake).
+// Every `wrong` is a mistake the model actually makes: its own greedy output (engine) where it
+// fails, and where it succeeds its most probable wrong continuation (train.py likely_mistake) or
+// the training forward's wrong greedy output.
 // Usage: node packages/tiny-model/scripts/make-probes.mjs [train/out dir]
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,20 @@ import { writeAtomic } from './fs-util.mjs';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const runDir = resolve(process.argv[2] ?? join(pkg, 'train/out'));
-const { results } = JSON.parse(readFileSync(join(runDir, 'eval-results.json'), 'utf8'));
+const torch = JSON.parse(readFileSync(join(runDir, 'eval-results.json'), 'utf8')).results;
+// The shipped file under our engine decides what the model says (model/eval-engine.json, written by
+// eval-engine.mjs); the training forward (float activations) differs on a few near-ties.
+const engine = JSON.parse(readFileSync(join(pkg, 'model/eval-engine.json'), 'utf8')).greedy;
+const results = Object.fromEntries(
+  Object.entries(torch).map(([key, rows]) => [
+    key,
+    rows.map((r, i) => {
+      const said = engine[key][i];
+      const correct = said === r.answer;
+      return { ...r, greedy: said, correct, mistake: correct ? (r.correct ? r.mistake : r.greedy) : said };
+    }),
+  ]),
+);
 
 const MAX_SET = 48;
 const CONTROLS_PER_SKILL = 6;

@@ -2,8 +2,9 @@
 // part of CI or of a user's setup; needs Debian's python3-torch and libopenblas0-pthread):
 //   node packages/tiny-model/scripts/reproduce.mjs [--steps 2400] [--out DIR]
 // corpus + tokenizer (build-data.mjs) -> training (/usr/bin/python3 train/train.py, one thread,
-// ~20-40 min on one core) -> GGUF export (export.mjs) -> probes (make-probes.mjs) -> the torch
-// accuracy record model/eval-torch.json (write-eval-record.mjs). Training is deterministic for
+// ~20-40 min on one core) -> GGUF export (export.mjs) -> the engine's accuracy table
+// (eval-engine.mjs) -> probes (make-probes.mjs) -> the torch accuracy record model/eval-torch.json
+// (write-eval-record.mjs). The llama.cpp columns: scripts/eval-llama.mjs. Training is deterministic for
 // a seed on one thread; a different CPU or BLAS build can change the last bits of float sums.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -36,5 +37,6 @@ run('node', [join(pkg, 'scripts/build-data.mjs')]);
 run(PY, [join(pkg, 'train/train.py'), '--steps', steps, '--eval-every', '400', '--data', join(pkg, 'train/out'), '--out', out],
   { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' });
 run('node', [join(pkg, 'scripts/export.mjs'), out]);
+run('node', [join(pkg, 'scripts/eval-engine.mjs')]);
 run('node', [join(pkg, 'scripts/make-probes.mjs'), out]);
 run('node', [join(pkg, 'scripts/write-eval-record.mjs'), out]);

@@ -12,3 +12,5 @@ export type { TinyConfig, TensorIndex, TensorIndexEntry, ExportInfo } from './gg
 export { MODEL_FILE_NAME, modelUrl, modelPath, probeUrl, probePath, PROBE_SKILLS } from './paths.js';
 export { ReferenceModel } from './reference-forward.js';
 export type { ReferenceConfig } from './reference-forward.js';
+export { accuracyTable, percent, SPLITS } from './accuracy.js';
+export type { AccuracyTable, SplitsFile } from './accuracy.js';

@@ -1,9 +1,8 @@
 // Our corpus ids (BpeEncoder, used to make the training data) must equal the toolkit's runtime
-// tokenizer (@bankai/model Tokenizer.fromMetadata(...).encode) on the whole corpus. The model
-// package does not export the tokenizer from its index yet, so this imports its source directly.
+// tokenizer (@bankai/model Tokenizer.fromMetadata(...).encode) on the whole corpus.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Tokenizer } from '../../model/src/tokenizer.js';
+import { Tokenizer } from '@bankai/model';
 import { BpeEncoder } from './bpe.js';
 import { buildCorpus, SKILLS, trainText } from './corpus.js';
 
