@@ -40,7 +40,11 @@ describe('auditProbes on the tiny model', () => {
     expect(kinds(by.toolong!)).toEqual(['too-long']);
     // distractor-not-said depends on what the model answers: exactly the wrong-answered probes with a distractor
     const notSaid = r.probes.filter((a) => a.verdict === 'other' && a.probe.wrong !== undefined).length;
-    expect(r.counts).toEqual({ dead: 1, boundary: 1, 'distractor-rank': 1, 'distractor-not-said': notSaid, 'no-distractor': 1, 'too-long': 1 });
+    expect(r.counts).toMatchObject({ dead: 1, boundary: 1, 'distractor-not-said': notSaid, 'no-distractor': 1, 'too-long': 1 });
+    // the made-up distractors may be out of the top 10 too, depending on the trained model
+    expect(r.counts['distractor-rank']).toBeGreaterThanOrEqual(1);
+    // the counts are the per-probe flags tallied
+    for (const [k, n] of Object.entries(r.counts)) expect(r.probes.filter((a) => kinds(a).includes(k as never)).length, k).toBe(n);
     // the greedy answer is reported as generated
     expect(by.dead!.greedy).toBe(said);
   });

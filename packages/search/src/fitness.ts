@@ -11,6 +11,12 @@ export type Aggregate = 'mean' | 'min';
 export interface FitnessOptions {
   lambda: number;
   aggregate: Aggregate;
+  /**
+   * Target gaps count up to this margin: min(gap, margin) - min(base, margin), so the search
+   * spends its flips on probes that are wrong or barely right, not on inflating won ones.
+   * Infinity (default): plain gap differences.
+   */
+  margin?: number;
   /** Target probe indices per domain: the gain is then the minimum of the per-domain means. */
   domains?: readonly (readonly number[])[];
 }
@@ -24,18 +30,20 @@ export interface FitnessParts {
 }
 
 export function targetGain(gaps: Float64Array, base: Float64Array, nTarget: number, opts: FitnessOptions): { gain: number; domainGains?: number[] } {
+  const m = opts.margin ?? Infinity;
+  const delta = (i: number) => Math.min(gaps[i]!, m) - Math.min(base[i]!, m);
   if (opts.domains && opts.domains.length > 0) {
-    const domainGains = opts.domains.map((idx) => idx.reduce((s, i) => s + gaps[i]! - base[i]!, 0) / Math.max(1, idx.length));
+    const domainGains = opts.domains.map((idx) => idx.reduce((s, i) => s + delta(i), 0) / Math.max(1, idx.length));
     return { gain: Math.min(...domainGains), domainGains };
   }
   if (nTarget === 0) return { gain: 0 };
   if (opts.aggregate === 'min') {
-    let m = Infinity;
-    for (let i = 0; i < nTarget; i++) m = Math.min(m, gaps[i]! - base[i]!);
-    return { gain: m };
+    let worst = Infinity;
+    for (let i = 0; i < nTarget; i++) worst = Math.min(worst, delta(i));
+    return { gain: worst };
   }
   let s = 0;
-  for (let i = 0; i < nTarget; i++) s += gaps[i]! - base[i]!;
+  for (let i = 0; i < nTarget; i++) s += delta(i);
   return { gain: s / nTarget };
 }
 

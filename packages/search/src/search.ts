@@ -33,6 +33,8 @@ export interface SearchConfig {
    * past it the candidate is rejected whatever its gain. Undefined: no limit.
    */
   maxBrokenControls?: number;
+  /** Target gaps count up to this margin (see FitnessOptions.margin); undefined: no cap. */
+  targetMargin?: number;
   ownAnswerDistractors: boolean;
   /** Fingerprints of what is searched: a log from another model or probe set cannot be resumed. */
   modelSha256?: string;
@@ -146,6 +148,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   const fitOpts: FitnessOptions = {
     lambda: config.lambda,
     aggregate: config.aggregate,
+    margin: config.targetMargin,
     domains: domains.length > 1 ? domains.map((d) => d.probes) : undefined,
   };
 
