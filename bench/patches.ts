@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fileSource } from '@bankai/gguf/node';
 import { applyPatch, Model, modelShape } from '@bankai/model';
-import { presetOptions, Xoshiro128 } from '@bankai/model-gen';
+import { presetOptions } from '@bankai/model-gen';
+import { Rng } from '@bankai/rng';
 import { writeQwen3File } from '@bankai/model-gen/node';
 import {
   bitFlip,
@@ -67,7 +68,7 @@ function sizes(): void {
 /** A seeded ~100-flip patch like the ones search produces: row flips on the MLP, group flips on
  *  down_proj and attention, a few single bits. */
 function randomPatch(shape: ModelShape, layers: number, seed: number): Flip[] {
-  const rng = new Xoshiro128(seed, 99);
+  const rng = new Rng(seed, 99);
   const pick = (k: number) => rng.nextU32() % k;
   const tensor = (local: string) => `blk.${pick(layers)}.${local}`;
   const rows = (name: string) => shape.tensors.get(name)!.rows;

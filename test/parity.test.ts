@@ -16,7 +16,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Xoshiro128, type Qwen3GenOptions } from '@bankai/model-gen';
+import { type Qwen3GenOptions } from '@bankai/model-gen';
+import { Rng } from '@bankai/rng';
 import { writeQwen3File } from '@bankai/model-gen/node';
 import { fileSource } from '@bankai/gguf/node';
 import { generateGreedy, Model } from '@bankai/model';
@@ -51,7 +52,7 @@ async function makeModel(name: string, weights: 'q1_0' | 'f32'): Promise<{ path:
 }
 
 function randomSequences(seed: number, count: number, length: number, vocab: number): number[][] {
-  const rng = new Xoshiro128(seed);
+  const rng = new Rng(seed);
   return Array.from({ length: count }, () => Array.from({ length }, () => Math.floor(rng.nextFloat() * vocab)));
 }
 

@@ -1,4 +1,3 @@
-export { hash32, Xoshiro128 } from './prng.js';
 export { buildTestVocab, bytesToUnicode, learnMerges, MERGE_TEXT, MIN_VOCAB, SPECIAL_TOKENS, TOKEN_TYPE, type TestVocab } from './vocab.js';
 export {
   generateQwen3, linearTensorChunks, normTensorBytes, presetOptions, PRESETS, qwen3Metadata,

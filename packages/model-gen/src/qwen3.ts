@@ -2,7 +2,7 @@ import {
   f32ToF16, GGML_TYPE, meta, Q1_0_BLOCK, Q1_0_BYTES, writeGguf,
   type ByteSink, type GgufTensorSpec, type GgufValue, type GgufWriteResult, type GgufWriteSpec,
 } from '@bankai/gguf';
-import { hash32, Xoshiro128 } from './prng.js';
+import { hash32, Rng } from '@bankai/rng';
 import { buildTestVocab } from './vocab.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ const CHUNK_BYTES = 1 << 20;
 export function* linearTensorChunks(
   seed: number, name: string, nIn: number, nOut: number, format: WeightFormat, chunkBytes = CHUNK_BYTES,
 ): Generator<Uint8Array> {
-  const rng = new Xoshiro128(seed, hash32(name));
+  const rng = new Rng(seed, hash32(name));
   const blocksPerRow = nIn / Q1_0_BLOCK;
   const rowBytes = format === 'q1_0' ? blocksPerRow * Q1_0_BYTES : nIn * (format === 'f32' ? 4 : 2);
   const rowsPerChunk = Math.max(1, Math.floor(chunkBytes / rowBytes));
@@ -173,7 +173,7 @@ function decodeHalf(h: number): number {
 
 /** A norm weight: n floats uniform in [0.8, 1.2) (float32), so a missing or wrong norm shows. */
 export function normTensorBytes(seed: number, name: string, n: number): Uint8Array {
-  const rng = new Xoshiro128(seed, hash32(name));
+  const rng = new Rng(seed, hash32(name));
   const v = new Float32Array(n);
   for (let i = 0; i < n; i++) v[i] = rng.uniform(0.8, 1.2);
   return new Uint8Array(v.buffer);

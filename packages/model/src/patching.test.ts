@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bytesSource, GGML_TYPE, memorySink } from '@bankai/gguf';
-import { generateQwen3, presetOptions, Xoshiro128 } from '@bankai/model-gen';
+import { generateQwen3, presetOptions } from '@bankai/model-gen';
+import { Rng } from '@bankai/rng';
 import {
   bakePatch,
   bitFlip,
@@ -28,7 +29,7 @@ const load = (bytes: Uint8Array) => Model.load(bytesSource(bytes), { maxContext:
 
 /** Seeded random flips on the model's 1-bit tensors: rows, groups, single bits, near-whole groups. */
 function randomFlips(shape: ModelShape, seed: number, n: number, only?: (tensor: string) => boolean): Flip[] {
-  const rng = new Xoshiro128(seed, 3);
+  const rng = new Rng(seed, 3);
   const pick = (k: number) => rng.nextU32() % k;
   const q1 = [...shape.tensors].filter(([name, s]) => s.type === GGML_TYPE.Q1_0 && (only?.(name) ?? true));
   const flips: Flip[] = [];
@@ -140,7 +141,7 @@ describe('virtual flips agree with applied flips', () => {
 
   it('row flips: bit-identical log-probs', async () => {
     const shape = modelShape(await load(base));
-    const rng = new Xoshiro128(4, 4);
+    const rng = new Rng(4, 4);
     const blockTensors = [...shape.tensors.keys()].filter((n) => n.startsWith('blk.') && shape.tensors.get(n)!.type === GGML_TYPE.Q1_0);
     const flips = normalize(Array.from({ length: 24 }, () => {
       const t = blockTensors[rng.nextU32() % blockTensors.length]!;

@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { bytesSource, dequantizeQ1_0, GGML_TYPE, memorySink, readGguf } from '@bankai/gguf';
-import { generateQwen3, presetOptions, qwen3TensorPlan, Xoshiro128, type PresetName } from '@bankai/model-gen';
+import { generateQwen3, presetOptions, qwen3TensorPlan, type PresetName } from '@bankai/model-gen';
+import { Rng } from '@bankai/rng';
 import {
   bakePatch,
   bitFlip,
@@ -55,7 +56,7 @@ async function bake(base: Uint8Array, manifest: PatchManifest, opts: { force?: b
 /** A seeded random patch over the model's 1-bit tensors: row flips, group flips and bit flips
  *  (single bits, and nearly-whole groups that the canonical form rewrites). */
 function randomFlips(shape: ModelShape, seed: number, n: number): Flip[] {
-  const rng = new Xoshiro128(seed, 7);
+  const rng = new Rng(seed, 7);
   const pick = (k: number) => rng.nextU32() % k;
   const q1 = [...shape.tensors].filter(([, s]) => s.type === GGML_TYPE.Q1_0);
   const flips: Flip[] = [];
@@ -84,7 +85,7 @@ function popcountDiff(a: Uint8Array, b: Uint8Array): number {
 
 describe('Q1_0 row bytes', () => {
   it('a bit flip negates exactly weight j of the dequantized row (hand-made blocks)', () => {
-    const rng = new Xoshiro128(11, 1);
+    const rng = new Rng(11, 1);
     const groups = 3;
     const row = new Uint8Array(groups * 18);
     for (let i = 0; i < row.length; i++) row[i] = rng.nextU32() & 0xff;
@@ -103,7 +104,7 @@ describe('Q1_0 row bytes', () => {
   });
 
   it('row and group flips negate every weight of the row / group and never touch a scale', () => {
-    const rng = new Xoshiro128(12, 1);
+    const rng = new Rng(12, 1);
     const row = new Uint8Array(4 * 18);
     for (let i = 0; i < row.length; i++) row[i] = rng.nextU32() & 0xff;
     for (let g = 0; g < 4; g++) { row[g * 18] = 0x00; row[g * 18 + 1] = 0x38; }

@@ -3,7 +3,7 @@
 // and accepts the best one when its fitness clears the minimum gain.
 
 import { pow } from '@bankai/model';
-import type { Rng } from './rng.js';
+import type { Rng } from '@bankai/rng';
 import type { CandidateSpace } from './space.js';
 import type { Evaluation, SearchContext } from './strategy.js';
 
@@ -45,7 +45,7 @@ export function scaleSampler(space: CandidateSpace, power: number): (rng: Rng) =
     cum[i] = total;
   }
   return (rng) => {
-    const u = rng.float() * total;
+    const u = rng.nextFloat() * total;
     let lo = 0;
     let hi = space.size - 1;
     while (lo < hi) {

@@ -1,4 +1,4 @@
-export { Rng } from './rng.js';
+export { Rng } from '@bankai/rng';
 export { CandidateSpace, parseLayers, PROJECTIONS, type Candidate, type Granularity, type Projection, type SpaceOptions, type SpaceTensor } from './space.js';
 export { Evaluator, type EvalPart, type EvalResult, type EvalTask } from './evaluator.js';
 export { controlLoss, fitness, targetGain, type Aggregate, type FitnessOptions, type FitnessParts } from './fitness.js';

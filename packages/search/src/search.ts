@@ -7,7 +7,7 @@ import type { Model } from '@bankai/model';
 import { matchProbe, prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
 import { Evaluator, type EvalResult } from './evaluator.js';
 import { fitness, type Aggregate, type FitnessOptions } from './fitness.js';
-import { Rng } from './rng.js';
+import { Rng } from '@bankai/rng';
 import { CandidateSpace, type Candidate, type Granularity, type Projection } from './space.js';
 import { resolveOptions, StrategyError, type Evaluation, type ProgressEvent, type SearchContext, type Strategy } from './strategy.js';
 

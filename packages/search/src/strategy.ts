@@ -3,7 +3,7 @@
 // candidate space, `evaluate`, `accept`, a seeded RNG, the budget, progress and cancellation)
 // and never touches weights. Third-party strategies load by package name or file path.
 
-import type { Rng } from './rng.js';
+import type { Rng } from '@bankai/rng';
 import type { Candidate, CandidateSpace } from './space.js';
 
 export interface OptionSpec {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { hash32, Xoshiro128 } from './prng.js';
+import { hash32, Rng } from './rng.js';
 
 // Plain BigInt reference of xoshiro128** (64-bit arithmetic masked to 32 bits), independent of
-// the Math.imul tricks in prng.ts.
+// the Math.imul tricks in rng.ts.
 function referenceXoshiro(state: [number, number, number, number], n: number): number[] {
   const M = 0xffffffffn;
   let [a, b, c, d] = state.map(BigInt) as [bigint, bigint, bigint, bigint];
@@ -16,10 +16,10 @@ function referenceXoshiro(state: [number, number, number, number], n: number): n
   return out;
 }
 
-describe('Xoshiro128', () => {
+describe('Rng', () => {
   it('matches a BigInt reference of xoshiro128** from the same state', () => {
-    const rng = new Xoshiro128(42, 7);
-    const state = [(rng as any).a, (rng as any).b, (rng as any).c, (rng as any).d] as [number, number, number, number];
+    const rng = new Rng(42, 7);
+    const state = rng.state;
     const want = referenceXoshiro(state, 1000);
     const got = Array.from({ length: 1000 }, () => rng.nextU32());
     expect(got).toEqual(want);
@@ -27,7 +27,7 @@ describe('Xoshiro128', () => {
 
   it('is deterministic per (seed, stream) and differs across them', () => {
     const take = (seed: number, stream: number) => {
-      const r = new Xoshiro128(seed, stream);
+      const r = new Rng(seed, stream);
       return Array.from({ length: 8 }, () => r.nextU32());
     };
     expect(take(1, 2)).toEqual(take(1, 2));
@@ -36,7 +36,7 @@ describe('Xoshiro128', () => {
   });
 
   it('has uniform floats in [0,1) with a sane mean', () => {
-    const r = new Xoshiro128(9);
+    const r = new Rng(9);
     let sum = 0;
     let outside = 0;
     for (let i = 0; i < 100_000; i++) {
@@ -51,5 +51,17 @@ describe('Xoshiro128', () => {
   it('hashes names with FNV-1a', () => {
     expect(hash32('')).toBe(0x811c9dc5);
     expect(hash32('a')).toBe(0xe40c292c); // published FNV-1a test vector
+  });
+
+  it('resumes exactly from a saved state, and int(n) stays in range', () => {
+    const a = new Rng(5);
+    for (let i = 0; i < 17; i++) a.nextU32();
+    const b = new Rng(999);
+    b.state = a.state;
+    expect(Array.from({ length: 50 }, () => b.int(7))).toEqual(Array.from({ length: 50 }, () => a.int(7)));
+    const counts = new Array(7).fill(0);
+    for (let i = 0; i < 7000; i++) counts[a.int(7)]++;
+    expect(Math.min(...counts)).toBeGreaterThan(800);
+    expect(() => (b.state = [0, 0, 0, 0])).toThrow(/not all zero/);
   });
 });

@@ -19,7 +19,7 @@ export function hash32(text: string): number {
   return h;
 }
 
-export class Xoshiro128 {
+export class Rng {
   private a: number;
   private b: number;
   private c: number;
@@ -27,6 +27,7 @@ export class Xoshiro128 {
 
   /** `seed` is any 32-bit integer; `stream` separates independent sequences (e.g. per tensor). */
   constructor(seed: number, stream = 0) {
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`Rng: seed must be an integer, got ${seed}`);
     let s = (seed ^ Math.imul(stream >>> 0, 0x27d4eb2d)) >>> 0;
     let out: number;
     [s, out] = splitmix32(s); this.a = out;
@@ -34,6 +35,18 @@ export class Xoshiro128 {
     [s, out] = splitmix32(s); this.c = out;
     [s, out] = splitmix32(s); this.d = out;
     if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+  }
+
+  /** The generator's state (four u32), for checkpoints; assigning it resumes the stream exactly. */
+  get state(): [number, number, number, number] {
+    return [this.a, this.b, this.c, this.d];
+  }
+
+  set state(v: readonly number[]) {
+    if (v.length !== 4 || v.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffffffff) || v.every((x) => x === 0)) {
+      throw new RangeError(`Rng: a state is four u32 values, not all zero; got ${JSON.stringify(v)}`);
+    }
+    [this.a, this.b, this.c, this.d] = [v[0]!, v[1]!, v[2]!, v[3]!];
   }
 
   /** Next uniform 32-bit unsigned integer. */
@@ -57,6 +70,15 @@ export class Xoshiro128 {
   /** Uniform in [lo, hi). */
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.nextFloat();
+  }
+
+  /** Uniform integer in [0, n), without modulo bias. */
+  int(n: number): number {
+    if (!(Number.isInteger(n) && n >= 1 && n <= 2 ** 32)) throw new RangeError(`Rng.int: n must be in 1..2^32, got ${n}`);
+    const limit = Math.floor(2 ** 32 / n) * n;
+    let x = this.nextU32();
+    while (x >= limit) x = this.nextU32();
+    return x % n;
   }
 }
 

@@ -1,0 +1,1 @@
+export { hash32, Rng } from './rng.js';
