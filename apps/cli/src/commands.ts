@@ -1,12 +1,13 @@
 // The `bankai` commands: each is a spec (flags, help) and a run function. Files and processes
 // stay here, at the edge; the packages below take ByteSources and engine handles.
 
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GGML_TYPE, ggmlTypeInfo, readGguf, type GgufFile } from '@bankai/gguf';
-import { fileSource } from '@bankai/gguf/node';
+import { fileSource, sha256File } from '@bankai/gguf/node';
 import { Model, logSoftmaxRows, readModelConfig } from '@bankai/model';
+
+export { sha256File };
 import { presetOptions, PRESETS, type PresetName, type WeightFormat } from '@bankai/model-gen';
 import { writeQwen3File } from '@bankai/model-gen/node';
 import { CliError, requireFlag, type CommandSpec, type Flags } from './args.js';
@@ -32,11 +33,6 @@ export async function openModel(path: string, opts: { maxContext?: number } = {}
   }
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 
 // ---- info --------------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { open, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { copyGgufWithEdits, type CopyResult, type TensorByteEdit } from './edit.js';
 import { GgufError } from './errors.js';
@@ -92,6 +92,48 @@ export async function fileSink(path: string): Promise<AtomicFileSink> {
       await unlink(tempPath).catch(() => {});
     },
   };
+}
+
+/** An output path that already holds a file (outputs never replace files unless asked). */
+export class FileExistsError extends Error {
+  override readonly name = 'FileExistsError';
+  constructor(readonly file: string) {
+    super(`${file}: file exists. Fix: choose another output path, or pass overwrite (--overwrite) to replace it`);
+  }
+}
+
+/**
+ * Writes bytes or UTF-8 text atomically: a temp file beside `path`, synced, then renamed, so a
+ * killed writer leaves no half-written file and a replaced file stays whole until the new one is.
+ * Refuses to replace an existing file unless `overwrite`.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: { overwrite?: boolean } = {}): Promise<void> {
+  if (!opts.overwrite && (await stat(path).then(() => true, () => false))) throw new FileExistsError(path);
+  const sink = await fileSink(path);
+  try {
+    await sink.write(typeof data === 'string' ? new TextEncoder().encode(data) : data);
+    await sink.commit();
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
+}
+
+/** sha256 of a file, hex, read in 4 MiB chunks (the fingerprint model hubs publish). */
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  const fh = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(4 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+  return h.digest('hex');
 }
 
 /** Writes a GGUF file atomically (temp file + rename); on error nothing is left behind. */

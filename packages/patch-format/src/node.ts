@@ -5,10 +5,8 @@
 // Writes are atomic (temp file in the same folder, then rename) and never replace an existing
 // file unless asked.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
 import { encodeBinary } from './binary.js';
 import { PatchFormatError } from './errors.js';
 import { utf8 } from './json.js';
@@ -16,17 +14,14 @@ import { formatManifest, type PatchManifest } from './manifest.js';
 import { readPatch, type LoadedPatch } from './read.js';
 import type { ModelShape } from './shape.js';
 import { formatUpstream } from './upstream.js';
-import { copyGgufFileWithEdits, fileSource } from '@bankai/gguf/node';
+import { copyGgufFileWithEdits, fileSource, sha256File, writeFileAtomic } from '@bankai/gguf/node';
+
+export { sha256File, writeFileAtomic };
 import { planBake, type BakeResult } from './model-file.js';
 
 export const BINARY_EXTENSION = '.bkp';
 
 /** sha256 (lowercase hex) of a file, streamed (GGUF files are gigabytes). */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /** Upper bound on a patch file: a million flips in JSON is ~50 MB. */
 const MAX_PATCH_FILE_BYTES = 256 << 20;
@@ -46,31 +41,6 @@ export interface WriteFileOptions {
   readonly overwrite?: boolean;
 }
 
-/** Writes bytes to `path` via a temp file in the same folder and a rename, so readers never see
- *  a half-written file and the old file (if replaced) stays intact until the new one is whole. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array, opts: WriteFileOptions = {}): Promise<void> {
-  if (!opts.overwrite) {
-    const exists = await stat(path).then(() => true, () => false);
-    if (exists) throw new PatchFormatError('file exists', { file: path, fix: 'choose another output path, or pass overwrite (--force) to replace it' });
-  }
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } catch (e) {
-    await handle.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw e;
-  }
-  await handle.close();
-  try {
-    await rename(temp, path);
-  } catch (e) {
-    await unlink(temp).catch(() => undefined);
-    throw e;
-  }
-}
 
 export type PatchFileFormat = 'manifest' | 'upstream' | 'binary';
 

@@ -2,9 +2,9 @@
 // `readProbeFile('probes.json#SET1,SET2')` reads, validates and selects; the sha256 of the file's
 // bytes goes into patch provenance. Writes are atomic (temp file in the same folder, then rename).
 
-import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '@bankai/gguf/node';
 import { ProbeFormatError } from './errors.js';
 import { formatProbeFile, parseProbeFile, parseProbeSpec, selectProbes, selectSets } from './file.js';
 import type { Probe, ProbeFile, ProbeSet } from './types.js';
@@ -57,31 +57,8 @@ export function combinedSha256(loaded: readonly Pick<LoadedProbes, 'sha256'>[]):
   return sha256Hex(new TextEncoder().encode(loaded.map((l) => l.sha256).join('\n')));
 }
 
-/** Write text atomically: a temp file in the same folder, then rename. Refuses to replace a file unless `overwrite`. */
-export async function writeTextAtomic(path: string, text: string, opts: { overwrite?: boolean } = {}): Promise<void> {
-  if (!opts.overwrite && (await stat(path).then(() => true, () => false))) {
-    throw new ProbeFormatError('file exists', { file: path, fix: 'choose another output path, or pass overwrite to replace it' });
-  }
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx');
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } catch (e) {
-    await handle.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw e;
-  }
-  await handle.close();
-  try {
-    await rename(temp, path);
-  } catch (e) {
-    await unlink(temp).catch(() => undefined);
-    throw e;
-  }
-}
 
 /** Write a probe file (upstream shape) atomically. */
 export async function writeProbeFile(path: string, file: Pick<ProbeFile, 'source' | 'sets'>, opts: { overwrite?: boolean } = {}): Promise<void> {
-  await writeTextAtomic(path, formatProbeFile(file), opts);
+  await writeFileAtomic(path, formatProbeFile(file), opts);
 }
