@@ -3,11 +3,11 @@
 // accepted flips only ever raise the fitness; the model comes back unchanged.
 import { describe, expect, it } from 'vitest';
 import { fileSource } from '@bankai/gguf/node';
-import { Model } from '@bankai/model';
+import { Model, xorFlips } from '@bankai/model';
 import { readProbeFile } from '@bankai/probes/node';
 import { modelScorer, scoreProbes, tinyProbeSpec } from '@bankai/probes';
 import greedy from '@bankai/strategy-greedy';
-import { runSearch, xorFlips, type CheckpointRecord, type SearchConfig, type SearchInput } from '@bankai/search';
+import { runSearch, type CheckpointRecord, type SearchConfig, type SearchInput } from '@bankai/search';
 import { modelPath } from '@bankai/tiny-model';
 
 async function setup() {

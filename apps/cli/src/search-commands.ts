@@ -6,13 +6,13 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { applyPatch, modelShape, type Model } from '@bankai/model';
-import { compose, createManifest, type Flip, type PatchManifest } from '@bankai/patch-format';
+import { compose, createManifest, type PatchManifest } from '@bankai/patch-format';
 import { writePatchFile } from '@bankai/patch-format/node';
 import type { Probe } from '@bankai/probes';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
   loadStrategy, parseLayers, PROJECTIONS, runSearch, StrategyError,
-  type Aggregate, type Candidate, type Granularity, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type Strategy,
+  type Aggregate, type Granularity, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type Strategy,
 } from '@bankai/search';
 import { checkpointPath, fileCheckpoint, readCheckpoint } from '@bankai/search/node';
 import { CliError, requireFlag, type Flags } from './args.js';
@@ -170,7 +170,7 @@ function manifestOf(s: SearchSetup, r: SearchResult, strategy: Strategy, options
         targets: s.target.map(label), controls: s.control.map(label),
       },
     },
-    flips: r.flips.map((f: Candidate): Flip => (f.group === undefined ? { tensor: f.tensor, row: f.row } : { tensor: f.tensor, row: f.row, group: f.group })),
+    flips: r.flips,
     model: modelShape(s.model, s.sha256),
   });
 }

@@ -11,5 +11,5 @@ export {
 } from './scoring.js';
 export { Tokenizer, type TokenizerMetadata } from './tokenizer.js';
 export { ScoringPool, type SequenceScore } from './pool.js';
-export { applyPatch, modelShape, oneBitTensors, q1TensorBytes, snapshotWeights, weightsHamming, type AppliedPatch, type ApplyOptions, type WeightSnapshot, type WeightsHamming } from './patching.js';
+export { applyPatch, xorFlips, modelShape, oneBitTensors, q1TensorBytes, snapshotWeights, weightsHamming, type AppliedPatch, type ApplyOptions, type WeightSnapshot, type WeightsHamming } from './patching.js';
 export { exp, log, pow } from './portable-math.js';

@@ -15,6 +15,7 @@ import {
   normalize,
   PatchFormatError,
   xorQ1RowBytes,
+  type Flip,
   type ModelShape,
   type PatchManifest,
 } from '@bankai/patch-format';
@@ -85,22 +86,7 @@ export function applyPatch(model: Model, manifest: PatchManifest, opts: ApplyOpt
   const shape = modelShape(model, opts.sha256);
   const { warnings } = checkPatchForModel(manifest, shape, { force: opts.force, file: opts.file });
   const flips = normalize(manifest.flips, shape.tensors);
-  const tensors = oneBitTensors(model.weights);
-  const plans: TensorPlan[] = [];
-  for (const [name, tf] of flipsByTensor(flips)) {
-    const tensor = tensors.get(name);
-    if (!tensor) {
-      // checkPatchForModel accepted it, so the header says Q1_0 but the engine holds it otherwise
-      throw new PatchFormatError(`${name} is not a 1-bit weight of the loaded model`, { file: opts.file, fix: 'load the model with its 1-bit weights' });
-    }
-    const bits = new Map<number, number[]>();
-    for (let i = 0; i < tf.bits.length; i += 2) {
-      const list = bits.get(tf.bits[i]!);
-      if (list) list.push(tf.bits[i + 1]!);
-      else bits.set(tf.bits[i]!, [tf.bits[i + 1]!]);
-    }
-    plans.push({ tensor, rows: Int32Array.from(tf.rows), pairs: Int32Array.from(tf.groups), bits });
-  }
+  const plans = planXor(model, flips, opts.file);
   const micros = xorPlans(model.engine, plans);
   model.runner.rewind(0);
   let applied = true;
@@ -117,6 +103,38 @@ export function applyPatch(model: Model, manifest: PatchManifest, opts: ApplyOpt
       return { micros: t };
     },
   };
+}
+
+/** Per tensor: the engine tensor and its row list, (row, group) pairs and bit flips by row. */
+function planXor(model: Model, flips: readonly Flip[], file?: string): TensorPlan[] {
+  const tensors = oneBitTensors(model.weights);
+  const plans: TensorPlan[] = [];
+  for (const [name, tf] of flipsByTensor(flips)) {
+    const tensor = tensors.get(name);
+    if (!tensor) {
+      // checkPatchForModel accepted it, so the header says Q1_0 but the engine holds it otherwise
+      throw new PatchFormatError(`${name} is not a 1-bit weight of the loaded model`, { file, fix: 'load the model with its 1-bit weights' });
+    }
+    const bits = new Map<number, number[]>();
+    for (let i = 0; i < tf.bits.length; i += 2) {
+      const list = bits.get(tf.bits[i]!);
+      if (list) list.push(tf.bits[i + 1]!);
+      else bits.set(tf.bits[i]!, [tf.bits[i + 1]!]);
+    }
+    plans.push({ tensor, rows: Int32Array.from(tf.rows), pairs: Int32Array.from(tf.groups), bits });
+  }
+  return plans;
+}
+
+/**
+ * XOR flips into the loaded weights in place, without the validation applyPatch does first (the
+ * caller vouches for them: e.g. the search, whose candidates come from the model's own shapes).
+ * The same call reverts. Returns microseconds.
+ */
+export function xorFlips(model: Model, flips: readonly Flip[]): number {
+  const micros = xorPlans(model.engine, planXor(model, flips));
+  model.runner.rewind(0);
+  return micros;
 }
 
 /** XORs every plan into engine memory; returns microseconds. Scratch lists live in the engine

@@ -7,7 +7,7 @@ export {
   type Evaluation, type OptionSpec, type OptionValues, type ProgressEvent, type SearchContext, type Strategy,
 } from './strategy.js';
 export {
-  ownAnswers, runSearch, xorFlips,
+  ownAnswers, runSearch,
   type CheckpointRecord, type CheckpointSink, type SearchConfig, type SearchInput, type SearchResult,
 } from './search.js';
 export { BUILTIN_STRATEGIES, loadStrategy } from './loader.js';

@@ -2,8 +2,7 @@
 // materializes accepted flips, keeps baselines current, and checkpoints every step so a killed
 // search resumes to the same result an uninterrupted one gives.
 
-import type { Engine } from '@bankai/engine-wasm';
-import type { Model } from '@bankai/model';
+import { xorFlips, type Model } from '@bankai/model';
 import { matchProbe, prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
 import { Evaluator, type EvalResult } from './evaluator.js';
 import { fitness, type Aggregate, type FitnessOptions } from './fitness.js';
@@ -92,34 +91,6 @@ export function ownAnswers(model: Model, probes: readonly Probe[]): Map<number, 
     if (text.trim() !== '' && matchProbe(p, text).verdict === 'other') out.set(i, [text]);
   });
   return out;
-}
-
-/** Materialize (or revert: the same XOR) flips in the engine's weights. */
-export function xorFlips(model: Model, flips: readonly Candidate[]): void {
-  const e: Engine = model.engine;
-  const byTensor = new Map<string, Candidate[]>();
-  for (const f of flips) byTensor.set(f.tensor, [...(byTensor.get(f.tensor) ?? []), f]);
-  for (const [name, fs] of byTensor) {
-    const m = /^blk\.(\d+)\.(ffn_gate|ffn_up|ffn_down|attn_q|attn_k|attn_v|attn_output)$/.exec(name);
-    if (!m) throw new RangeError(`flip on ${name}: not a searchable tensor`);
-    const key = { ffn_gate: 'gate', ffn_up: 'up', ffn_down: 'down', attn_q: 'q', attn_k: 'k', attn_v: 'v', attn_output: 'o' }[m[2]!] as 'gate';
-    const lin = model.weights.layers[Number(m[1])]![key];
-    if (lin.kind !== 'q1') throw new RangeError(`flip on ${name}: not a 1-bit tensor`);
-    const mark = e.mark();
-    const rows = fs.filter((f) => f.group === undefined).map((f) => f.row);
-    const pairs = fs.filter((f) => f.group !== undefined).flatMap((f) => [f.row, f.group!]);
-    if (rows.length) {
-      const p = e.alloc(rows.length * 4);
-      e.i32(p, rows.length).set(rows);
-      e.xorRows(lin.tensor, p, rows.length);
-    }
-    if (pairs.length) {
-      const p = e.alloc(pairs.length * 4);
-      e.i32(p, pairs.length).set(pairs);
-      e.xorGroups(lin.tensor, p, pairs.length / 2);
-    }
-    e.reset(mark);
-  }
 }
 
 const key = (c: Candidate) => `${c.tensor}:${c.row}:${c.group ?? -1}`;

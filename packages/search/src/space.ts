@@ -3,6 +3,7 @@
 // indexed 0..size-1 so strategies can sample, rank and walk it.
 
 import type { Model } from '@bankai/model';
+import type { GroupFlip, RowFlip } from '@bankai/patch-format';
 
 export const PROJECTIONS = ['gate', 'up', 'down', 'q', 'k', 'v', 'o'] as const;
 export type Projection = (typeof PROJECTIONS)[number];
@@ -16,12 +17,8 @@ const LINEAR_OF: Record<Projection, 'gate' | 'up' | 'down' | 'q' | 'k' | 'v' | '
 
 export type Granularity = 'row' | 'group';
 
-/** One flip: a whole row, or one 128-weight group of a row. Tensor names as in patch files (`blk.3.ffn_gate`). */
-export interface Candidate {
-  tensor: string;
-  row: number;
-  group?: number;
-}
+/** One flip: a whole row, or one 128-weight group of a row, as in patch files (`blk.3.ffn_gate`). */
+export type Candidate = RowFlip | GroupFlip;
 
 export interface SpaceTensor {
   name: string;
