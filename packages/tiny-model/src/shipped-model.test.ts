@@ -50,6 +50,15 @@ describe('shipped tiny model', () => {
     }
   });
 
+  it('has llama.cpp records for this file that agree with the engine on every greedy output', () => {
+    const llama = JSON.parse(readFileSync(new URL('../model/eval-llama.json', import.meta.url), 'utf8'));
+    const engine = JSON.parse(readFileSync(new URL('../model/eval-engine.json', import.meta.url), 'utf8'));
+    expect(llama.sha256).toBe(record.sha256);
+    expect(engine.sha256).toBe(record.sha256);
+    expect(Object.keys(llama.greedy).sort()).toEqual(Object.keys(engine.greedy).sort());
+    for (const key of Object.keys(engine.greedy)) expect(llama.greedy[key], key).toEqual(engine.greedy[key]);
+  });
+
   it('generates what the training forward generated (reference forward over the file)', async () => {
     const model = await ReferenceModel.fromGguf(bytes, modelPath);
     const enc = new BpeEncoder(tok.tokens, tok.merges);
