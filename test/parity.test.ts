@@ -22,6 +22,7 @@ import { writeQwen3File } from '@bankai/model-gen/node';
 import { fileSource } from '@bankai/gguf/node';
 import { generateGreedy, Model } from '@bankai/model';
 import { llamaGenerateGreedy, llamaLogprobs } from './llama/client.js';
+import { checkQ1Parity, positionDiffs } from './llama/parity-check.js';
 
 const base = { contextLength: 4096, seed: 7, vocab: 768 } as const;
 const MODELS: Record<string, Omit<Qwen3GenOptions, 'weights'>> = {
@@ -56,54 +57,6 @@ function randomSequences(seed: number, count: number, length: number, vocab: num
   return Array.from({ length: count }, () => Array.from({ length }, () => Math.floor(rng.nextFloat() * vocab)));
 }
 
-/** Max |ours - llama| over the vocabulary at each position. */
-function positionDiffs(ours: Float32Array, ref: Float32Array[], V: number): number[] {
-  return ref.map((row, i) => {
-    let m = 0;
-    for (let j = 0; j < V; j++) m = Math.max(m, Math.abs(ours[i * V + j]! - row[j]!));
-    return m;
-  });
-}
-
-function top2(row: ArrayLike<number>): [number, number] {
-  let a = 0;
-  let b = -1;
-  for (let j = 1; j < row.length; j++) {
-    if (row[j]! > row[a]!) [a, b] = [j, a];
-    else if (b < 0 || row[j]! > row[b]!) b = j;
-  }
-  return [a, row[a]! - row[b]!];
-}
-
-/**
- * Wrap the engine's Q8_0 quantizer to record, per token position, whether any quantized value
- * x*id lay within `tol` of a rounding halfway point (k + 0.5), as llama.cpp computes it
- * (d = amax/127 in f32, id = 1/d).
- */
-function recordNearHalfway(model: Model, tol = 2e-4): { positions: Set<number>; reset(): void } {
-  const e = model.engine;
-  const positions = new Set<number>();
-  const original = e.quantizeQ8.bind(e);
-  e.quantizeQ8 = (x: number, n: number, cols: number, out: number) => {
-    const v = e.f32(x, n * cols).slice();
-    const pos0 = model.runner.pos;
-    for (let r = 0; r < n; r++) {
-      for (let b = 0; b < cols; b += 32) {
-        let amax = 0;
-        for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(v[r * cols + b + j]!));
-        if (amax === 0) continue;
-        const id = Math.fround(1 / Math.fround(amax / 127));
-        for (let j = 0; j < 32; j++) {
-          const s = Math.fround(v[r * cols + b + j]! * id);
-          if (Math.abs(Math.abs(s - Math.trunc(s)) - 0.5) < tol) positions.add(pos0 + r);
-        }
-      }
-    }
-    original(x, n, cols, out);
-  };
-  return { positions, reset: () => positions.clear() };
-}
-
 describe('llama.cpp parity (a): F32 twins, no activation quantization anywhere', () => {
   for (const name of Object.keys(MODELS)) {
     it(`${name}: every log-prob within 1e-4`, async () => {
@@ -128,32 +81,12 @@ describe('llama.cpp parity (b): Q1_0 files, Q8_0 activations', () => {
       const { path, model } = await makeModel(name, 'q1_0');
       const V = model.config.vocabSize;
       const seqs = randomSequences(2, 24, 8, V);
-      const ref = await llamaLogprobs(path, seqs);
-      const halfway = recordNearHalfway(model);
-      let agreeing = 0;
-      let raw = 0;
-      const unexplained: string[] = [];
-      const topMismatch: string[] = [];
-      for (let s = 0; s < seqs.length; s++) {
-        halfway.reset();
-        const ours = model.logprobs(seqs[s]!);
-        const d = positionDiffs(ours, ref[s]!, V);
-        raw = Math.max(raw, ...d);
-        const first = d.findIndex((x) => x > 1e-4);
-        if (first < 0) agreeing++;
-        else if (![...halfway.positions].some((p) => p <= first)) {
-          unexplained.push(`seq ${s}: position ${first} differs by ${d[first]!.toExponential(2)} with no near-halfway activation at or before it`);
-        }
-        for (let i = 0; i < seqs[s]!.length; i++) {
-          const [refTop, margin] = top2(ref[s]![i]!);
-          const [ourTop] = top2(ours.subarray(i * V, (i + 1) * V));
-          if (ourTop !== refTop && margin > 2 * d[i]!) topMismatch.push(`seq ${s} pos ${i}: top ${ourTop} vs ${refTop} (margin ${margin})`);
-        }
-      }
-      console.log(`[parity b] ${name}: ${agreeing}/${seqs.length} sequences within 1e-4 everywhere; raw max |dlogprob| = ${raw.toExponential(2)}`);
-      expect(unexplained).toEqual([]);
-      expect(topMismatch).toEqual([]);
-      expect(agreeing).toBeGreaterThanOrEqual(Math.ceil(seqs.length * 0.75));
+      const r = await checkQ1Parity(model, path, seqs);
+      console.log(`[parity b] ${name}: ${r.agreeing}/${seqs.length} sequences within 1e-4 everywhere; raw max |dlogprob| = ${r.raw.toExponential(2)}`);
+      expect(r.unexplained).toEqual([]);
+      expect(r.topMismatch).toEqual([]);
+      expect(r.median).toBeLessThanOrEqual(1e-5);
+      expect(r.agreeing).toBeGreaterThanOrEqual(Math.ceil(seqs.length * 0.75));
     });
   }
 
