@@ -95,6 +95,28 @@ describe('bankai search', () => {
     expect((await readPatchFile(out)).manifest.provenance.strategy).toBe('first-rows');
   });
 
+  it('stack --compare searches each domain alone, stacks them by XOR and compares with a joint patch', async () => {
+    const outDir = join(dir, 'stack');
+    const r = bankai('stack', '--compare',
+      '--target', tinyProbeSpec('addition', 'SEARCH'), '--target', tinyProbeSpec('capital', 'SEARCH'),
+      '--heldout', tinyProbeSpec('addition', 'EVAL'), '--heldout', tinyProbeSpec('capital', 'EVAL'),
+      '--control', tinyProbeSpec('multiplication', 'CONTROL'), '--layers=-2--1', '--iters', '4', '--quiet', '--out', outDir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const table = r.stdout.split('\n').filter((l) => /_EVAL\s/.test(l));
+    expect(table).toHaveLength(2);
+    for (const row of table) expect(row).toMatch(/^\S+\s+\d+\/\d+\s+\d+\/\d+ \(\+\d+ -\d+\)\s+\d+\/\d+ \(\+\d+ -\d+\)\s+\d+\/\d+ \(\+\d+ -\d+\)$/);
+    // the stacked patch is exactly the XOR of the two domain patches
+    const [a, c, st] = await Promise.all([
+      flipsOf(join(outDir, 'alone-addition.json_ADDITION_SEARCH.json')),
+      flipsOf(join(outDir, 'alone-capital.json_CAPITAL_SEARCH.json')),
+      flipsOf(join(outDir, 'stacked.json')),
+    ]);
+    const { compose } = await import('@bankai/patch-format');
+    expect(st).toEqual(compose([a, c]));
+    expect(existsSync(join(outDir, 'joint.json'))).toBe(true);
+  });
+
   it('explains bad input in one line', () => {
     const cases: [string[], RegExp][] = [
       [['search', ...common, '--out', join(dir, 'x.json'), '--opt', 'bogus=1'], /no option "bogus"/],

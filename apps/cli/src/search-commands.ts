@@ -259,6 +259,7 @@ export const stackCompare: Command = {
     ...searchFlags,
     compare: { type: 'boolean', help: 'run the comparison (required: this command only compares)' },
     'joint-strategy': { type: 'string', value: 'NAME|PATH', help: 'strategy for the joint patch', default: 'joint' },
+    heldout: { type: 'list', value: 'FILE[#SETS]', help: 'one held-out set per --target, in the same order (default: score the targets themselves)' },
     out: { type: 'string', value: 'DIR', help: 'write each domain\'s patch, the stacked and the joint patch into DIR (optional)' },
   },
   details: 'Each --target is one domain. Per domain the held-out (or target) probes are scored in free generation for\n' +
@@ -284,18 +285,22 @@ export const stackCompare: Command = {
     if (!flags.quiet) process.stderr.write('\n');
     const jointManifest = manifestOf(s, jr, joint, {}, 'joint');
     const maxTokens = flags['max-tokens'] as number;
+    // held-out sets pair with the targets in order (the i-th --heldout is domain i's); without
+    // them each domain's own target probes are scored
+    if (s.heldout.length > 0 && s.heldout.length !== s.target.length) {
+      throw new CliError(`bankai stack --compare: give one --heldout per --target (in the same order), or none; got ${s.heldout.length} for ${s.target.length}.`);
+    }
     const evalSets = s.heldout.length > 0 ? s.heldout : s.target;
     const rows: string[][] = [];
     const cell = (m: PatchManifest, l: LoadedProbes) => {
       const [g] = evalTables(s, m, [{ name: 'probes', loaded: [l] }], maxTokens);
       return g!;
     };
-    for (const l of evalSets) {
-      const own = patches.find((p) => p.name === label(l));
+    const fmt = (g: EvalGroup) => `${g.accuracy.after.correct}/${g.accuracy.after.n} (+${g.counts.fixed} -${g.counts.broken})`;
+    evalSets.forEach((l, i) => {
       const base = cell(createManifest({ flips: [], provenance: { tool: 'bankai' } }), l);
-      const fmt = (g: EvalGroup) => `${g.accuracy.after.correct}/${g.accuracy.after.n} (+${g.counts.fixed} -${g.counts.broken})`;
-      rows.push([label(l), `${base.accuracy.before.correct}/${base.accuracy.before.n}`, own ? fmt(cell(own.manifest, l)) : '-', fmt(cell(stacked, l)), fmt(cell(jointManifest, l))]);
-    }
+      rows.push([label(l), `${base.accuracy.before.correct}/${base.accuracy.before.n}`, fmt(cell(patches[i]!.manifest, l)), fmt(cell(stacked, l)), fmt(cell(jointManifest, l))]);
+    });
     out(`\n${'probes'.padEnd(36)}${'base'.padEnd(12)}${'own patch'.padEnd(20)}${`stacked (${stacked.flips.length})`.padEnd(20)}joint (${jointManifest.flips.length})`);
     for (const r of rows) out(`${r[0]!.padEnd(36)}${r[1]!.padEnd(12)}${r[2]!.padEnd(20)}${r[3]!.padEnd(20)}${r[4]}`);
     out('greedy accuracy in free generation (+fixed -broken against the base model)');
