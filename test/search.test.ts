@@ -81,3 +81,27 @@ describe('runSearch', () => {
     await expect(runSearch({ ...s, strategy: greedy, config, workers: 1, resume })).rejects.toThrow(/different search \(seed/);
   });
 });
+
+describe('Evaluator', () => {
+  it('replaces a crashed worker and retries its task: the results are those of an undisturbed run', async () => {
+    const { Evaluator } = await import('@bankai/search');
+    const { prepareProbes } = await import('@bankai/probes');
+    const s = await setup();
+    const target = prepareProbes(s.model.tokenizer, s.target.map((t) => t.probe));
+    const control = prepareProbes(s.model.tokenizer, s.control);
+    const ev = await Evaluator.create(s.model, target, control, { workers: 2, metric: 'seq_logprob', firstLayer: 2 });
+    try {
+      // 8 tasks on 2 workers: when one worker is killed, it is busy (the queue holds more)
+      const tasks = [3, 9, 27, 81, 100, 200, 300, 383].map((row) => ({ flips: [{ tensor: 'blk.3.ffn_gate', row }], part: 'all' as const }));
+      const calm = await ev.evaluate(tasks);
+      const pending = ev.evaluate(tasks);
+      // kill one worker thread while the batch runs
+      const threads = (ev as unknown as { piscina: { threads: { terminate(): Promise<number> }[] } }).piscina.threads;
+      await threads[0]!.terminate();
+      expect(await pending).toEqual(calm);
+      expect(ev.retries).toBeGreaterThanOrEqual(1);
+    } finally {
+      await ev.destroy();
+    }
+  });
+});

@@ -57,6 +57,9 @@ export interface EvaluatorOptions {
 }
 
 export class Evaluator {
+  /** Tasks run again after their worker died (piscina replaces the worker). */
+  retries = 0;
+
   /** Rejects when the pool itself fails (e.g. a worker cannot load): pending tasks fail with it, never hang. */
   private readonly failed: Promise<never>;
 
@@ -136,6 +139,7 @@ export class Evaluator {
       return await run();
     } catch (err) {
       if (err instanceof RangeError || (err as Error).message.startsWith('evaluator worker failed')) throw err;
+      this.retries++;
       return await run();
     }
   }
