@@ -14,6 +14,7 @@ import { writeQwen3File } from '@bankai/model-gen/node';
 // test does not need the wasm engine built.
 import { Tokenizer, toWellFormed } from '../packages/model/src/tokenizer.js';
 import { llamaDetokenize, llamaTokenize } from './llama/client.js';
+import { Rng } from '@bankai/rng';
 
 // ---- test texts ----------------------------------------------------------------------------
 
@@ -54,16 +55,10 @@ const FIXED_TEXTS = [
   'nul\u0000byte and \u0001\u001f\u007f controls \u001c\u001d\u001e\u001f separators',
 ];
 
-/** mulberry32 */
+/** Uniform floats in [0, 1) from the project's seeded generator: failures reproduce. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.nextFloat();
 }
 
 const PIECES = [

@@ -1,15 +1,11 @@
 // Plain JS references and helpers shared by the engine tests (not part of the package build).
 
-/** Seeded PRNG (mulberry32): same inputs on every run. */
+import { Rng } from '@bankai/rng';
+
+/** Uniform floats in [0, 1) from the project's seeded generator: failures reproduce. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.nextFloat();
 }
 
 export const f32 = Math.fround;

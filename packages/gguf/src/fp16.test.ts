@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { f16ToF32, f32ToF16 } from './fp16.js';
+import { Rng } from '@bankai/rng';
 
 // Plain reference: every finite half, sorted by value; the nearest one wins, ties go to the
 // even bit pattern. Independent of the bit tricks in fp16.ts.
@@ -43,16 +44,10 @@ function referenceF32ToF16(x: number): number {
   return (h & 0x7fff) === 0 ? sign : h; // zero keeps the input's sign
 }
 
-// Portable seeded generator for test inputs.
+/** Uniform floats in [0, 1) from the project's seeded generator: failures reproduce. */
 function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.nextFloat();
 }
 
 describe('fp16', () => {

@@ -1,18 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Tokenizer, TOKEN_TYPE, codePointClass, splitQwen2, toWellFormed, type TokenizerMetadata } from './tokenizer.js';
+import { Rng } from '@bankai/rng';
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-/** mulberry32: a small seeded generator so failures reproduce. */
+/** Uniform floats in [0, 1) from the project's seeded generator: failures reproduce. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.nextFloat();
 }
 
 /** GPT-2 byte alphabet, computed independently of the implementation (bytes in order). */

@@ -2,17 +2,12 @@
 // model, and the plain reference for what a flip list means: a dense XOR mask.
 
 import { qwen3Shape, type Flip, type ModelShape, type TensorShapes } from '../src/index.js';
+import { Rng } from '@bankai/rng';
 
-/** mulberry32: tiny, portable, seeded. */
+/** Uniform floats in [0, 1) from the project's seeded generator: failures reproduce. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.nextFloat();
 }
 
 export function int(r: () => number, n: number): number {
