@@ -6,8 +6,8 @@ export {
   type LayerWeights, type Linear, type ModelWeights, type RunnerLayout, type VirtualFlips,
 } from './qwen3.js';
 export {
-  argmax, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, tokenLogprobs,
-  type ContinuationScore, type GenerateOptions,
+  argmax, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, splitInContext, tokenLogprobs,
+  type ContinuationScore, type Encoder, type GenerateOptions,
 } from './scoring.js';
 export { Tokenizer, type TokenizerMetadata } from './tokenizer.js';
 export { ScoringPool, type SequenceScore } from './pool.js';

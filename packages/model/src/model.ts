@@ -6,7 +6,7 @@ import { readGguf, type ByteSource, type GgufFile } from '@bankai/gguf';
 import type { Qwen3Config } from './config.js';
 import { loadWeights, tokenizerFromHeader, type LoadProgress } from './load.js';
 import { layoutRunner, Qwen3Runner, type ModelWeights, type RunnerLayout } from './qwen3.js';
-import { generateGreedy, scoreContinuation, tokenLogprobs, type ContinuationScore } from './scoring.js';
+import { generateGreedy, scoreContinuation, splitInContext, tokenLogprobs, type ContinuationScore } from './scoring.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export interface ModelOptions {
@@ -83,17 +83,8 @@ export class Model {
    * tokens are not a prefix and the shared prefix is used instead).
    */
   score(prompt: string, answer: string): ContinuationScore & { promptTokens: number[]; answerTokens: number[] } {
-    const { promptTokens, answerTokens } = this.splitInContext(prompt, answer);
+    const { prompt: promptTokens, answer: answerTokens } = splitInContext(this.tokenizer, prompt, answer);
     return { ...scoreContinuation(this.runner, promptTokens, answerTokens), promptTokens, answerTokens };
-  }
-
-  splitInContext(prompt: string, answer: string): { promptTokens: number[]; answerTokens: number[] } {
-    const p = this.encode(prompt);
-    const full = this.encode(prompt + answer);
-    let k = 0;
-    while (k < p.length && k < full.length && p[k] === full[k]) k++;
-    if (k === 0) k = Math.min(1, full.length - 1);
-    return { promptTokens: full.slice(0, k), answerTokens: full.slice(k) };
   }
 
   generate(prompt: string, opts: GenerateTextOptions = {}): Generation {

@@ -3,6 +3,24 @@
 import { exp, log } from './portable-math.js';
 import type { Qwen3Runner } from './qwen3.js';
 
+export interface Encoder {
+  encode(text: string): number[];
+}
+
+/**
+ * Split encode(prompt + answer) into the prompt's tokens and the answer's, tokenized in context
+ * (as the model reads them). When the tokenizer merges across the boundary, the prompt's tokens
+ * are not a prefix: the shared prefix is the prompt. At least one token each when possible.
+ */
+export function splitInContext(tok: Encoder, prompt: string, answer: string): { prompt: number[]; answer: number[] } {
+  const p = tok.encode(prompt);
+  const full = tok.encode(prompt + answer);
+  let k = 0;
+  while (k < p.length && k < full.length && p[k] === full[k]) k++;
+  k = Math.max(1, Math.min(k, full.length - 1));
+  return { prompt: full.slice(0, k), answer: full.slice(k) };
+}
+
 /** In-place natural-log softmax of each row of (rows, dim) logits, accumulated in f64. */
 export function logSoftmaxRows(logits: Float32Array, dim: number): Float32Array {
   for (let r = 0; r < logits.length / dim; r++) {

@@ -2,7 +2,8 @@
 // probe sets. Runtime-neutral (no node: imports); files on disk live in `@bankai/probes/node`.
 
 export type { Metric, PreparedProbe, Probe, ProbeFile, ProbeSet, ScoredSequence, SequenceScorer, SequenceScores } from './types.js';
-export { prepareProbes, splitInContext, type Encoder, type PrepareOptions } from './prepare.js';
+export { prepareProbes, type Encoder, type PrepareOptions } from './prepare.js';
+export { splitInContext } from '@bankai/model';
 export { probeGap, teacherForcedCorrect } from './metric.js';
 export { ProbeFormatError, type ProbeErrorLocation } from './errors.js';
 export {

@@ -5,7 +5,8 @@ import { Model } from '@bankai/model';
 import { tinyModelPath } from './builtin.js';
 import { countByCategory, evaluateGeneration, scoreProbes } from './evaluate.js';
 import { probeGap, teacherForcedCorrect } from './metric.js';
-import { prepareProbes, splitInContext } from './prepare.js';
+import { splitInContext } from '@bankai/model';
+import { prepareProbes } from './prepare.js';
 import type { PreparedProbe, SequenceScores } from './types.js';
 
 let model: Model;

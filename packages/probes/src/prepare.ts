@@ -1,22 +1,10 @@
 // Probes -> token sequences. Answers are tokenized in context: encode(prompt + answer) minus the
 // prompt's tokens, so a boundary the tokenizer merges across is scored as the model reads it.
 
+import { splitInContext, type Encoder } from '@bankai/model';
 import type { PreparedProbe, Probe, ScoredSequence } from './types.js';
 
-export interface Encoder {
-  encode(text: string): number[];
-}
-
-/** Split encode(prompt + answer) into the prompt's tokens and the answer's (in context). */
-export function splitInContext(tok: Encoder, prompt: string, answer: string): { prompt: number[]; answer: number[] } {
-  const p = tok.encode(prompt);
-  const full = tok.encode(prompt + answer);
-  let k = 0;
-  while (k < p.length && k < full.length && p[k] === full[k]) k++;
-  // the boundary merged: the shared prefix is the prompt; at least one prompt token, one answer token
-  k = Math.max(1, Math.min(k, full.length - 1));
-  return { prompt: full.slice(0, k), answer: full.slice(k) };
-}
+export type { Encoder };
 
 export interface PrepareOptions {
   /** Extra distractors per probe index (e.g. the model's own greedy answer when it is wrong). */
