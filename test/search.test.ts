@@ -37,6 +37,7 @@ describe('runSearch', () => {
     const s = await setup();
     const input = (over: Partial<SearchInput>): SearchInput => ({ ...s, strategy: greedy, config, workers: 1, ...over });
     const unpatched = s.model.logprobs([1, 2, 3, 4]).slice();
+    const arena = s.model.engine.mark();
 
     const log1: CheckpointRecord[] = [];
     const one = await runSearch(input({ checkpoint: { append: (r) => log1.push(structuredClone(r)) } }));
@@ -63,8 +64,9 @@ describe('runSearch', () => {
     expect(summary(resumed)).toEqual(summary(one));
     expect(partial).toEqual(log1);
 
-    // the model is returned as it was
+    // the model is returned as it was, and the engine memory the searches laid out is free again
     expect(s.model.logprobs([1, 2, 3, 4])).toEqual(unpatched);
+    expect(s.model.engine.mark()).toBe(arena);
 
     // the search's gaps (prompt shared, residual cache, virtual flips in workers) are the gaps
     // `bankai eval` computes on the patched model, sequence by sequence from scratch, to the bit

@@ -68,6 +68,8 @@ export class Evaluator {
     readonly workers: number,
     readonly nTarget: number,
     readonly nControl: number,
+    /** The engine arena before this evaluator's residuals and runners, restored by destroy(). */
+    private readonly release: () => void,
   ) {
     this.failed = new Promise<never>((_, reject) => {
       piscina.on('error', (err: unknown) => reject(new Error(`evaluator worker failed: ${(err as Error)?.message ?? String(err)}`)));
@@ -83,6 +85,7 @@ export class Evaluator {
     const { workers, firstLayer } = opts;
     if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
     const e: Engine = model.engine;
+    const mark = e.mark();
     const probes = [...target, ...control];
     const maxLen = Math.max(1, ...probes.flatMap((p) => p.sequences.map((s) => s.tokens.length)));
     if (maxLen > model.config.contextLength) {
@@ -124,7 +127,7 @@ export class Evaluator {
       idleTimeout: Infinity,
       workerData: init,
     });
-    return new Evaluator(piscina, workers, target.length, control.length);
+    return new Evaluator(piscina, workers, target.length, control.length, () => e.reset(mark));
   }
 
   /** Evaluate flip sets (relative to the accepted patch); results in input order. */
@@ -144,7 +147,13 @@ export class Evaluator {
     }
   }
 
+  /**
+   * Stop the workers and free the engine memory this evaluator laid out (residual cache, worker
+   * runners): a long-lived process can run search after search. Destroy evaluators in the reverse
+   * order of their creation.
+   */
   async destroy(): Promise<void> {
     await this.piscina.destroy();
+    this.release();
   }
 }
