@@ -4,17 +4,16 @@ import { generateQwen3, presetOptions } from '@bankai/model-gen';
 import { Rng } from '@bankai/rng';
 import {
   bakePatch,
-  bitFlip,
   bitsFlipped,
   createManifest,
   groupFlip,
   normalize,
   rowFlip,
   type Flip,
-  type ModelShape,
 } from '@bankai/patch-format';
 import { Model } from './model.js';
 import { applyPatch, modelShape, oneBitTensors, snapshotWeights, weightsHamming } from './patching.js';
+import { randomModelFlips } from '../../patch-format/testing/random-patches.js';
 
 const PROVENANCE = { tool: 'bankai-test' };
 let base: Uint8Array;
@@ -27,34 +26,13 @@ beforeAll(async () => {
 
 const load = (bytes: Uint8Array) => Model.load(bytesSource(bytes), { maxContext: 32 });
 
-/** Seeded random flips on the model's 1-bit tensors: rows, groups, single bits, near-whole groups. */
-function randomFlips(shape: ModelShape, seed: number, n: number, only?: (tensor: string) => boolean): Flip[] {
-  const rng = new Rng(seed, 3);
-  const pick = (k: number) => rng.nextU32() % k;
-  const q1 = [...shape.tensors].filter(([name, s]) => s.type === GGML_TYPE.Q1_0 && (only?.(name) ?? true));
-  const flips: Flip[] = [];
-  for (let i = 0; i < n; i++) {
-    const [tensor, s] = q1[pick(q1.length)]!;
-    const row = pick(s.rows);
-    const kind = pick(4);
-    if (kind === 0) flips.push(rowFlip(tensor, row));
-    else if (kind === 1) flips.push(groupFlip(tensor, row, pick(s.cols / 128)));
-    else if (kind === 2) for (let k = 0; k < 1 + pick(5); k++) flips.push(bitFlip(tensor, row, pick(s.cols)));
-    else {
-      const g = pick(s.cols / 128);
-      const skip = pick(128);
-      for (let b = 0; b < 128; b++) if (b !== skip) flips.push(bitFlip(tensor, row, g * 128 + b));
-    }
-  }
-  return normalize(flips, shape.tensors);
-}
 
 describe('applyPatch / revert', () => {
   for (const seed of [1, 2, 3]) {
     it(`apply flips exactly the patch's bits (= the baked file) and revert restores every bit (seed ${seed})`, async () => {
       const model = await load(base);
       const shape = modelShape(model);
-      const flips = randomFlips(shape, seed, 60);
+      const flips = randomModelFlips(shape, seed, 60, 3);
       const kinds = new Set(flips.map((f) => (f.group !== undefined ? 'group' : f.bit !== undefined ? 'bit' : 'row')));
       expect(kinds).toEqual(new Set(['row', 'group', 'bit']));
       const manifest = createManifest({ provenance: PROVENANCE, flips, model: shape });

@@ -22,11 +22,11 @@ import {
   rowFlip,
   verifyPatchedModel,
   xorQ1RowBytes,
-  type Flip,
   type ModelShape,
   type PatchManifest,
   type TensorShape,
 } from './index.js';
+import { randomModelFlips } from '../testing/random-patches.js';
 
 const DIR = fileURLToPath(new URL('../../../test/fixtures/upstream-bankai/patches/', import.meta.url));
 const FIXTURES = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -53,29 +53,6 @@ async function bake(base: Uint8Array, manifest: PatchManifest, opts: { force?: b
   return sink.bytes();
 }
 
-/** A seeded random patch over the model's 1-bit tensors: row flips, group flips and bit flips
- *  (single bits, and nearly-whole groups that the canonical form rewrites). */
-function randomFlips(shape: ModelShape, seed: number, n: number): Flip[] {
-  const rng = new Rng(seed, 7);
-  const pick = (k: number) => rng.nextU32() % k;
-  const q1 = [...shape.tensors].filter(([, s]) => s.type === GGML_TYPE.Q1_0);
-  const flips: Flip[] = [];
-  for (let i = 0; i < n; i++) {
-    const [tensor, s] = q1[pick(q1.length)]!;
-    const row = pick(s.rows);
-    const kind = pick(4);
-    if (kind === 0) flips.push(rowFlip(tensor, row));
-    else if (kind === 1) flips.push(groupFlip(tensor, row, pick(s.cols / 128)));
-    else if (kind === 2) for (let k = 0; k < 1 + pick(5); k++) flips.push(bitFlip(tensor, row, pick(s.cols)));
-    else {
-      // a group with all but one bit flipped
-      const g = pick(s.cols / 128);
-      const skip = pick(128);
-      for (let b = 0; b < 128; b++) if (b !== skip) flips.push(bitFlip(tensor, row, g * 128 + b));
-    }
-  }
-  return normalize(flips, shape.tensors); // XOR semantics: repeated picks cancel
-}
 
 function popcountDiff(a: Uint8Array, b: Uint8Array): number {
   let n = 0;
@@ -171,7 +148,7 @@ describe('diff, bake and verify on generated models', () => {
     it(`bake then diff returns the original patch; the output differs only in the flipped bits (seed ${seed})`, async () => {
       const base = await generate('small', 5);
       const shape = modelShapeOf(await readGguf(bytesSource(base)));
-      const flips = randomFlips(shape, seed, 40);
+      const flips = randomModelFlips(shape, seed, 40, 7);
       const manifest = createManifest({ provenance: PROVENANCE, flips, model: shape });
       const copy = base.slice();
       const baked = await bake(base, manifest);

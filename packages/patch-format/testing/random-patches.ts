@@ -1,7 +1,7 @@
 // Test helpers (not shipped): a seeded generator, random flip lists on a small Qwen3-shaped
 // model, and the plain reference for what a flip list means: a dense XOR mask.
 
-import { qwen3Shape, type Flip, type ModelShape, type TensorShapes } from '../src/index.js';
+import { normalize, qwen3Shape, type Flip, type ModelShape, type TensorShapes } from '../src/index.js';
 import { Rng } from '@bankai/rng';
 
 /** Uniform floats in [0, 1) from the project's seeded generator: failures reproduce. */
@@ -75,4 +75,30 @@ export function popcount(masks: Map<string, Uint8Array>): number {
   let n = 0;
   for (const m of masks.values()) for (const v of m) n += v;
   return n;
+}
+
+/**
+ * A seeded random patch over a model's 1-bit tensors (anywhere in them): row flips, group flips,
+ * a few single bits, and nearly-whole groups (all bits but one) that the canonical form
+ * rewrites; normalized. `only` picks the tensors.
+ */
+export function randomModelFlips(shape: ModelShape, seed: number, n: number, stream: number, only?: (tensor: string) => boolean): Flip[] {
+  const rng = new Rng(seed, stream);
+  const pick = (k: number) => rng.nextU32() % k;
+  const q1 = [...shape.tensors].filter(([name, s]) => s.type === 41 && (only?.(name) ?? true));
+  const flips: Flip[] = [];
+  for (let i = 0; i < n; i++) {
+    const [tensor, s] = q1[pick(q1.length)]!;
+    const row = pick(s.rows);
+    const kind = pick(4);
+    if (kind === 0) flips.push({ tensor, row });
+    else if (kind === 1) flips.push({ tensor, row, group: pick(s.cols / 128) });
+    else if (kind === 2) for (let k = 0; k < 1 + pick(5); k++) flips.push({ tensor, row, bit: pick(s.cols) });
+    else {
+      const g = pick(s.cols / 128);
+      const skip = pick(128);
+      for (let b = 0; b < 128; b++) if (b !== skip) flips.push({ tensor, row, bit: g * 128 + b });
+    }
+  }
+  return normalize(flips, shape.tensors);
 }
