@@ -1,6 +1,6 @@
 // Fitness of a candidate against the CURRENT baseline (recomputed after every accepted flip):
-//   target gain  = aggregate over target probes of (gap - baseline gap)
-//                  mean | min over probes | min over domains of the per-domain mean (joint)
+//   target gain  = aggregate over target probes of (gap - baseline gap): mean or min over probes;
+//                  with several domains (joint), the mean or min over domains of each domain's mean
 //   control loss = mean over control probes of max(0, baseline gap - gap)     (hinge)
 //   fitness      = target gain - lambda * control loss
 // Screening scores targets alone: the gain bounds the fitness from above (the loss is >= 0), so
@@ -17,7 +17,7 @@ export interface FitnessOptions {
    * Infinity (default): plain gap differences.
    */
   margin?: number;
-  /** Target probe indices per domain: the gain is then the minimum of the per-domain means. */
+  /** Target probe indices per domain: the gain is then the mean (or min) of the per-domain means, so every domain weighs the same. */
   domains?: readonly (readonly number[])[];
 }
 
@@ -34,7 +34,8 @@ export function targetGain(gaps: Float64Array, base: Float64Array, nTarget: numb
   const delta = (i: number) => Math.min(gaps[i]!, m) - Math.min(base[i]!, m);
   if (opts.domains && opts.domains.length > 0) {
     const domainGains = opts.domains.map((idx) => idx.reduce((s, i) => s + delta(i), 0) / Math.max(1, idx.length));
-    return { gain: Math.min(...domainGains), domainGains };
+    const gain = opts.aggregate === 'min' ? Math.min(...domainGains) : domainGains.reduce((a, b) => a + b, 0) / domainGains.length;
+    return { gain, domainGains };
   }
   if (nTarget === 0) return { gain: 0 };
   if (opts.aggregate === 'min') {

@@ -1,12 +1,12 @@
-// Joint multi-domain optimization: one patch for several target domains at once. The fitness
-// already takes the worst domain's mean gain when there are several domains; this strategy also
-// refuses any flip that makes a domain lose more than `tolerance`, so no domain pays for another.
-// Compare against naive stacking with `bankai stack --compare`.
+// Joint multi-domain optimization: one patch for several target domains at once. With several
+// domains the fitness weighs each domain's mean gain the same (--aggregate min: the worst
+// domain's); this strategy also refuses any flip that makes a domain lose more than `tolerance`,
+// so no domain pays for another. Compare against naive stacking with `bankai stack --compare`.
 import { defineStrategy, hillClimb, scaleSampler } from '@bankai/search';
 
 export default defineStrategy({
   name: 'joint',
-  description: 'joint multi-domain optimizer (worst-domain gain; no domain may lose)',
+  description: 'joint multi-domain optimizer (domains weigh the same; no domain may lose)',
   options: {
     batch: { type: 'number', default: 8, help: 'candidates evaluated per step' },
     power: { type: 'number', default: 1, help: 'sample rows with probability proportional to scale^power' },
