@@ -6,7 +6,7 @@ export {
   type LayerWeights, type Linear, type ModelWeights, type RunnerLayout, type VirtualFlips,
 } from './qwen3.js';
 export {
-  argmax, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, splitInContext, tokenLogprobs,
+  argmax, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, scoreRows, splitInContext, tokenLogprobs,
   type ContinuationScore, type Encoder, type GenerateOptions,
 } from './scoring.js';
 export { Tokenizer, type TokenizerMetadata } from './tokenizer.js';

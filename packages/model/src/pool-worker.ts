@@ -2,7 +2,7 @@
 import { workerData } from 'node:worker_threads';
 import { createEngine } from '@bankai/engine-wasm';
 import { Qwen3Runner } from './qwen3.js';
-import { logSumExp } from './scoring.js';
+import { scoreRows } from './scoring.js';
 import type { PoolWorkerInit, SequenceScore, SequenceScoreTask } from './pool.js';
 
 const init = workerData as PoolWorkerInit;
@@ -21,10 +21,7 @@ export default async function scoreTask(task: SequenceScoreTask): Promise<Sequen
     runner.rewind(0);
     const logits = runner.forward(seq.slice(0, -1), 0);
     const lp = new Float64Array(seq.length - 1);
-    for (let i = 0; i < lp.length; i++) {
-      const row = logits.subarray(i * V, (i + 1) * V);
-      lp[i] = row[seq[i + 1]!]! - logSumExp(row);
-    }
+    scoreRows(logits, V, seq.slice(1), { logprobs: lp }, 0);
     return { logprob: lp.reduce((a, b) => a + b, 0), tokenLogprobs: lp };
   });
 }

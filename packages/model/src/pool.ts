@@ -30,11 +30,14 @@ export class ScoringPool {
   private constructor(
     private readonly piscina: Piscina,
     readonly workers: number,
+    /** Restores the engine arena as it was before this pool laid out its runners. */
+    private readonly release: () => void,
   ) {}
 
   static async create(model: Model, opts: { workers: number; maxContext?: number; maxBatch?: number }): Promise<ScoringPool> {
     const n = opts.workers;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`ScoringPool: workers must be a positive integer, got ${n}`);
+    const mark = model.engine.mark();
     const layouts = Array.from({ length: n }, () =>
       model.layoutRunner({ maxContext: opts.maxContext ?? model.runner.layout.maxContext, maxBatch: opts.maxBatch }),
     );
@@ -52,7 +55,7 @@ export class ScoringPool {
       idleTimeout: Infinity,
       workerData: init,
     });
-    return new ScoringPool(piscina, n);
+    return new ScoringPool(piscina, n, () => model.engine.reset(mark));
   }
 
   /** Score each sequence (teacher forcing over all its positions) on whichever worker is free. */
@@ -61,7 +64,9 @@ export class ScoringPool {
     return results.flat() as SequenceScore[];
   }
 
+  /** Stop the workers and free the runners' engine memory (destroy pools in reverse order of creation). */
   async destroy(): Promise<void> {
     await this.piscina.destroy();
+    this.release();
   }
 }

@@ -81,15 +81,34 @@ export function scoreContinuation(
   runner.rewind(0);
   // logits of positions prompt.length-1 .. seq.length-2 predict the continuation
   const logits = runner.forward(seq.slice(0, -1), prompt.length - 1);
-  const tokenLp: number[] = [];
-  const greedy: boolean[] = [];
-  for (let j = 0; j < continuation.length; j++) {
+  const out = { logprobs: new Float64Array(continuation.length), argmax: new Int32Array(continuation.length) };
+  scoreRows(logits, V, continuation, out, 0);
+  const tokenLp = Array.from(out.logprobs);
+  return {
+    logprob: tokenLp.reduce((a, b) => a + b, 0),
+    tokenLogprobs: tokenLp,
+    greedyMatch: continuation.map((t, j) => out.argmax[j] === t),
+  };
+}
+
+/**
+ * Row j of `logits` ((rows, V) f32) predicts targets[j]: writes its log-prob (log-softmax
+ * accumulated in f64 with the portable exp/log: the same bits on Node, Deno and Bun) and, when
+ * asked, the row's argmax at out[at + j]. The one place scores are computed, so Model.score,
+ * the scoring pool, the search's gaps and `bankai eval`'s agree to the bit.
+ */
+export function scoreRows(
+  logits: Float32Array,
+  V: number,
+  targets: ArrayLike<number>,
+  out: { logprobs: Float64Array; argmax?: Int32Array },
+  at: number,
+): void {
+  for (let j = 0; j < targets.length; j++) {
     const row = logits.subarray(j * V, (j + 1) * V);
-    const t = continuation[j]!;
-    tokenLp.push(row[t]! - logSumExp(row));
-    greedy.push(argmax(row) === t);
+    out.logprobs[at + j] = row[targets[j]!]! - logSumExp(row);
+    if (out.argmax) out.argmax[at + j] = argmax(row);
   }
-  return { logprob: tokenLp.reduce((a, b) => a + b, 0), tokenLogprobs: tokenLp, greedyMatch: greedy };
 }
 
 export interface GenerateOptions {

@@ -10,7 +10,8 @@ export {
   DEFAULT_SET_NAME, PROBE_KEYS, dedupeProbes, formatProbeFile, parseProbeFile, parseProbeSpec, selectProbes, selectSets,
   type ProbeSpec,
 } from './file.js';
-export { modelScorer, runnerScorer, scoreRows, scoreSequence } from './scorer.js';
+export { modelScorer, runnerScorer, scoreSequence } from './scorer.js';
+export { scoreRows } from '@bankai/model';
 export { matchProbe, matchesAnswer, normalizeAnswer, type MatchOptions, type MatchResult, type Verdict } from './match.js';
 export {
   DEFAULT_MAX_TOKENS, NO_CATEGORY, countByCategory, countVerdicts, evaluateGeneration, scoreProbes,

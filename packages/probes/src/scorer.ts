@@ -2,7 +2,7 @@
 // set): each sequence is scored whole from an empty cache, so a score does not depend on what was
 // scored before it or on how sequences are batched.
 
-import { argmax, logSumExp, type Model, type Qwen3Runner } from '@bankai/model';
+import { scoreRows, type Model, type Qwen3Runner } from '@bankai/model';
 import type { ScoredSequence, SequenceScorer, SequenceScores } from './types.js';
 
 /** Scores on `model.runner` (the model's current weights, patches applied included). */
@@ -34,17 +34,4 @@ export function scoreSequence(runner: Qwen3Runner, seq: ScoredSequence): Sequenc
   const out = { logprobs: new Float64Array(m), argmax: new Int32Array(m) };
   scoreRows(logits, runner.config.vocabSize, tokens.slice(from), out, 0);
   return out;
-}
-
-/**
- * Row j of `logits` ((rows, V) f32) predicts targets[j]: writes its log-prob (log-softmax
- * accumulated in f64 with portable exp/log: the same bits on Node, Deno and Bun) and the row's argmax at out[at + j]. The one place scores are computed,
- * so the search's gaps and `bankai eval`'s agree to the bit.
- */
-export function scoreRows(logits: Float32Array, V: number, targets: ArrayLike<number>, out: SequenceScores, at: number): void {
-  for (let j = 0; j < targets.length; j++) {
-    const row = logits.subarray(j * V, (j + 1) * V);
-    out.logprobs[at + j] = row[targets[j]!]! - logSumExp(row);
-    out.argmax[at + j] = argmax(row);
-  }
 }

@@ -2,8 +2,8 @@
 // every probe sequence from its cached residual with the task's flips applied virtually.
 import { workerData } from 'node:worker_threads';
 import { createEngine, type FlipSet } from '@bankai/engine-wasm';
-import { Qwen3Runner } from '@bankai/model';
-import { probeGap, scoreRows, teacherForcedCorrect, type SequenceScores } from '@bankai/probes';
+import { Qwen3Runner, scoreRows } from '@bankai/model';
+import { probeGap, teacherForcedCorrect, type SequenceScores } from '@bankai/probes';
 import type { EvalResult, EvalTask, EvaluatorWorkerInit } from './evaluator.js';
 
 const init = workerData as EvaluatorWorkerInit;
