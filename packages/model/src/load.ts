@@ -8,7 +8,6 @@ import {
   GgufError,
   f16ToF32,
   plainValue,
-  readGguf,
   readTensorChunks,
   type ByteSource,
   type GgufFile,
@@ -160,5 +159,3 @@ export async function loadWeights(
   onProgress?.({ tensor: '', done: total, total });
   return { config: c, embd, layers, outputNorm, output };
 }
-
-export { readGguf };
