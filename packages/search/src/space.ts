@@ -76,11 +76,16 @@ export class CandidateSpace {
           for (let r = 0; r < lin.rows; r++) scales[r] = e.q1RowScale(lin.tensor, r);
         } else {
           const row = new Float32Array(lin.cols);
-          const tmp = e.alloc(lin.cols * 4);
-          for (let r = 0; r < lin.rows; r++) {
-            e.q1DequantRow(lin.tensor, r, tmp);
-            row.set(e.f32(tmp, lin.cols));
-            for (let g = 0; g < groups; g++) scales[r * groups + g] = Math.abs(row[g * 128]!);
+          const mark = e.mark();
+          try {
+            const tmp = e.alloc(lin.cols * 4); // (cols) f32: one dequantized row, freed below
+            for (let r = 0; r < lin.rows; r++) {
+              e.q1DequantRow(lin.tensor, r, tmp);
+              row.set(e.f32(tmp, lin.cols));
+              for (let g = 0; g < groups; g++) scales[r * groups + g] = Math.abs(row[g * 128]!);
+            }
+          } finally {
+            e.reset(mark);
           }
         }
         tensors.push({ name: `blk.${layer}.${TENSOR_OF[proj]}`, layer, proj, rows: lin.rows, cols: lin.cols, groups, offset, count, scales });
