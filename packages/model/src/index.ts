@@ -3,13 +3,17 @@ export { loadWeights, metadataLookup, readModelConfig, tokenizerFromHeader, type
 export { Model, type Generation, type GenerateTextOptions, type ModelOptions } from './model.js';
 export {
   layoutRunner, Qwen3Runner,
-  type LayerWeights, type Linear, type ModelWeights, type RunnerLayout, type VirtualFlips,
+  type ForwardTape, type LayerWeights, type Linear, type ModelWeights, type RunnerLayout, type TapePoint, type VirtualFlips,
 } from './qwen3.js';
 export {
-  argmax, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, scoreRows, splitInContext, tokenLogprobs,
+  argmax, competitorMargin, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, scoreRows, splitInContext, tokenLogprobs,
   type ContinuationScore, type Encoder, type GenerateOptions,
 } from './scoring.js';
 export { Tokenizer, type TokenizerMetadata } from './tokenizer.js';
 export { ScoringPool, type SequenceScore } from './pool.js';
 export { applyPatch, xorFlips, modelShape, oneBitTensors, q1TensorBytes, snapshotWeights, weightsHamming, type AppliedPatch, type ApplyOptions, type WeightSnapshot, type WeightsHamming } from './patching.js';
 export { exp, log, pow } from './portable-math.js';
+export {
+  attentionBackward, BACKWARD_PROJECTIONS, BackwardError, groupEffects, Qwen3Backward, rowEffects,
+  type BackwardOptions, type BackwardProjection, type OutputSeed, type ProjectionGradient,
+} from './backward.js';

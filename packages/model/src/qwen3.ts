@@ -62,8 +62,31 @@ export interface RunnerLayout {
   logits: Ptr; // (maxBatch, vocab) f32
 }
 
-/** Virtual flips per tensor name (`blk.3.ffn_gate.weight`), evaluated without touching weights. */
+/** Virtual flips per tensor name (`blk.3.ffn_gate`), evaluated without touching weights. */
 export type VirtualFlips = ReadonlyMap<string, FlipSet>;
+
+/**
+ * What a forward pass can record for a backward pass (see backward.ts), per layer, for the n
+ * tokens of a batch; each a (n, width) f32 buffer in engine memory, valid only during the call.
+ */
+export type TapePoint =
+  | 'x' //        (n, nEmbd) residual stream at the layer's input
+  | 'q' | 'k' | 'v' //  (n, qDim | kvDim) projection outputs, before the Q/K norms
+  | 'qRope' | 'kRope' // (n, qDim | kvDim) after the Q/K norms and RoPE (what attention reads)
+  | 'attn' //     (n, qDim) attention output, the input of attn_output
+  | 'o' //        (n, nEmbd) attn_output's output
+  | 'xMid' //     (n, nEmbd) residual stream after attention
+  | 'hFfn' //     (n, nEmbd) normed input of ffn_gate / ffn_up
+  | 'gate' | 'up' // (n, nFf) projection outputs
+  | 'act' //      (n, nFf) silu(gate) * up, the input of ffn_down
+  | 'down' //     (n, nEmbd) ffn_down's output
+  | 'hAttn'; //   (n, nEmbd) normed input of attn_q/k/v
+
+/** Receives tape points of layers >= `fromLayer` (and the final residual as layer nLayer, point 'x'). */
+export interface ForwardTape {
+  fromLayer: number;
+  record(layer: number, point: TapePoint, ptr: Ptr, len: number): void;
+}
 
 export function layoutRunner(
   engine: Engine,
@@ -99,6 +122,7 @@ export class Qwen3Runner {
   /** Positions already in the KV cache. */
   pos = 0;
   private flips: VirtualFlips = new Map();
+  private tape: ForwardTape | undefined;
 
   constructor(
     readonly engine: Engine,
@@ -117,6 +141,11 @@ export class Qwen3Runner {
   /** Evaluate with these flips applied virtually (an empty map: the weights as they are). */
   setVirtualFlips(flips: VirtualFlips): void {
     this.flips = flips;
+  }
+
+  /** Record activations for a backward pass (undefined: stop recording). */
+  setTape(tape: ForwardTape | undefined): void {
+    this.tape = tape;
   }
 
   /**
@@ -211,35 +240,52 @@ export class Qwen3Runner {
     const kvDim = c.nHeadKv * c.headDim;
     for (let l = l0; l < l1; l++) {
       const lw = w.layers[l]!;
+      const tape = this.tape && l >= this.tape.fromLayer ? this.tape : undefined;
       // ---- attention ----
+      tape?.record(l, 'x', L.x, n * c.nEmbd);
       e.rmsNorm(L.x, n, c.nEmbd, lw.attnNorm, c.rmsEps, L.h);
+      tape?.record(l, 'hAttn', L.h, n * c.nEmbd);
       this.quantizeFor([lw.q, lw.k, lw.v], L.h, n, c.nEmbd);
       this.matmul(lw.q, L.h, n, L.q); //                              q: (n, nHead, headDim)
       this.matmul(lw.k, L.h, n, L.k); //                              k: (n, nHeadKv, headDim)
       this.matmul(lw.v, L.h, n, L.v); //                              v: (n, nHeadKv, headDim)
+      tape?.record(l, 'q', L.q, n * qDim);
+      tape?.record(l, 'k', L.k, n * kvDim);
+      tape?.record(l, 'v', L.v, n * kvDim);
       e.rmsNorm(L.q, n * c.nHead, c.headDim, lw.qNorm, c.rmsEps, L.q);
       e.rmsNorm(L.k, n * c.nHeadKv, c.headDim, lw.kNorm, c.rmsEps, L.k);
       e.ropeNeox(L.q, n, c.nHead, c.headDim, pos0, c.ropeFreqBase, c.ropeDim);
       e.ropeNeox(L.k, n, c.nHeadKv, c.headDim, pos0, c.ropeFreqBase, c.ropeDim);
+      tape?.record(l, 'qRope', L.q, n * qDim);
+      tape?.record(l, 'kRope', L.k, n * kvDim);
       // append k, v to this layer's cache                          cache: (maxContext, kvDim)
       const kc = L.kCache + l * L.maxContext * kvDim * 4;
       const vc = L.vCache + l * L.maxContext * kvDim * 4;
       e.f32(kc + pos0 * kvDim * 4, n * kvDim).set(e.f32(L.k, n * kvDim));
       e.f32(vc + pos0 * kvDim * 4, n * kvDim).set(e.f32(L.v, n * kvDim));
       e.attention(L.q, kc, vc, n, pos0, c.nHead, c.nHeadKv, c.headDim, 1 / Math.sqrt(c.headDim), L.h, L.attnScratch);
+      tape?.record(l, 'attn', L.h, n * qDim);
       this.quantizeFor([lw.o], L.h, n, qDim);
       this.matmul(lw.o, L.h, n, L.q); //                              (n, nEmbd) into q's buffer
+      tape?.record(l, 'o', L.q, n * c.nEmbd);
       e.add(L.x, L.q, n * c.nEmbd, L.x);
+      tape?.record(l, 'xMid', L.x, n * c.nEmbd);
       // ---- feed-forward (SwiGLU) ----
       e.rmsNorm(L.x, n, c.nEmbd, lw.ffnNorm, c.rmsEps, L.h);
+      tape?.record(l, 'hFfn', L.h, n * c.nEmbd);
       this.quantizeFor([lw.gate, lw.up], L.h, n, c.nEmbd);
       this.matmul(lw.gate, L.h, n, L.gate); //                        (n, nFf)
       this.matmul(lw.up, L.h, n, L.up); //                            (n, nFf)
+      tape?.record(l, 'gate', L.gate, n * c.nFf);
+      tape?.record(l, 'up', L.up, n * c.nFf);
       e.siluMul(L.gate, L.up, n * c.nFf, L.gate);
+      tape?.record(l, 'act', L.gate, n * c.nFf);
       this.quantizeFor([lw.down], L.gate, n, c.nFf);
       this.matmul(lw.down, L.gate, n, L.h); //                        (n, nEmbd)
+      tape?.record(l, 'down', L.h, n * c.nEmbd);
       e.add(L.x, L.h, n * c.nEmbd, L.x);
     }
+    if (this.tape && l1 === c.nLayer) this.tape.record(c.nLayer, 'x', L.x, n * c.nEmbd);
   }
 
   /** logits = Wout rms(x) * output_norm for tokens logitsFrom..n-1 of the batch in x. */

@@ -94,21 +94,40 @@ export function scoreContinuation(
 /**
  * Row j of `logits` ((rows, V) f32) predicts targets[j]: writes its log-prob (log-softmax
  * accumulated in f64 with the portable exp/log: the same bits on Node, Deno and Bun) and, when
- * asked, the row's argmax at out[at + j]. The one place scores are computed, so Model.score,
- * the scoring pool, the search's gaps and `bankai eval`'s agree to the bit.
+ * asked, the row's argmax and the target's margin over its strongest competitor at out[at + j].
+ * The one place scores are computed, so Model.score, the scoring pool, the search's gaps and
+ * `bankai eval`'s agree to the bit.
  */
 export function scoreRows(
   logits: Float32Array,
   V: number,
   targets: ArrayLike<number>,
-  out: { logprobs: Float64Array; argmax?: Int32Array },
+  out: { logprobs: Float64Array; argmax?: Int32Array; margin?: Float64Array },
   at: number,
 ): void {
   for (let j = 0; j < targets.length; j++) {
     const row = logits.subarray(j * V, (j + 1) * V);
     out.logprobs[at + j] = row[targets[j]!]! - logSumExp(row);
     if (out.argmax) out.argmax[at + j] = argmax(row);
+    if (out.margin) out.margin[at + j] = competitorMargin(row, targets[j]!).margin;
   }
+}
+
+/**
+ * The target's logit minus the strongest other token's (= the log-prob difference): > 0 exactly
+ * when the target is the argmax. Ties go to the lower token id as in argmax.
+ */
+export function competitorMargin(row: ArrayLike<number>, target: number): { margin: number; competitor: number } {
+  let best = -Infinity;
+  let competitor = -1;
+  for (let v = 0; v < row.length; v++) {
+    if (v !== target && row[v]! > best) {
+      best = row[v]!;
+      competitor = v;
+    }
+  }
+  // argmax breaks ties to the lower id: a tie with a lower competitor is a loss (margin 0 counts as wrong)
+  return { margin: row[target]! - best, competitor };
 }
 
 export interface GenerateOptions {
