@@ -6,6 +6,7 @@ import { applyPatch, modelShape, type Model } from '@bankai/model';
 import { readPatchFile } from '@bankai/patch-format/node';
 import {
   DEFAULT_MAX_TOKENS,
+  METRICS,
   auditProbes,
   countByCategory,
   countVerdicts,
@@ -23,7 +24,6 @@ import { combinedSha256, readProbeFile, type LoadedProbes } from '@bankai/probes
 import { CliError, requireFlag, type Flags } from './args.js';
 import { openModel, sha256File, type Command } from './commands.js';
 
-const METRICS: readonly Metric[] = ['seq_logprob', 'token_gap'];
 
 const modelFlag = { type: 'string', value: 'FILE', help: 'a Qwen3 GGUF file (default: the shipped tiny model)' } as const;
 const probesHelp = 'a probe JSON file, optionally with sets: FILE#SET or FILE#SET1,SET2 (repeatable)';
@@ -60,7 +60,7 @@ export function probesOf(loaded: readonly LoadedProbes[], model: Model, command:
 
 export function metricOf(command: string, flags: Flags): Metric {
   const m = flags.metric as Metric;
-  if (!METRICS.includes(m)) throw new CliError(`bankai ${command}: --metric must be one of ${METRICS.join(', ')}, got "${String(m)}".`);
+  if (!(METRICS as readonly string[]).includes(m)) throw new CliError(`bankai ${command}: --metric must be one of ${METRICS.join(', ')}, got "${String(m)}".`);
   return m;
 }
 

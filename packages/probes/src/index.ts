@@ -1,10 +1,11 @@
 // @bankai/probes: probe files, metrics, the generation matcher, the probe audit and built-in
 // probe sets. Runtime-neutral (no node: imports); files on disk live in `@bankai/probes/node`.
 
+export { METRICS } from './types.js';
 export type { Metric, PreparedProbe, Probe, ProbeFile, ProbeSet, ScoredSequence, SequenceScorer, SequenceScores } from './types.js';
 export { prepareProbes, type Encoder, type PrepareOptions } from './prepare.js';
 export { splitInContext } from '@bankai/model';
-export { probeGap, teacherForcedCorrect } from './metric.js';
+export { competitorGap, probeGap, teacherForcedCorrect } from './metric.js';
 export { ProbeFormatError, type ProbeErrorLocation } from './errors.js';
 export {
   DEFAULT_SET_NAME, PROBE_KEYS, dedupeProbes, formatProbeFile, parseProbeFile, parseProbeSpec, selectProbes, selectSets,

@@ -31,7 +31,7 @@ export function scoreSequence(runner: Qwen3Runner, seq: ScoredSequence): Sequenc
   // (n - from, V) f32: row j predicts tokens[from + j]
   const logits = runner.forward(tokens.slice(0, n - 1), from - 1);
   const m = n - from;
-  const out = { logprobs: new Float64Array(m), argmax: new Int32Array(m) };
+  const out = { logprobs: new Float64Array(m), argmax: new Int32Array(m), margin: new Float64Array(m) };
   scoreRows(logits, runner.config.vocabSize, tokens.slice(from), out, 0);
   return out;
 }

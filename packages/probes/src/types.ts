@@ -41,6 +41,8 @@ export interface SequenceScores {
   logprobs: Float64Array;
   /** The model's argmax token at each of those positions (its prediction for tokens[i]). */
   argmax: Int32Array;
+  /** logit(tokens[i]) minus the strongest other token's logit (the `competitor` metric needs it). */
+  margin?: Float64Array;
 }
 
 /** Scores sequences on some model state (a Model on the main thread; a worker's runner with flips). */
@@ -48,7 +50,13 @@ export interface SequenceScorer {
   score(seqs: readonly ScoredSequence[]): SequenceScores[];
 }
 
-export type Metric = 'seq_logprob' | 'token_gap';
+/**
+ * How a probe's scores become its gap (see metric.ts): `seq_logprob` (whole answers against the
+ * distractors), `token_gap` (first token, legacy), `competitor` (every answer token against the
+ * model's strongest other token there: > 0 exactly when teacher forcing reproduces the answer).
+ */
+export const METRICS = ['seq_logprob', 'token_gap', 'competitor'] as const;
+export type Metric = (typeof METRICS)[number];
 
 /** A probe tokenized for a model: its answers tokenized in context. */
 export interface PreparedProbe {

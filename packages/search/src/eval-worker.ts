@@ -52,10 +52,12 @@ export default async function evaluate(task: EvalTask): Promise<EvalResult> {
     const from = first.from;
     const promptRow = runner.forwardFromResidual(first.residual, from, init.firstLayer, from - 1).slice();
     const scores: SequenceScores[] = [];
-    for (let s = seqStart[i]!; s < seqStart[i + 1]!; s++) {
+    // the competitor metric scores correct answers only (their margins against every other token)
+    const end = init.metric === 'competitor' ? seqStart[i]! + init.probes[i]!.correctTokens.length : seqStart[i + 1]!;
+    for (let s = seqStart[i]!; s < end; s++) {
       const seq = init.sequences[s]!;
       const m = seq.tokens.length - from; // answer tokens, scored
-      const out = { logprobs: new Float64Array(m), argmax: new Int32Array(m) };
+      const out = { logprobs: new Float64Array(m), argmax: new Int32Array(m), margin: new Float64Array(m) };
       scoreRows(promptRow, V, [seq.tokens[from]!], out, 0);
       if (m > 1) {
         // residual rows from..n-2 of this sequence; logits row j predicts tokens[from + 1 + j]
