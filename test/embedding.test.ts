@@ -23,12 +23,15 @@ interface RunOutput {
   load?: PartError;
   logprobs?: { tokens: number[]; vocab: number; logits: string; logprobs: string; next: number[] } & Partial<PartError>;
   generations?: { prompt: string; text: string; tokens: number[] }[] & Partial<PartError>;
-  search?: {
-    workers: number; flips: Flip[]; fitness: number; targetGain: number; controlLoss: number;
-    history: { iteration: number; flips: Flip[]; fitness: number }[]; evaluations: number;
-    baseGaps: number[]; finalGaps: number[];
-  } & Partial<PartError>;
+  search?: SearchOutput;
+  guided?: SearchOutput;
 }
+
+type SearchOutput = {
+  workers: number; flips: Flip[]; fitness: number; targetGain: number; controlLoss: number;
+  history: { iteration: number; flips: Flip[]; fitness: number }[]; evaluations: number;
+  baseGaps: number[]; finalGaps: number[];
+} & Partial<PartError>;
 
 interface Run { output?: RunOutput; failure?: string; wallSeconds: number }
 
@@ -82,7 +85,7 @@ afterAll(() => {
   rmSync(denoDir, { recursive: true, force: true });
 });
 
-type CompleteOutput = RunOutput & Required<Pick<RunOutput, 'logprobs' | 'generations' | 'search'>>;
+type CompleteOutput = RunOutput & Required<Pick<RunOutput, 'logprobs' | 'generations' | 'search' | 'guided'>>;
 
 /** The run's output with every part present and error-free; otherwise fails naming the part. */
 function output(name: RuntimeName): CompleteOutput {
@@ -90,11 +93,11 @@ function output(name: RuntimeName): CompleteOutput {
   if (!r) throw new Error(`${name} was not run`);
   if (r.failure) throw new Error(`${name} failed: ${r.failure}`);
   const o = r.output!;
-  for (const part of ['load', 'logprobs', 'generations', 'search'] as const) {
+  for (const part of ['load', 'logprobs', 'generations', 'search', 'guided'] as const) {
     const p = o[part] as Partial<PartError> | undefined;
     if (p?.error) throw new Error(`${name}: part "${part}" threw ${p.error}\n${p.stack}`);
   }
-  for (const part of ['logprobs', 'generations', 'search'] as const) {
+  for (const part of ['logprobs', 'generations', 'search', 'guided'] as const) {
     if (o[part] === undefined) throw new Error(`${name}: no "${part}" in the output`);
   }
   return o as CompleteOutput;
@@ -116,9 +119,11 @@ describe.each(RUNTIMES)('%s', (name) => {
     }
     expect(o.generations.length).toBeGreaterThan(0);
     for (const g of o.generations) expect(g.tokens.length).toBeGreaterThan(0);
-    expect(o.search.workers).toBe(2);
-    expect(o.search.flips.length).toBeGreaterThan(0);
-    expect(o.search.fitness).toBeGreaterThan(0);
+    for (const search of [o.search, o.guided]) {
+      expect(search.workers).toBe(2);
+      expect(search.flips.length).toBeGreaterThan(0);
+      expect(search.fitness).toBeGreaterThan(0);
+    }
   });
 });
 
@@ -138,8 +143,8 @@ describe.each(OTHERS)('%s against node', (name) => {
     expect(output(name).generations).toEqual(output('node').generations);
   });
 
-  it.skipIf(skip)(`the same search result: flips, the iterations that accepted them, evaluation count${why}`, () => {
-    const [a, b] = [output('node').search, output(name).search];
+  it.skipIf(skip).each(['search', 'guided'] as const)(`the same %s result: flips, the iterations that accepted them, evaluation count${why}`, (part) => {
+    const [a, b] = [output('node')[part], output(name)[part]];
     expect(b.flips).toEqual(a.flips);
     expect(b.history.map((h) => [h.iteration, h.flips])).toEqual(a.history.map((h) => [h.iteration, h.flips]));
     expect(b.evaluations).toBe(a.evaluations);
@@ -148,8 +153,8 @@ describe.each(OTHERS)('%s against node', (name) => {
   // The gaps are sums of f64 log-probs computed in JS. Math.exp / Math.log differ in the last bit
   // between V8 11 (Node 20), V8 15 (Deno 2.9) and JavaScriptCore (Bun), so logSumExp uses the
   // portable exp/log of @bankai/model (IEEE basic operations only): the numbers agree to the bit.
-  it.skipIf(skip)(`bit-identical search fitness and gaps${why}`, () => {
-    const [a, b] = [output('node').search, output(name).search];
+  it.skipIf(skip).each(['search', 'guided'] as const)(`bit-identical %s fitness and gaps${why}`, (part) => {
+    const [a, b] = [output('node')[part], output(name)[part]];
     const ulps = (x: number[], y: number[]) => x.flatMap((v, i) => (ulpDistance(v, y[i]!) ? [`[${i}] ${ulpDistance(v, y[i]!)} ulps`] : []));
     expect(maxUlpDistance(a.baseGaps, b.baseGaps), `baseGaps ${ulps(a.baseGaps, b.baseGaps).join(', ')}`).toBe(0);
     expect(maxUlpDistance(a.finalGaps, b.finalGaps), `finalGaps ${ulps(a.finalGaps, b.finalGaps).join(', ')}`).toBe(0);

@@ -7,6 +7,7 @@ import { Model, xorFlips } from '@bankai/model';
 import { readProbeFile } from '@bankai/probes/node';
 import { modelScorer, scoreProbes, tinyProbeSpec } from '@bankai/probes';
 import greedy from '@bankai/strategy-greedy';
+import guided from '@bankai/strategy-guided';
 import { runSearch, type CheckpointRecord, type SearchConfig, type SearchInput } from '@bankai/search';
 import { modelPath } from '@bankai/tiny-model';
 
@@ -32,10 +33,19 @@ function summary(r: Awaited<ReturnType<typeof runSearch>>) {
   return { flips: r.flips, fitness: r.fitness, history: r.history, finalGaps: Array.from(r.finalGaps) };
 }
 
-describe('runSearch', () => {
+// the gradient-guided strategy with the competitor metric: rankings from backward passes, batches
+// of verifications, several accepts per step
+const guidedConfig: SearchConfig = {
+  ...config, strategy: 'guided', strategyOptions: { verify: 4, 'per-step': 2 }, metric: 'competitor', targetMargin: 2, controlMargin: 2,
+};
+
+describe.each([
+  ['greedy', greedy, config],
+  ['guided', guided, guidedConfig],
+] as const)('runSearch (%s)', (_name, strategy, config) => {
   it('gives the same patch on 1 and 2 workers, without the residual cache, and after a kill + resume', async () => {
     const s = await setup();
-    const input = (over: Partial<SearchInput>): SearchInput => ({ ...s, strategy: greedy, config, workers: 1, ...over });
+    const input = (over: Partial<SearchInput>): SearchInput => ({ ...s, strategy, config, workers: 1, ...over });
     const unpatched = s.model.logprobs([1, 2, 3, 4]).slice();
     const arena = s.model.engine.mark();
 
@@ -72,11 +82,14 @@ describe('runSearch', () => {
     // `bankai eval` computes on the patched model, sequence by sequence from scratch, to the bit
     xorFlips(s.model, one.flips);
     const prepared = [...one.prepared.target, ...one.prepared.control];
-    const evalGaps = scoreProbes(modelScorer(s.model), prepared).map((x) => x.gap);
+    const evalGaps = scoreProbes(modelScorer(s.model), prepared, config.metric).map((x) => x.gap);
     xorFlips(s.model, one.flips);
     expect(evalGaps).toEqual(Array.from(one.finalGaps));
   });
 
+});
+
+describe('runSearch', () => {
   it('refuses to resume a log written by a different search', async () => {
     const s = await setup();
     const resume: CheckpointRecord[] = [{ type: 'start', version: 1, config: { ...config, seed: 8 } }];

@@ -6,8 +6,10 @@
 //                 of the (n, vocab) f32 arrays in base64 (bit-exact), plus a few values to read
 //   generations   greedy answers to a few probe prompts (text and token ids)
 //   search        a short greedy search on 2 piscina workers: flips, fitness, history, gaps
+//   guided        the same with the gradient-guided strategy and the competitor metric (backward
+//                 passes in JS: their numbers must agree to the bit too)
 //   seconds       wall time of each part (reported, never asserted)
-// Usage: <runtime> tiny-run.mjs [--parts=logprobs,generate,search] [--workers=2]
+// Usage: <runtime> tiny-run.mjs [--parts=logprobs,generate,search,guided] [--workers=2]
 // A part that throws is reported as { error } in its place, so one failing part does not hide
 // the others.
 
@@ -19,9 +21,10 @@ import { tinyProbeSpec } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
 import { runSearch } from '@bankai/search';
 import greedy from '@bankai/strategy-greedy';
+import guided from '@bankai/strategy-guided';
 import { modelPath } from '@bankai/tiny-model';
 
-const ALL_PARTS = ['logprobs', 'generate', 'search'];
+const ALL_PARTS = ['logprobs', 'generate', 'search', 'guided'];
 
 function option(name, fallback) {
   const arg = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
@@ -74,7 +77,13 @@ const SEARCH_CONFIG = {
   granularity: 'row', metric: 'seq_logprob', lambda: 1, aggregate: 'mean', minGain: 0.001, ownAnswerDistractors: true,
 };
 
-async function searchPart(model) {
+// The guided configuration of test/search.test.ts, fewer iterations.
+const GUIDED_CONFIG = {
+  ...SEARCH_CONFIG, strategy: 'guided', strategyOptions: { verify: 4, 'per-step': 2 }, iterations: 3, metric: 'competitor',
+  targetMargin: 2, controlMargin: 2,
+};
+
+async function searchPart(model, strategy = greedy, config = SEARCH_CONFIG) {
   const target = (await readProbeFile(tinyProbeSpec('multiplication', 'SEARCH'))).probes.slice(0, 12);
   const control = [
     ...(await readProbeFile(tinyProbeSpec('addition', 'CONTROL'))).probes,
@@ -84,8 +93,8 @@ async function searchPart(model) {
     model,
     target: target.map((probe) => ({ probe, domain: 'multiplication' })),
     control,
-    strategy: greedy,
-    config: SEARCH_CONFIG,
+    strategy,
+    config,
     workers,
   });
   return {
@@ -128,6 +137,7 @@ if (model instanceof Model) {
   if (parts.includes('logprobs')) out.logprobs = await timed(seconds, 'logprobs', () => logprobsPart(model));
   if (parts.includes('generate')) out.generations = await timed(seconds, 'generate', () => generatePart(model));
   if (parts.includes('search')) out.search = await timed(seconds, 'search', () => searchPart(model));
+  if (parts.includes('guided')) out.guided = await timed(seconds, 'guided', () => searchPart(model, guided, GUIDED_CONFIG));
 } else {
   out.load = model;
 }

@@ -41,6 +41,7 @@ const searchFlags = {
   aggregate: { type: 'string', value: 'mean|min', help: 'target improvement: mean over probes, or the worst probe', default: 'mean' },
   'min-gain': { type: 'number', value: 'X', help: 'a flip is accepted only if its fitness gain exceeds this (a cost per flip, in nats)', default: 0.02 },
   margin: { type: 'number', value: 'X', help: 'target gaps count only up to X nats, so flips go to probes that are wrong or barely right; -1: no cap', default: -1 },
+  'control-margin': { type: 'number', value: 'X', help: 'control gaps cost only when they fall below X nats (a safely right answer may move within its lead); -1: every decrease costs', default: -1 },
   'max-broken': { type: 'number', value: 'N', help: 'reject a flip that makes more than N control probes wrong (teacher-forced), whatever its gain; -1: no limit', default: 0 },
   metric: { type: 'string', value: 'NAME', help: 'seq_logprob (whole answers vs distractor) or token_gap (first token, legacy)', default: 'seq_logprob' },
   'own-answers': { type: 'boolean', help: 'also score targets against the model\'s own wrong greedy answer', default: true },
@@ -135,6 +136,7 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
       metric: metricOf(command, flags), lambda: flags.lambda as number, aggregate,
       minGain: flags['min-gain'] as number,
       ...((flags.margin as number) >= 0 ? { targetMargin: flags.margin as number } : {}),
+      ...((flags['control-margin'] as number) >= 0 ? { controlMargin: flags['control-margin'] as number } : {}),
       ...((flags['max-broken'] as number) >= 0 ? { maxBrokenControls: int('max-broken', 0) } : {}),
       ownAnswerDistractors: flags['own-answers'] as boolean,
       modelSha256: sha256, probesSha256: combinedSha256([...target, ...control]),
@@ -232,7 +234,7 @@ export const search: Command = {
     }
     const manifest = manifestOf(s, r, strategy, options, basename(outPath).replace(/\.(json|bkp)$/, ''));
     await writePatchFile(outPath, manifest, { overwrite: true });
-    out(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
+    out(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations${r.backwards ? `, ${r.backwards} backward passes in ${r.firstOrderSeconds.toFixed(1)} s` : ''}); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
     out(`wrote ${outPath}`);
     if (r.flips.length === 0) return;
     const tables = evalTables(s, manifest, [

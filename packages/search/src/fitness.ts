@@ -1,7 +1,9 @@
 // Fitness of a candidate against the CURRENT baseline (recomputed after every accepted flip):
 //   target gain  = aggregate over target probes of (gap - baseline gap): mean or min over probes;
 //                  with several domains (joint), the mean or min over domains of each domain's mean
-//   control loss = mean over control probes of max(0, baseline gap - gap)     (hinge)
+//   control loss = mean over control probes of max(0, baseline gap - gap)     (hinge; with a
+//                  control margin M: max(0, min(baseline, M) - min(gap, M)), so a control only
+//                  costs when it falls below M: a safely right answer may move within its lead)
 //   fitness      = target gain - lambda * control loss
 // Screening scores targets alone: the gain bounds the fitness from above (the loss is >= 0), so
 // a candidate whose gain is <= the acceptance threshold is rejected exactly, never slackly.
@@ -17,6 +19,8 @@ export interface FitnessOptions {
    * Infinity (default): plain gap differences.
    */
   margin?: number;
+  /** Control gaps count only below this margin (see controlLoss); Infinity (default): every decrease costs. */
+  controlMargin?: number;
   /** Target probe indices per domain: the gain is then the mean (or min) of the per-domain means, so every domain weighs the same. */
   domains?: readonly (readonly number[])[];
 }
@@ -48,16 +52,16 @@ export function targetGain(gaps: Float64Array, base: Float64Array, nTarget: numb
   return { gain: s / nTarget };
 }
 
-export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: number): number {
+export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: number, margin = Infinity): number {
   const n = base.length - nTarget;
   if (n <= 0) return 0;
   let s = 0;
-  for (let i = nTarget; i < base.length; i++) s += Math.max(0, base[i]! - gaps[i]!);
+  for (let i = nTarget; i < base.length; i++) s += Math.max(0, Math.min(base[i]!, margin) - Math.min(gaps[i]!, margin));
   return s / n;
 }
 
 export function fitness(gaps: Float64Array, base: Float64Array, nTarget: number, opts: FitnessOptions): FitnessParts {
   const { gain, domainGains } = targetGain(gaps, base, nTarget, opts);
-  const loss = controlLoss(gaps, base, nTarget);
+  const loss = controlLoss(gaps, base, nTarget, opts.controlMargin);
   return { fitness: gain - opts.lambda * loss, targetGain: gain, controlLoss: loss, domainGains };
 }

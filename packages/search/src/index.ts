@@ -4,7 +4,7 @@ export { Evaluator, type EvalPart, type EvalResult, type EvalTask } from './eval
 export { controlLoss, fitness, targetGain, type Aggregate, type FitnessOptions, type FitnessParts } from './fitness.js';
 export {
   defineStrategy, isStrategy, resolveOptions, StrategyError,
-  type Evaluation, type OptionSpec, type OptionValues, type ProgressEvent, type SearchContext, type Strategy,
+  type Evaluation, type FirstOrderRanking, type OptionSpec, type OptionValues, type ProgressEvent, type SearchContext, type Strategy,
 } from './strategy.js';
 export {
   ownAnswers, runSearch,
@@ -12,3 +12,4 @@ export {
 } from './search.js';
 export { BUILTIN_STRATEGIES, loadStrategy } from './loader.js';
 export { hillClimb, scaleOrder, scaleSampler, type HillClimbOptions } from './hill-climb.js';
+export { FirstOrderModel, logprobSeed, type FirstOrderEffects } from './first-order.js';

@@ -6,9 +6,10 @@ import { xorFlips, type Model } from '@bankai/model';
 import { matchProbe, prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
 import { Evaluator, type EvalResult } from './evaluator.js';
 import { fitness, type Aggregate, type FitnessOptions } from './fitness.js';
+import { FirstOrderModel } from './first-order.js';
 import { Rng } from '@bankai/rng';
 import { CandidateSpace, type Candidate, type Granularity, type Projection } from './space.js';
-import { resolveOptions, StrategyError, type Evaluation, type ProgressEvent, type SearchContext, type Strategy } from './strategy.js';
+import { resolveOptions, StrategyError, type Evaluation, type FirstOrderRanking, type ProgressEvent, type SearchContext, type Strategy } from './strategy.js';
 
 /** Appends one JSON record to the checkpoint log, durably, before returning. */
 export interface CheckpointSink {
@@ -34,6 +35,8 @@ export interface SearchConfig {
   maxBrokenControls?: number;
   /** Target gaps count up to this margin (see FitnessOptions.margin); undefined: no cap. */
   targetMargin?: number;
+  /** Control gaps count only below this margin (see FitnessOptions.controlMargin); undefined: no cap. */
+  controlMargin?: number;
   ownAnswerDistractors: boolean;
   /** Fingerprints of what is searched: a log from another model or probe set cannot be resumed. */
   modelSha256?: string;
@@ -75,6 +78,9 @@ export interface SearchResult {
   prepared: { target: PreparedProbe[]; control: PreparedProbe[] };
   history: { iteration: number; flips: Candidate[]; fitness: number }[];
   evaluations: number;
+  /** Backward passes run for first-order rankings (ctx.firstOrder), and their seconds. */
+  backwards: number;
+  firstOrderSeconds: number;
   seconds: number;
   stoppedEarly: boolean;
 }
@@ -111,7 +117,8 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
 
   // ---- probes: targets get the model's own wrong answer as a distractor ----
   const targetProbes = input.target.map((t) => t.probe);
-  const extra = config.ownAnswerDistractors ? ownAnswers(model, targetProbes) : new Map<number, string[]>();
+  // (the competitor metric scores every other token already: no distractor needed)
+  const extra = config.ownAnswerDistractors && config.metric !== 'competitor' ? ownAnswers(model, targetProbes) : new Map<number, string[]>();
   const target = prepareProbes(model.tokenizer, targetProbes, { extraDistractors: extra });
   const control = prepareProbes(model.tokenizer, input.control);
   const domainNames = [...new Set(input.target.map((t) => t.domain))];
@@ -120,6 +127,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     lambda: config.lambda,
     aggregate: config.aggregate,
     margin: config.targetMargin,
+    controlMargin: config.controlMargin,
     domains: domains.length > 1 ? domains.map((d) => d.probes) : undefined,
   };
 
@@ -150,6 +158,9 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   // candidate evaluations (baselines are not counted: a resumed search counts as an uninterrupted one)
   let evaluations = evaluationsBefore;
   let applied = false;
+  let firstOrderModel: FirstOrderModel | undefined;
+  let backwards = 0;
+  let firstOrderSeconds = 0;
   try {
     const [original] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
     xorFlips(model, accepted);
@@ -250,11 +261,35 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
           if (acceptedKeys.has(key(c))) throw new StrategyError(`accept(): ${key(c)} is already in the patch`);
         }
         xorFlips(model, e.flips);
+        firstOrderModel?.update(e.flips);
         for (const c of e.flips) acceptedKeys.add(key(c));
         accepted.push(...e.flips);
         stepAccepted.push(...e.flips);
         [base] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
         current = fitness(base!.gaps, base0.gaps, target.length, fitOpts);
+      },
+      async firstOrder(): Promise<FirstOrderRanking> {
+        if (inFlight) throw new StrategyError('firstOrder() while evaluations are running');
+        firstOrderModel ??= new FirstOrderModel(model, space, [...target, ...control], config.metric);
+        const fx = firstOrderModel.compute();
+        backwards += fx.backwards;
+        firstOrderSeconds += fx.seconds;
+        const { size, nProbes, deltas } = fx;
+        const baseGaps = base!.gaps;
+        const predicted = new Float64Array(nProbes);
+        const fit = new Float64Array(size);
+        for (let c = 0; c < size; c++) {
+          if (acceptedKeys.has(key(space.candidate(c)))) {
+            fit[c] = -Infinity;
+            continue;
+          }
+          for (let i = 0; i < nProbes; i++) predicted[i] = baseGaps[i]! + deltas[i * size + c]!;
+          fit[c] = fitness(predicted, baseGaps, target.length, fitOpts).fitness;
+        }
+        const order = Uint32Array.from({ length: size }, (_, i) => i)
+          .filter((c) => fit[c] !== -Infinity)
+          .sort((a, b) => fit[b]! - fit[a]! || a - b);
+        return { fitness: fit, order, delta: (i, c) => deltas[i * size + c]!, backwards: fx.backwards };
       },
       isAccepted: (c) => acceptedKeys.has(key(c)),
       progress: (message) => emit(Math.max(startIteration - 1, 0), message),
@@ -274,10 +309,13 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       prepared: { target, control },
       history,
       evaluations: evaluations,
+      backwards,
+      firstOrderSeconds,
       seconds: (performance.now() - t0) / 1000,
       stoppedEarly,
     };
   } finally {
+    firstOrderModel?.release(); // laid out after the evaluator: freed first
     await evaluator.destroy();
     // the caller gets the model back as it was; the patch is in the result
     if (applied) xorFlips(model, accepted);

@@ -33,6 +33,18 @@ export interface Evaluation {
   brokenControls: number;
 }
 
+/** First-order predictions for every candidate on top of the accepted patch (SearchContext.firstOrder). */
+export interface FirstOrderRanking {
+  /** Predicted fitness of each candidate (space index order), by the search's own fitness rules; accepted candidates: -Infinity. */
+  readonly fitness: Float64Array;
+  /** Candidate indices by decreasing predicted fitness (ties by index), accepted ones left out. */
+  readonly order: Uint32Array;
+  /** Predicted change of probe i's gap (targets, then controls) for candidate c. */
+  delta(probe: number, candidate: number): number;
+  /** Backward passes this ranking took. */
+  readonly backwards: number;
+}
+
 export interface ProgressEvent {
   iteration: number;
   iterations: number;
@@ -63,6 +75,12 @@ export interface SearchContext<O = Record<string, unknown>> {
   evaluate(flipSets: readonly Candidate[][], opts?: { screen?: boolean }): Promise<Evaluation[]>;
   /** Accept an evaluated flip set into the patch (materialized; baselines move to the new weights). */
   accept(e: Evaluation): Promise<void>;
+  /**
+   * Rank every candidate of the space by its first-order predicted fitness on top of the accepted
+   * patch (one backward pass per scored answer of every probe; costs about as much as a few exact
+   * evaluations). Predictions are a guide: verify with evaluate() before accepting.
+   */
+  firstOrder(): Promise<FirstOrderRanking>;
   /** Whether a candidate is already in the accepted patch. */
   isAccepted(c: Candidate): boolean;
   progress(message?: string): void;

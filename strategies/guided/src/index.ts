@@ -1,0 +1,52 @@
+// Gradient-guided search. Each step ranks EVERY candidate of the space by its first-order
+// predicted fitness (ctx.firstOrder: one backward pass per probe answer gives d(gap)/d(output)
+// at every projection; a row flip negates one output channel, so its predicted effect on every
+// probe is exact to first order), verifies the best-ranked ones exactly in parallel batches,
+// accepts the best verified flip, then re-verifies the other winners of the batch on top of it
+// (best first) and accepts those that still help. A step walks down the ranking until something
+// is accepted or `depth` candidates were verified; then the search has converged and stops.
+// Every step is self-contained (a fresh ranking on the accepted patch), so resume is exact.
+import { defineStrategy, type Evaluation } from '@bankai/search';
+
+export default defineStrategy({
+  name: 'guided',
+  description: 'gradient-guided: rank every candidate by first-order predicted fitness, verify the best exactly, accept, re-rank',
+  options: {
+    verify: { type: 'number', default: 8, help: 'candidates verified exactly per round, in parallel, best predicted first' },
+    depth: { type: 'number', default: 64, help: 'most candidates verified in one step before the search stops as converged' },
+    'per-step': { type: 'number', default: 4, help: 'most flips accepted per step (each re-verified on top of the ones accepted before it)' },
+    screen: { type: 'boolean', default: true, help: 'score targets first; only candidates that could pass see the controls' },
+    'max-flips': { type: 'number', default: 64, help: 'stop after this many accepted flips' },
+  },
+  async run(ctx) {
+    const o = ctx.options;
+    for (const [k, v] of [['verify', o.verify], ['depth', o.depth], ['per-step', o['per-step']], ['max-flips', o['max-flips']]] as const) {
+      if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`strategy guided: ${k} must be a positive integer, got ${v}`);
+    }
+    const space = ctx.space;
+    const passes = (e: Evaluation) => !e.screenedOut && e.fitness > ctx.minGain;
+    const byFitness = (evals: Evaluation[]) => evals.map((e, k) => ({ e, k })).filter((x) => passes(x.e)).sort((a, b) => b.e.fitness - a.e.fitness || a.k - b.k).map((x) => x.e);
+    for (const iteration of ctx.steps()) {
+      if (ctx.accepted.length >= o['max-flips']) break;
+      const ranking = await ctx.firstOrder();
+      let acceptedNow = 0;
+      let tried = 0;
+      while (acceptedNow === 0 && tried < Math.min(o.depth, ranking.order.length)) {
+        const batch = Array.from(ranking.order.subarray(tried, Math.min(tried + o.verify, o.depth, ranking.order.length)));
+        tried += batch.length;
+        let winners = byFitness(await ctx.evaluate(batch.map((i) => [space.candidate(i)]), { screen: o.screen }));
+        // best first; the rest are re-verified on top of what was just accepted
+        while (winners.length > 0) {
+          await ctx.accept(winners[0]!);
+          acceptedNow++;
+          if (acceptedNow >= o['per-step'] || ctx.accepted.length >= o['max-flips'] || winners.length === 1) break;
+          winners = byFitness(await ctx.evaluate(winners.slice(1).map((e) => e.flips), { screen: o.screen }));
+        }
+      }
+      if (acceptedNow === 0) {
+        ctx.progress(`converged at step ${iteration + 1}: none of the ${tried} best-ranked candidates clears the minimum gain`);
+        break;
+      }
+    }
+  },
+});
