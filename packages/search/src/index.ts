@@ -12,3 +12,8 @@ export {
 } from './search.js';
 export { BUILTIN_STRATEGIES, loadStrategy } from './loader.js';
 export { hillClimb, scaleOrder, scaleSampler, type HillClimbOptions } from './hill-climb.js';
+export {
+  DEFAULT_NULL_PATCHES, NullSpaceError, changeOf, countChanges, evaluateManifest, evaluatePatch, nullSpaceOf, randomPatch, summarizeNull,
+  type Change, type ChangeCounts, type ManifestEvalOptions, type ManifestEvaluation, type NullOptions, type NullSpaceSource, type NullSummary,
+  type PatchEvalOptions, type PatchEvaluation, type ProbeChange, type ProbeOutcome,
+} from './patch-eval.js';
