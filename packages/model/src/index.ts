@@ -13,3 +13,4 @@ export { Tokenizer, type TokenizerMetadata } from './tokenizer.js';
 export { ScoringPool, type SequenceScore } from './pool.js';
 export { applyPatch, xorFlips, modelShape, oneBitTensors, q1TensorBytes, snapshotWeights, weightsHamming, type AppliedPatch, type ApplyOptions, type WeightSnapshot, type WeightsHamming } from './patching.js';
 export { exp, log, pow } from './portable-math.js';
+export { likelyMistake, type LikelyMistakeOptions } from './mistake.js';
