@@ -173,6 +173,10 @@ describe('evaluateManifest and nullSpaceOf', () => {
       .toEqual({ layers: [0, 1, 2, 3], projs: ['gate', 'up', 'down'], granularity: 'row', source: 'provenance.search' });
     expect(nullSpaceOf({ flips, provenance: { tool: 't' } })).toEqual({ layers: [0, 2], projs: ['up', 'q'], granularity: 'row', source: 'flips' });
     expect(nullSpaceOf({ flips: [{ tensor: 'blk.1.ffn_down', row: 1, group: 2 }], provenance: { tool: 't' } }).granularity).toBe('group');
+    // a canonical manifest writes a one-group row's flip as group 0: that is a row
+    const oneGroup = { 'blk.1.ffn_up': [128, 512] as const, 'blk.1.ffn_down': [512, 128] as const };
+    expect(nullSpaceOf({ flips: [{ tensor: 'blk.1.ffn_up', row: 1, group: 0 }, { tensor: 'blk.1.ffn_down', row: 1 }], provenance: { tool: 't' }, base: { tensors: oneGroup } }).granularity).toBe('row');
+    expect(() => nullSpaceOf({ flips: [{ tensor: 'blk.1.ffn_down', row: 1, group: 0 }, { tensor: 'blk.1.ffn_down', row: 2 }], provenance: { tool: 't' }, base: { tensors: oneGroup } })).toThrow(NullSpaceError);
     for (const bad of [[], [{ tensor: 'output', row: 1 }], [{ tensor: 'blk.1.ffn_up', row: 1, bit: 3 }], [{ tensor: 'blk.1.ffn_up', row: 1 }, { tensor: 'blk.1.ffn_up', row: 2, group: 0 }]]) {
       expect(() => nullSpaceOf({ flips: bad, provenance: { tool: 't' } })).toThrow(NullSpaceError);
     }

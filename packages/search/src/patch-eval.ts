@@ -284,10 +284,11 @@ export type NullSpaceSource = 'provenance.search' | 'flips';
 /**
  * The space a patch's null draws from: the search's own (provenance.search: layers, projs,
  * granularity) when the manifest records it, else the layers and projections the patch flips, at
- * the granularity of its flips. NullSpaceError when neither works (no flips, bit flips, rows and
- * groups mixed, or tensors outside the blocks' projections such as `output`).
+ * the granularity of its flips (a group flip in a one-group row, which canonical manifests write
+ * for such rows, counts as a row). NullSpaceError when neither works (no flips, bit flips, rows
+ * and groups mixed, or tensors outside the blocks' projections such as `output`).
  */
-export function nullSpaceOf(manifest: Pick<PatchManifest, 'flips' | 'provenance'>): SpaceOptions & { source: NullSpaceSource } {
+export function nullSpaceOf(manifest: Pick<PatchManifest, 'flips' | 'provenance'> & { base?: Pick<PatchManifest['base'], 'tensors'> }): SpaceOptions & { source: NullSpaceSource } {
   const recorded = manifest.provenance?.search;
   if (recorded && typeof recorded === 'object' && !Array.isArray(recorded)) {
     const { layers, projs, granularity } = recorded as Record<string, unknown>;
@@ -299,22 +300,32 @@ export function nullSpaceOf(manifest: Pick<PatchManifest, 'flips' | 'provenance'
   }
   const flips = manifest.flips;
   if (flips.length === 0) throw new NullSpaceError('the patch flips nothing and records no search space (provenance.search)');
-  const kinds = new Set(flips.map(flipKind));
-  if (kinds.has('bit')) throw new NullSpaceError('the patch has single-bit flips; random patches are drawn as rows or 128-weight groups');
-  if (kinds.size > 1) throw new NullSpaceError('the patch mixes row and group flips; random patches are drawn at one granularity');
+  const oneGroup = (tensor: string) => {
+    const shape = manifest.base?.tensors[tensor];
+    return shape !== undefined && shape[0] <= 128;
+  };
+  let rows = 0;
+  let groups = 0;
+  let either = 0;
   const layers = new Set<number>();
   const projs = new Set<Projection>();
   for (const f of flips) {
+    const kind = flipKind(f);
+    if (kind === 'bit') throw new NullSpaceError('the patch has single-bit flips; random patches are drawn as rows or 128-weight groups');
+    if (kind === 'group' && oneGroup(f.tensor)) either++;
+    else if (kind === 'group') groups++;
+    else rows++;
     const { layer, local } = parseTensorName(f.tensor);
     const proj = PROJECTION_OF_TENSOR[local];
     if (layer === undefined || proj === undefined) throw new NullSpaceError(`the patch flips ${f.tensor}, outside the blocks' projections random patches are drawn from`);
     layers.add(layer);
     projs.add(proj);
   }
+  if (rows > 0 && groups > 0) throw new NullSpaceError('the patch mixes row and group flips; random patches are drawn at one granularity');
   return {
     layers: [...layers].sort((a, b) => a - b),
     projs: PROJECTIONS.filter((p) => projs.has(p)),
-    granularity: kinds.has('group') ? 'group' : 'row',
+    granularity: groups > 0 ? 'group' : 'row',
     source: 'flips',
   };
 }
