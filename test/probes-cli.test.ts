@@ -172,3 +172,112 @@ describe('bankai eval', () => {
     expect(text).toMatch(/FIXED|BROKEN/);
   });
 });
+
+describe('bankai eval --null', () => {
+  const heldout = `${PROBES}addition.json#ADDITION_HELDOUT`;
+  const mixed = [`${PROBES}primality.json#PRIMALITY_EVAL`, `${PROBES}addition.json#ADDITION_EVAL`];
+  /** A patch of three up/gate rows in layers 2-3, recording the space it was "searched" in. */
+  function rowsPatch(name: string, provenance: Record<string, unknown> = { tool: 'test' }) {
+    const patch = join(dir, name);
+    const { nEmbd, nFf } = model.config;
+    writeFileSync(patch, JSON.stringify({
+      format: 'bankai-patch', version: 1,
+      base: { tensors: { 'blk.2.ffn_up': [nEmbd, nFf], 'blk.3.ffn_gate': [nEmbd, nFf] } },
+      provenance,
+      flips: [{ tensor: 'blk.2.ffn_up', row: 5 }, { tensor: 'blk.2.ffn_up', row: 77 }, { tensor: 'blk.3.ffn_gate', row: 12 }],
+    }));
+    return patch;
+  }
+
+  it('puts the net next to K random patches of the same size, per category and in total, as the library computes it', async () => {
+    const patch = rowsPatch('rows.json');
+    const r = bankai('eval', '--model', MODEL, '--patch', patch, ...mixed.flatMap((m) => ['--probes', m]), '--null', '6', '--null-seed', '4', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    // no provenance.search: the layers and projections the patch flips
+    expect(j.null).toEqual({ patches: 6, seed: 4, layers: [2, 3], projs: ['gate', 'up'], granularity: 'row', source: 'flips' });
+    const g = j.groups[0];
+    expect(g.null.patches).toBe(6);
+    expect(g.null.flips).toBe(3);
+    expect(g.null.nets).toHaveLength(6);
+    expect(Object.keys(g.null.byCategory)).toEqual(['primality', 'addition']);
+    expect(g.net.total).toBe(g.counts.fixed - g.counts.broken);
+    expect(g.null.p).toBe((1 + g.null.nets.filter((x: number) => x >= g.net.total).length) / 7);
+    // the CLI prints the library's result
+    const { evaluatePatch } = await import('@bankai/search');
+    const probes = (await Promise.all(mixed.map((m) => import('@bankai/probes/node').then((n) => n.readProbeFile(m))))).flatMap((l) => l.probes);
+    const lib = evaluatePatch(model, JSON.parse(readFileSync(patch, 'utf8')).flips, probes, { null: { patches: 6, seed: 4, layers: [2, 3], projs: ['gate', 'up'], granularity: 'row' } });
+    expect(g.null.nets).toEqual(lib.null!.nets);
+    expect(g.counts.fixed).toBe(lib.total.fixed);
+    // the same seed, the same null; the table shows it per category
+    const text = bankai('eval', '--model', MODEL, '--patch', patch, ...mixed.flatMap((m) => ['--probes', m]), '--null', '6', '--null-seed', '4').stdout;
+    expect(text).toContain('against the null: 6 random 3-flip patches (gate,up rows, layers 2-3; seed 4)');
+    expect(text).toMatch(new RegExp(`^  total +net +${g.net.total > 0 ? '\\+' : ''}${g.net.total} +null median .*p = ${g.null.p.toFixed(3)}$`, 'm'));
+    expect(text).toMatch(/^ {2}primality +net .*p = \d\.\d{3}$/m);
+    expect(text).toMatch(/^ {2}addition +net .*p = \d\.\d{3}$/m);
+  });
+
+  it('draws from provenance.search when the patch records it; --null 0 turns it off; no null for flips outside the blocks', () => {
+    const patch = rowsPatch('searched.json', { tool: 'bankai', search: { layers: [0, 1, 2, 3], projs: ['gate', 'up', 'down'], granularity: 'row' } });
+    let j = JSON.parse(bankai('eval', '--model', MODEL, '--patch', patch, '--probes', heldout, '--null', '3', '--json').stdout);
+    expect(j.null).toMatchObject({ layers: [0, 1, 2, 3], projs: ['gate', 'up', 'down'], source: 'provenance.search' });
+    expect(j.groups[0].files[0].sets).toEqual(['ADDITION_HELDOUT']);
+    expect(j.groups[0].rows).toHaveLength(152);
+    j = JSON.parse(bankai('eval', '--model', MODEL, '--patch', patch, '--probes', heldout, '--null', '0', '--json').stdout);
+    expect(j.null).toBeUndefined();
+    expect(j.groups[0].null).toBeUndefined();
+    const yes = join(dir, 'yes-only.json');
+    writeFileSync(yes, JSON.stringify({
+      format: 'bankai-patch', version: 1, base: { tensors: { output: [model.config.nEmbd, model.config.vocabSize] } },
+      provenance: { tool: 'test' }, flips: [{ tensor: 'output', row: model.encode(' yes')[0] }],
+    }));
+    const r = bankai('eval', '--model', MODEL, '--patch', yes, '--probes', `${PROBES}primality.json#PRIMALITY_EVAL`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^null {4}none: the patch flips output, outside the blocks' projections/m);
+    const bad = bankai('eval', '--model', MODEL, '--patch', patch, '--probes', heldout, '--null', '-1');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--null must be an integer >= 0/);
+  });
+});
+
+describe('bankai probes fresh', () => {
+  it('writes prompts outside the corpus splits, the same for the same seed, distractors the model\'s own mistakes', async () => {
+    const a = join(dir, 'fresh-a.json');
+    const r = bankai('probes', 'fresh', '--skill', 'comparison', '--n', '30', '--seed', '7', '--out', a);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^wrote .*fresh-a\.json: COMPARISON_FRESH, 30 fresh comparison probes \(seed 7\)/);
+    const file = JSON.parse(readFileSync(a, 'utf8'));
+    const probes = file.sets.COMPARISON_FRESH as { prompt: string; correct: string; wrong: string }[];
+    expect(probes).toHaveLength(30);
+    const { buildCorpus, SKILLS, freshProbes } = await import('@bankai/tiny-model');
+    const corpus = buildCorpus();
+    const used = new Set(SKILLS.flatMap((s) => [...corpus.skills[s].train, ...corpus.skills[s].heldout].map((e) => e.prompt)));
+    expect(probes.filter((p) => used.has(p.prompt))).toEqual([]);
+    expect(probes.map((p) => p.prompt)).toEqual(freshProbes('comparison', 30, 7).map((p) => p.prompt));
+    for (const p of probes) {
+      const said = model.generate(p.prompt, { maxTokens: 24 }).text;
+      if (said !== p.correct && said.trim() !== '') expect(p.wrong).toBe(said);
+      expect(p.wrong).not.toBe(p.correct);
+    }
+    // it reads back as a probe file, and the same seed writes the same bytes
+    const b = join(dir, 'fresh-b.json');
+    expect(bankai('probes', 'fresh', '--skill', 'comparison', '--n', '30', '--seed', '7', '--out', b).code).toBe(0);
+    expect(readFileSync(b, 'utf8')).toBe(readFileSync(a, 'utf8'));
+    expect(bankai('audit', '--model', MODEL, '--probes', `${a}#COMPARISON_FRESH`).code).toBe(0);
+    const again = bankai('probes', 'fresh', '--skill', 'comparison', '--n', '30', '--out', a);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/exists; pass --overwrite/);
+    const rule = bankai('probes', 'fresh', '--skill', 'addition', '--n', '5', '--distractors', 'rule', '--out', a, '--overwrite', '--json');
+    expect(JSON.parse(rule.stdout).distractors).toEqual({ greedy: 0, 'likely-mistake': 0, rule: 5 });
+  });
+
+  it('says why a skill has no fresh prompts, exit 1', () => {
+    const r = bankai('probes', 'fresh', '--skill', 'multiplication', '--out', join(dir, 'm.json'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: bankai probes fresh: multiplication has no fresh prompts: every multiplication pair/);
+    expect(bankai('probes', 'fresh', '--skill', 'capital', '--out', join(dir, 'c.json')).stderr).toMatch(/capital has no fresh prompts/);
+    expect(bankai('probes', 'fresh', '--skill', 'comparison', '--n', '7000', '--out', join(dir, 'c.json')).stderr).toMatch(/comparison has 6700 fresh prompts, fewer than the 7000 asked for/);
+  });
+});

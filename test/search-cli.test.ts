@@ -52,6 +52,15 @@ describe('bankai search', () => {
     expect(r.stdout).toMatch(/== target probes/);
     expect(r.stdout).toMatch(/== held-out probes/);
     expect(r.stdout).toMatch(/fixed \d+ \/ broken \d+ \/ unchanged \d+/);
+    // every final table stands next to the null: 20 random patches of the patch's size, same space
+    const nullLines = r.stdout.match(new RegExp(`^against the null: 20 random ${manifest.flips.length}-flip patches \\(gate,up,down rows, layers 2-3; seed 1\\)$`, 'gm'));
+    expect(nullLines).toHaveLength(3); // target, held-out, control
+    const heldoutNull = /== held-out probes[\s\S]*?^ {2}total +(net .*)$/m.exec(r.stdout)![1];
+    // bankai eval on the written patch draws the same null from its provenance.search
+    const ev = bankai('eval', '--patch', out, '--probes', tinyProbeSpec('multiplication', 'EVAL'));
+    expect(ev.code).toBe(0);
+    expect(ev.stdout).toContain('from the patch\'s search space (provenance.search)');
+    expect(/^ {2}total +(net .*)$/m.exec(ev.stdout)![1]).toBe(heldoutNull);
     // the same search again refuses to overwrite the log silently
     const again = bankai('search', ...common, '--out', out);
     expect(again.code).toBe(1);

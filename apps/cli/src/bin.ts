@@ -13,7 +13,7 @@ usage: bankai <command> [flags]        bankai <command> --help
 
 commands:
 ${Object.entries(commands)
-  .map(([name, c]) => `  ${name.replace(/^patch-/, 'patch ').padEnd(15)}${c.summary}`)
+  .map(([name, c]) => `  ${name.replace(/^(patch|probes)-/, '$1 ').padEnd(15)}${c.summary}`)
   .join('\n')}
 `;
 
@@ -23,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
   }
-  // `bankai patch info ...` is `bankai patch-info ...`
+  // `bankai patch info ...` is `bankai patch-info ...` (and `bankai probes fresh`, `probes-fresh`)
   if (rest[0] && !rest[0].startsWith('-') && commands[`${name}-${rest[0]}`]) return main([`${name}-${rest[0]}`, ...rest.slice(1)]);
   const cmd = commands[name];
   if (!cmd) throw new CliError(`bankai: unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}.`);

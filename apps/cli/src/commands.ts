@@ -12,7 +12,7 @@ import { presetOptions, PRESETS, type PresetName, type WeightFormat } from '@ban
 import { writeQwen3File } from '@bankai/model-gen/node';
 import { CliError, requireFlag, type CommandSpec, type Flags } from './args.js';
 import { demo } from './demo.js';
-import { audit, evaluate } from './probe-commands.js';
+import { audit, evaluate, probesFresh } from './probe-commands.js';
 import { patchCommands } from './patch-commands.js';
 import { search, stackCompare } from './search-commands.js';
 
@@ -249,6 +249,7 @@ export const commands: Record<string, Command> = {
   'gen-model': genModel,
   audit,
   eval: evaluate,
+  'probes-fresh': probesFresh,
   ...patchCommands,
   search,
   stack: stackCompare,

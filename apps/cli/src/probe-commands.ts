@@ -1,26 +1,27 @@
 // `bankai audit` and `bankai eval`: probe files against a model. audit says which probes can
-// measure anything; eval applies a patch and prints what it changed, probe by probe, in
-// teacher-forced gap and in greedy generation (the result that counts).
+// measure anything; eval prints what a patch changed, probe by probe, in teacher-forced gap and
+// in greedy generation (the result that counts), next to a random-patch null. The work is done by
+// @bankai/probes (auditProbes) and @bankai/search (evaluateManifest); this file parses and prints.
 
-import { applyPatch, modelShape, type Model } from '@bankai/model';
+import { existsSync } from 'node:fs';
+import { modelShape, type Model } from '@bankai/model';
 import { readPatchFile } from '@bankai/patch-format/node';
 import {
   DEFAULT_MAX_TOKENS,
   METRICS,
+  NO_CATEGORY,
   auditProbes,
   countByCategory,
   countVerdicts,
-  evaluateGeneration,
-  modelScorer,
-  prepareProbes,
-  scoreProbes,
+  modelDistractor,
   type AccuracyCount,
   type AuditFlagKind,
   type Metric,
   type Probe,
   type Verdict,
 } from '@bankai/probes';
-import { combinedSha256, readProbeFile, type LoadedProbes } from '@bankai/probes/node';
+import { combinedSha256, readProbeFile, writeProbeFile, type LoadedProbes } from '@bankai/probes/node';
+import { DEFAULT_NULL_PATCHES, NullSpaceError, evaluateManifest, nullSpaceOf, type NullSummary, type PatchEvaluation } from '@bankai/search';
 import { CliError, requireFlag, type Flags } from './args.js';
 import { openModel, sha256File, type Command } from './commands.js';
 
@@ -164,8 +165,8 @@ interface EvalRow {
   prompt: string;
   correct: string;
   wrong?: string;
-  gapBefore: number;
-  gapAfter: number;
+  gapBefore?: number;
+  gapAfter?: number;
   outputBefore: string;
   outputAfter: string;
   verdictBefore: Verdict;
@@ -173,6 +174,7 @@ interface EvalRow {
   change: Change;
 }
 
+/** One probe group's evaluation as `bankai eval --json` prints it (a view of evaluatePatch's result). */
 export interface EvalGroup {
   name: 'probes' | 'heldout';
   files: { file: string; sets: string[]; sha256: string }[];
@@ -180,80 +182,107 @@ export interface EvalGroup {
   counts: Record<Change, number>;
   accuracy: { before: AccuracyCount; after: AccuracyCount };
   byCategory: Record<string, { before: AccuracyCount; after: AccuracyCount }>;
-  meanGap: { before: number; after: number };
+  meanGap?: { before: number; after: number };
+  /** fixed - broken, in total and per category. */
+  net: { total: number; byCategory: Record<string, number> };
+  /** The random-patch null (absent with --null 0 or when the patch has none). */
+  null?: PatchEvaluation['null'];
 }
 
-export interface Snapshot {
-  gaps: number[];
-  outputs: { output: string; verdict: Verdict }[];
-}
-
-export function snapshot(model: Model, probes: readonly Probe[], metric: Metric, maxTokens: number, ignoreCase: boolean): Snapshot {
-  const prepared = prepareProbes(model, probes);
-  const gaps = scoreProbes(modelScorer(model), prepared, metric).map((s) => s.gap);
-  const gen = evaluateGeneration(model, probes, { maxTokens, ignoreCase });
-  return { gaps, outputs: gen.results };
-}
-
-function changeOf(before: Verdict, after: Verdict): Change {
-  if (before !== 'correct' && after === 'correct') return 'fixed';
-  if (before === 'correct' && after !== 'correct') return 'broken';
-  return 'unchanged';
-}
-
-export function evalGroup(name: EvalGroup['name'], loaded: readonly LoadedProbes[], probes: readonly Probe[], before: Snapshot, after: Snapshot): EvalGroup {
-  const rows = probes.map((p, i): EvalRow => {
-    const b = before.outputs[i]!;
-    const a = after.outputs[i]!;
-    return {
-      name: p.name, category: p.category, prompt: p.prompt, correct: p.correct, wrong: p.wrong,
-      gapBefore: before.gaps[i]!, gapAfter: after.gaps[i]!,
-      outputBefore: b.output, outputAfter: a.output, verdictBefore: b.verdict, verdictAfter: a.verdict,
-      change: changeOf(b.verdict, a.verdict),
-    };
-  });
-  const counts = { fixed: 0, broken: 0, unchanged: 0 };
-  for (const r of rows) counts[r.change]++;
-  const side = (which: 'before' | 'after') => rows.map((r, i) => ({ probe: probes[i]!, verdict: which === 'before' ? r.verdictBefore : r.verdictAfter }));
+/** The JSON / table view of one group's PatchEvaluation. */
+export function evalGroupView(name: EvalGroup['name'], loaded: readonly LoadedProbes[], e: PatchEvaluation): EvalGroup {
+  const side = (which: 'before' | 'after') => e.probes.map((c) => ({ probe: c.probe, verdict: c[which].verdict }));
   const catBefore = countByCategory(side('before'));
   const catAfter = countByCategory(side('after'));
-  const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length);
   return {
     name,
     files: loaded.map((l) => ({ file: l.path, sets: l.sets, sha256: l.sha256 })),
-    rows,
-    counts,
+    rows: e.probes.map((c): EvalRow => ({
+      name: c.probe.name, category: c.probe.category, prompt: c.probe.prompt, correct: c.probe.correct, wrong: c.probe.wrong,
+      gapBefore: c.before.gap, gapAfter: c.after.gap,
+      outputBefore: c.before.output, outputAfter: c.after.output, verdictBefore: c.before.verdict, verdictAfter: c.after.verdict,
+      change: c.change === 'same' ? 'unchanged' : c.change,
+    })),
+    counts: { fixed: e.total.fixed, broken: e.total.broken, unchanged: e.total.n - e.total.fixed - e.total.broken },
     accuracy: { before: countVerdicts(side('before')), after: countVerdicts(side('after')) },
     byCategory: Object.fromEntries(Object.keys(catBefore).map((k) => [k, { before: catBefore[k]!, after: catAfter[k]! }])),
-    meanGap: { before: mean(rows.map((r) => r.gapBefore)), after: mean(rows.map((r) => r.gapAfter)) },
+    ...(e.meanGap ? { meanGap: e.meanGap } : {}),
+    net: { total: e.total.net, byCategory: Object.fromEntries(Object.entries(e.byCategory).map(([k, c]) => [k, c.net])) },
+    ...(e.null ? { null: e.null } : {}),
   };
 }
 
-export function printGroup(g: EvalGroup, metric: Metric, out: (s: string) => void): void {
+const signed = (x: number): string => (x > 0 ? `+${x}` : String(x));
+const layerList = (layers: readonly number[]): string => {
+  const parts: string[] = [];
+  for (let i = 0; i < layers.length; i++) {
+    let j = i;
+    while (j + 1 < layers.length && layers[j + 1] === layers[j]! + 1) j++;
+    parts.push(j > i ? `${layers[i]}-${layers[j]}` : String(layers[i]));
+    i = j;
+  }
+  return parts.join(',');
+};
+
+/** What the null draws: "20 random 3-flip patches (gate,up,down rows, layers 0-3; seed 1)". */
+export function describeNull(n: NonNullable<EvalGroup['null']>): string {
+  return `${n.patches} random ${n.flips}-flip patches (${n.space.projs.join(',')} ${n.space.granularity}s, layers ${layerList(n.space.layers)}; seed ${n.seed})`;
+}
+
+/** The patch's net (fixed - broken) next to the null's, in total and per category. */
+export function printNull(g: Pick<EvalGroup, 'net' | 'null'>, out: (s: string) => void): void {
+  const n = g.null;
+  if (!n) return;
+  const line = (label: string, net: number, s: NullSummary) =>
+    `  ${label.padEnd(24)} net ${signed(net).padStart(4)}   null median ${signed(s.medianNet).padStart(5)}, max ${signed(s.maxNet).padStart(4)}, median broken ${String(s.medianBroken).padStart(4)};  p = ${s.p.toFixed(3)}`;
+  out(`against the null: ${describeNull(n)}`);
+  out(line('total', g.net.total, n));
+  const cats = Object.entries(n.byCategory);
+  if (cats.length > 1) for (const [k, s] of cats) out(line(k, g.net.byCategory[k]!, s));
+}
+
+export function printGroup(g: EvalGroup, metric: Metric | undefined, out: (s: string) => void): void {
   const title = g.name === 'probes' ? 'target probes' : 'held-out probes';
   out(`\n== ${title}: ${g.files.map((f) => `${f.file}#${f.sets.join(',')}`).join(' ')}`);
   const nameW = Math.min(28, Math.max(4, ...g.rows.map((r) => r.name.length))) + 2;
-  out(`${'name'.padEnd(nameW)}${`${metric} before`.padStart(20)}${'after'.padStart(9)}  ${'greedy before'.padEnd(20)}${'greedy after'.padEnd(20)}change`);
+  out(`${'name'.padEnd(nameW)}${`${metric ?? 'gap'} before`.padStart(20)}${'after'.padStart(9)}  ${'greedy before'.padEnd(20)}${'greedy after'.padEnd(20)}change`);
   for (const r of g.rows) {
     const mark = r.change === 'fixed' ? 'FIXED' : r.change === 'broken' ? 'BROKEN' : r.verdictAfter === 'correct' ? 'ok' : '-';
     out(`${r.name.slice(0, nameW - 2).padEnd(nameW)}${num(r.gapBefore, 20)}${num(r.gapAfter, 9)}  ${q(r.outputBefore, 20)}${q(r.outputAfter, 20)}${mark}`);
   }
   out(`fixed ${g.counts.fixed} / broken ${g.counts.broken} / unchanged ${g.counts.unchanged}`);
-  out(`greedy accuracy ${pct(g.accuracy.before)} -> ${pct(g.accuracy.after)};  mean gap ${g.meanGap.before.toFixed(3)} -> ${g.meanGap.after.toFixed(3)}`);
+  const gap = g.meanGap ? `;  mean gap ${g.meanGap.before.toFixed(3)} -> ${g.meanGap.after.toFixed(3)}` : '';
+  out(`greedy accuracy ${pct(g.accuracy.before)} -> ${pct(g.accuracy.after)}${gap}`);
   const cats = Object.entries(g.byCategory);
-  if (cats.length > 1 || (cats.length === 1 && cats[0]![0] !== '(none)')) {
+  if (cats.length > 1 || (cats.length === 1 && cats[0]![0] !== NO_CATEGORY)) {
     for (const [k, v] of cats) out(`  ${k.padEnd(24)} ${pct(v.before)} -> ${pct(v.after)}`);
   }
+  printNull(g, out);
+}
+
+export const nullFlags = {
+  null: { type: 'number', value: 'K', help: 'also evaluate K random patches of the same size over the same layers and projections, and print the patch\'s net (fixed - broken) against them: median, max, p; 0: no null', default: DEFAULT_NULL_PATCHES },
+  'null-seed': { type: 'number', value: 'N', help: 'seed of the random patches (same seed, same null)', default: 1 },
+} as const;
+
+/** --null K and --null-seed N, checked. */
+export function nullFlagsOf(command: string, flags: Flags): { patches: number; seed: number } {
+  const patches = flags.null as number;
+  const seed = flags['null-seed'] as number;
+  if (!Number.isInteger(patches) || patches < 0) throw new CliError(`bankai ${command}: --null must be an integer >= 0 (0: no null), got ${patches}.`);
+  if (!Number.isInteger(seed) || seed < 0) throw new CliError(`bankai ${command}: --null-seed must be an integer >= 0, got ${seed}.`);
+  return { patches, seed };
 }
 
 export const evaluate: Command = {
-  summary: 'apply a patch and show what it changes per probe: log-prob gap and greedy output before/after, fixed / broken counts',
-  usage: 'bankai eval [--model FILE] --patch PATCH --probes FILE[#SETS]... [--heldout FILE[#SETS]...] [--metric seq_logprob|token_gap] [--json]',
+  summary: 'apply a patch and show what it changes per probe: log-prob gap and greedy output before/after, fixed / broken counts against a random-patch null',
+  usage: 'bankai eval [--model FILE] --patch PATCH --probes FILE[#SETS]... [--heldout FILE[#SETS]...] [--null K] [--null-seed N] [--metric seq_logprob|token_gap] [--json]',
   flags: {
     model: modelFlag,
     patch: { type: 'string', value: 'PATCH', help: 'a patch file (.json manifest or upstream, or .bkp)' },
     probes: { type: 'list', value: 'FILE[#SETS]', help: `target probes: ${probesHelp}` },
     heldout: { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes, reported separately (repeatable)' },
+    ...nullFlags,
     metric: { type: 'string', value: 'NAME', help: 'gap metric: seq_logprob (answer vs distractor, whole answers) or token_gap (first token, legacy)', default: 'seq_logprob' },
     'max-tokens': maxTokensFlag,
     'ignore-case': ignoreCaseFlag,
@@ -261,11 +290,15 @@ export const evaluate: Command = {
     json: jsonFlag,
   },
   details: 'A probe is FIXED when greedy generation becomes correct under the patch and BROKEN when it stops\n' +
-    'being correct (the matcher: see @bankai/probes README). The gap is > 0 when the answer beats the distractor.',
+    'being correct (the matcher: see @bankai/probes README). The gap is > 0 when the answer beats the distractor.\n' +
+    'The null: K random patches with the patch\'s flip count, drawn uniformly from the space the patch was searched in\n' +
+    '(its provenance.search: layers, projections, granularity), else from the layers and projections it flips; each is\n' +
+    'evaluated like the patch. p = (1 + #{random net >= patch net}) / (K + 1): a net the null reaches often is chance.',
   async run(flags, out) {
     const patchPath = requireFlag('eval', flags, 'patch');
     const metric = metricOf('eval', flags);
     const maxTokens = positiveInt('eval', flags, 'max-tokens');
+    const nullWanted = nullFlagsOf('eval', flags);
     const ignoreCase = flags['ignore-case'] === true;
     const target = await readProbeSpecs('eval', flags, 'probes');
     if (target.length === 0) throw new CliError('bankai eval: --probes FILE[#SETS] is required (repeat it for several files).');
@@ -278,28 +311,93 @@ export const evaluate: Command = {
       { name: 'probes' as const, loaded: target, probes: probesOf(target, model, 'eval') },
       ...(heldout.length > 0 ? [{ name: 'heldout' as const, loaded: heldout, probes: probesOf(heldout, model, 'eval') }] : []),
     ];
-    const before = groups.map((g) => snapshot(model, g.probes, metric, maxTokens, ignoreCase));
-    const applied = applyPatch(model, manifest, { force: flags.force === true, sha256, file: patchPath });
-    let after: Snapshot[];
-    try {
-      after = groups.map((g) => snapshot(model, g.probes, metric, maxTokens, ignoreCase));
-    } finally {
-      applied.revert();
+    let space: ReturnType<typeof nullSpaceOf> | undefined;
+    let noNull: string | undefined;
+    if (nullWanted.patches > 0) {
+      try {
+        space = nullSpaceOf(manifest);
+      } catch (e) {
+        if (!(e instanceof NullSpaceError)) throw e;
+        noNull = e.message;
+      }
     }
-    const results = groups.map((g, i) => evalGroup(g.name, g.loaded, g.probes, before[i]!, after[i]!));
+    const nullOpts = space ? { patches: nullWanted.patches, seed: nullWanted.seed, layers: space.layers, projs: space.projs, granularity: space.granularity } : undefined;
+    const evaluations = groups.map((g) => evaluateManifest(model, manifest, g.probes, { metric, maxTokens, ignoreCase, force: flags.force === true, sha256, file: patchPath, null: nullOpts }));
+    const results = groups.map((g, i) => evalGroupView(g.name, g.loaded, evaluations[i]!));
+    const first = evaluations[0]!;
+    const nullInfo = space ? { patches: nullWanted.patches, seed: nullWanted.seed, layers: space.layers, projs: space.projs, granularity: space.granularity, source: space.source }
+      : noNull !== undefined ? { skipped: noNull } : undefined;
     if (flags.json) {
       out(JSON.stringify({
         model: path,
-        patch: { file: patchPath, flips: applied.flips, bitsFlipped: applied.bitsFlipped, warnings: applied.warnings },
+        patch: { file: patchPath, flips: first.flips, bitsFlipped: first.bitsFlipped, warnings: first.warnings },
         metric,
         probesSha256: combinedSha256(target),
+        null: nullInfo,
         groups: results,
       }, null, 2));
       return;
     }
     out(`model   ${path}`);
-    out(`patch   ${patchPath}: ${applied.flips} flips, ${applied.bitsFlipped} weights flipped`);
-    for (const w of applied.warnings) out(`warning ${w}`);
+    out(`patch   ${patchPath}: ${first.flips} flips, ${first.bitsFlipped} weights flipped`);
+    for (const w of first.warnings) out(`warning ${w}`);
+    if (space) out(`null    ${nullWanted.patches} random patches of ${first.flips} flips each, from ${space.source === 'flips' ? 'the layers and projections the patch flips' : 'the patch\'s search space (provenance.search)'}`);
+    else if (noNull !== undefined) out(`null    none: ${noNull}`);
     for (const g of results) printGroup(g, metric, out);
+  },
+};
+
+// ---- probes fresh -------------------------------------------------------------------------------
+
+export const probesFresh: Command = {
+  summary: 'write a probe file of fresh prompts for a tiny-model skill: its corpus distribution, outside every train and held-out split',
+  usage: 'bankai probes fresh --skill NAME [--n 200] [--seed N] --out FILE.json [--distractors model|rule] [--model FILE] [--overwrite] [--json]',
+  flags: {
+    skill: { type: 'string', value: 'NAME', help: 'the tiny model\'s skill: addition, comparison, derivative, second_derivative (the others have no unused prompts)' },
+    n: { type: 'number', value: 'N', help: 'how many probes', default: 200 },
+    seed: { type: 'number', value: 'N', help: 'random seed (same seed, same prompts)', default: 1 },
+    out: { type: 'string', value: 'FILE.json', help: 'the probe file to write (upstream shape, one set <SKILL>_FRESH)' },
+    distractors: { type: 'string', value: 'model|rule', help: 'wrong answers: the model\'s own mistakes (as the shipped probe files), or a rule per skill (no model)', default: 'model' },
+    model: { ...modelFlag, help: 'the model whose mistakes are the distractors (default: the shipped tiny model)' },
+    'max-tokens': { ...maxTokensFlag, default: 24 },
+    overwrite: { type: 'boolean', help: 'replace an existing --out file' },
+    json: jsonFlag,
+  },
+  details: 'No prompt is a train or held-out prompt of the shipped corpus (buildCorpus(DEFAULT_SEED)), so none is in data/\n' +
+    'or in any shipped probe file. With --distractors model, wrong is the model\'s greedy answer where it is wrong and\n' +
+    'its most probable wrong continuation where it is right (a rule\'s where it has neither).',
+  async run(flags, out) {
+    const { SKILLS, FreshPromptsError, freshProbes, ruleMistake } = await import('@bankai/tiny-model');
+    const skill = String(flags.skill ?? '');
+    if (!(SKILLS as readonly string[]).includes(skill)) throw new CliError(`bankai probes fresh: --skill must be one of ${SKILLS.join(', ')}, got "${skill}".`);
+    const outPath = requireFlag('probes fresh', flags, 'out');
+    const n = positiveInt('probes fresh', flags, 'n');
+    const seed = flags.seed as number;
+    if (!Number.isInteger(seed) || seed < 0) throw new CliError(`bankai probes fresh: --seed must be an integer >= 0, got ${seed}.`);
+    const how = String(flags.distractors);
+    if (how !== 'model' && how !== 'rule') throw new CliError(`bankai probes fresh: --distractors must be model or rule, got "${how}".`);
+    if (existsSync(outPath) && flags.overwrite !== true) throw new CliError(`bankai probes fresh: ${outPath} exists; pass --overwrite to replace it.`);
+    const maxTokens = positiveInt('probes fresh', flags, 'max-tokens');
+    const model = how === 'model' ? await openModel(await modelPathOf('probes fresh', flags)) : undefined;
+    const sources = { greedy: 0, 'likely-mistake': 0, rule: 0 };
+    let probes;
+    try {
+      probes = freshProbes(skill as (typeof SKILLS)[number], n, seed, (e) => {
+        const d = model ? modelDistractor(model, { prompt: e.prompt, correct: e.answer }, { maxTokens }) : undefined;
+        sources[d?.source ?? 'rule']++;
+        return d?.wrong ?? ruleMistake(e);
+      });
+    } catch (e) {
+      if (e instanceof FreshPromptsError) throw new CliError(`bankai probes fresh: ${e.message}`);
+      throw e;
+    }
+    const set = `${skill.toUpperCase()}_FRESH`;
+    const source = `bankai probes fresh --skill ${skill} --n ${n} --seed ${seed}: prompts from the tiny-model corpus's ${skill} distribution, none a train or held-out prompt of the shipped corpus; distractors: ${how === 'model' ? 'the model\'s own mistakes' : 'a rule per skill'}`;
+    await writeProbeFile(outPath, { source, sets: [{ name: set, probes }] }, { overwrite: flags.overwrite === true });
+    if (flags.json) {
+      out(JSON.stringify({ file: outPath, set, skill, n, seed, distractors: sources }, null, 2));
+      return;
+    }
+    out(`wrote ${outPath}: ${set}, ${probes.length} fresh ${skill} probes (seed ${seed}); distractors: ${sources.greedy} the model's wrong answers, ${sources['likely-mistake']} its likely mistakes, ${sources.rule} by rule`);
   },
 };

@@ -5,19 +5,18 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
-import { applyPatch, modelShape, type Model } from '@bankai/model';
+import { modelShape, type Model } from '@bankai/model';
 import { compose, createManifest, type PatchManifest } from '@bankai/patch-format';
 import { writePatchFile } from '@bankai/patch-format/node';
-import type { Probe } from '@bankai/probes';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
-  loadStrategy, parseLayers, PROJECTIONS, runSearch, StrategyError,
+  evaluatePatch, loadStrategy, parseLayers, PROJECTIONS, runSearch, StrategyError,
   type Aggregate, type Granularity, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type Strategy,
 } from '@bankai/search';
 import { checkpointPath, fileCheckpoint, readCheckpoint } from '@bankai/search/node';
 import { CliError, requireFlag, type Flags } from './args.js';
 import { openModel, sha256File, type Command } from './commands.js';
-import { evalGroup, metricOf, modelPathOf, printGroup, probesOf, readProbeSpecs, snapshot, type EvalGroup } from './probe-commands.js';
+import { evalGroupView, metricOf, modelPathOf, nullFlags, nullFlagsOf, printGroup, printNull, probesOf, readProbeSpecs, type EvalGroup } from './probe-commands.js';
 
 // built-in strategy packages are dependencies of the CLI: resolve them from here
 const importHere = (spec: string): Promise<unknown> => import(spec);
@@ -177,25 +176,25 @@ function manifestOf(s: SearchSetup, r: SearchResult, strategy: Strategy, options
   });
 }
 
-/** The before/after table of a patch on probe groups, in free generation (the result that counts). */
-function evalTables(s: SearchSetup, manifest: PatchManifest, groups: { name: EvalGroup['name']; loaded: LoadedProbes[] }[], maxTokens: number): EvalGroup[] {
-  const withProbes = groups.filter((g) => g.loaded.length > 0).map((g) => ({ ...g, probes: g.loaded.flatMap((l) => l.probes) as Probe[] }));
-  const before = withProbes.map((g) => snapshot(s.model, g.probes, s.config.metric, maxTokens, false));
-  const applied = applyPatch(s.model, manifest, { sha256: s.sha256 });
-  try {
-    const after = withProbes.map((g) => snapshot(s.model, g.probes, s.config.metric, maxTokens, false));
-    return withProbes.map((g, i) => evalGroup(g.name, g.loaded, g.probes, before[i]!, after[i]!));
-  } finally {
-    applied.revert();
-  }
+interface NullWanted { patches: number; seed: number }
+
+/** The patch on one probe group in free generation (the result that counts), with the
+ *  random-patch null drawn from the search's own space when one is wanted. */
+function evalTable(s: SearchSetup, flips: PatchManifest['flips'], name: EvalGroup['name'], loaded: LoadedProbes[], maxTokens: number, nullWanted?: NullWanted): EvalGroup {
+  const probes = loaded.flatMap((l) => l.probes);
+  const nullOpts = nullWanted && nullWanted.patches > 0
+    ? { ...nullWanted, layers: s.config.layers, projs: s.config.projs, granularity: s.config.granularity }
+    : undefined;
+  return evalGroupView(name, loaded, evaluatePatch(s.model, flips, probes, { metric: s.config.metric, maxTokens, null: nullOpts }));
 }
 
 export const search: Command = {
   summary: 'search a sparse XOR patch: improve target probes while control probes guard the other skills',
-  usage: 'bankai search [--model FILE] --target FILE[#SETS]... [--control FILE[#SETS]...] [--heldout ...] [--strategy greedy] --out PATCH.json',
-  flags: searchFlags,
+  usage: 'bankai search [--model FILE] --target FILE[#SETS]... [--control FILE[#SETS]...] [--heldout ...] [--strategy greedy] [--null K] --out PATCH.json',
+  flags: { ...searchFlags, ...nullFlags },
   details: 'Every step is appended to PATCH.json.log.jsonl; --resume continues a killed search to the same result.\n' +
-    'Ctrl-C stops after the current step and writes the patch found so far.',
+    'Ctrl-C stops after the current step and writes the patch found so far. The final tables put the patch\'s net\n' +
+    '(fixed - broken) next to K random patches of its size from the same space (--null K, 0: none).',
   async run(flags, out) {
     const strategy = await loadStrategy(String(flags.strategy), process.cwd(), importHere);
     if (flags['help-strategy']) {
@@ -203,6 +202,7 @@ export const search: Command = {
       return;
     }
     const outPath = requireFlag('search', flags, 'out');
+    const nullWanted = nullFlagsOf('search', flags);
     const options = parseOpts(flags);
     const s = await setupSearch('search', flags);
     const logPath = checkpointPath(outPath);
@@ -237,17 +237,16 @@ export const search: Command = {
     out(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations${r.backwards ? `, ${r.backwards} backward passes in ${r.firstOrderSeconds.toFixed(1)} s` : ''}); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
     out(`wrote ${outPath}`);
     if (r.flips.length === 0) return;
-    const tables = evalTables(s, manifest, [
-      { name: 'probes', loaded: s.target },
-      { name: 'heldout', loaded: s.heldout },
-    ], flags['max-tokens'] as number);
-    for (const g of tables) printGroup(g, s.config.metric, out);
     const maxTokens = flags['max-tokens'] as number;
+    for (const [name, loaded] of [['probes', s.target], ['heldout', s.heldout]] as const) {
+      if (loaded.length > 0) printGroup(evalTable(s, manifest.flips, name, loaded, maxTokens, nullWanted), s.config.metric, out);
+    }
     const summary = (title: string, loaded: LoadedProbes[]) => {
       if (loaded.length === 0) return;
-      const [c] = evalTables(s, manifest, [{ name: 'probes', loaded }], maxTokens);
-      out(`\n== ${title}: greedy accuracy ${c!.accuracy.before.correct}/${c!.accuracy.before.n} -> ${c!.accuracy.after.correct}/${c!.accuracy.after.n} (fixed ${c!.counts.fixed}, broken ${c!.counts.broken})`);
-      for (const [k, v] of Object.entries(c!.byCategory)) out(`  ${k.padEnd(24)} ${v.before.correct}/${v.before.n} -> ${v.after.correct}/${v.after.n}`);
+      const c = evalTable(s, manifest.flips, 'probes', loaded, maxTokens, nullWanted);
+      out(`\n== ${title}: greedy accuracy ${c.accuracy.before.correct}/${c.accuracy.before.n} -> ${c.accuracy.after.correct}/${c.accuracy.after.n} (fixed ${c.counts.fixed}, broken ${c.counts.broken})`);
+      for (const [k, v] of Object.entries(c.byCategory)) out(`  ${k.padEnd(24)} ${v.before.correct}/${v.before.n} -> ${v.after.correct}/${v.after.n}`);
+      printNull(c, out);
     };
     summary('control probes (guarded by the search)', s.control);
     summary('held-out probes of the other skills (never seen by the search)', s.heldoutControl);
@@ -294,10 +293,7 @@ export const stackCompare: Command = {
     }
     const evalSets = s.heldout.length > 0 ? s.heldout : s.target;
     const rows: string[][] = [];
-    const cell = (m: PatchManifest, l: LoadedProbes) => {
-      const [g] = evalTables(s, m, [{ name: 'probes', loaded: [l] }], maxTokens);
-      return g!;
-    };
+    const cell = (m: PatchManifest, l: LoadedProbes) => evalTable(s, m.flips, 'probes', [l], maxTokens);
     const fmt = (g: EvalGroup) => `${g.accuracy.after.correct}/${g.accuracy.after.n} (+${g.counts.fixed} -${g.counts.broken})`;
     evalSets.forEach((l, i) => {
       const base = cell(createManifest({ flips: [], provenance: { tool: 'bankai' } }), l);

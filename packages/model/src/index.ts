@@ -17,3 +17,4 @@ export {
   attentionBackward, BACKWARD_PROJECTIONS, BackwardError, groupEffects, Qwen3Backward, rowEffects,
   type BackwardOptions, type BackwardProjection, type OutputSeed, type ProjectionGradient,
 } from './backward.js';
+export { likelyMistake, type LikelyMistakeOptions } from './mistake.js';

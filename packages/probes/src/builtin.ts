@@ -11,12 +11,20 @@ export function builtinProbes(): ProbeFile {
   return parseProbeFile(structuredClone(BUILTIN_PROBES_JSON), 'builtin');
 }
 
-/** The tiny model's skills with a probe file `probes/<skill>.json` (sets <SKILL>_SEARCH / _EVAL / _CONTROL). */
+/** The tiny model's skills with a probe file `probes/<skill>.json` (sets <SKILL>_SEARCH / _EVAL /
+ *  _HELDOUT / _TRAIN / _CONTROL). */
 export const TINY_PROBE_SKILLS: readonly SkillName[] = PROBE_SKILLS;
 export { tinyModelPath, tinyProbePath, type SkillName };
 
-/** `probes/<skill>.json#<SKILL>_<SET>` for the tiny model: e.g. tinyProbeSpec('addition', 'EVAL'). */
-export function tinyProbeSpec(skill: SkillName, ...sets: ('SEARCH' | 'EVAL' | 'CONTROL')[]): string {
+/** The sets of a tiny-model probe file: SEARCH (half the held-out split, for a search), EVAL (the
+ *  other half, at most 48), HELDOUT (every held-out example not in SEARCH: EVAL and the rest),
+ *  TRAIN (the train-split examples of data/splits.json), CONTROL (other skills, answered right). */
+export const TINY_PROBE_SETS = ['SEARCH', 'EVAL', 'HELDOUT', 'TRAIN', 'CONTROL'] as const;
+export type TinyProbeSet = (typeof TINY_PROBE_SETS)[number];
+
+/** `probes/<skill>.json#<SKILL>_<SET>` for the tiny model: e.g. tinyProbeSpec('addition', 'HELDOUT'). */
+export function tinyProbeSpec(skill: SkillName, ...sets: TinyProbeSet[]): string {
+  for (const s of sets) if (!TINY_PROBE_SETS.includes(s)) throw new RangeError(`tinyProbeSpec: unknown set "${s}"; one of ${TINY_PROBE_SETS.join(', ')}`);
   const path = tinyProbePath(skill);
   return sets.length === 0 ? path : `${path}#${sets.map((s) => `${skill.toUpperCase()}_${s}`).join(',')}`;
 }

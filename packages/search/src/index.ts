@@ -13,3 +13,8 @@ export {
 export { BUILTIN_STRATEGIES, loadStrategy } from './loader.js';
 export { hillClimb, scaleOrder, scaleSampler, type HillClimbOptions } from './hill-climb.js';
 export { FirstOrderModel, logprobSeed, type FirstOrderEffects } from './first-order.js';
+export {
+  DEFAULT_NULL_PATCHES, NullSpaceError, changeOf, countChanges, evaluateManifest, evaluatePatch, nullSpaceOf, randomPatch, summarizeNull,
+  type Change, type ChangeCounts, type ManifestEvalOptions, type ManifestEvaluation, type NullOptions, type NullSpaceSource, type NullSummary,
+  type PatchEvalOptions, type PatchEvaluation, type ProbeChange, type ProbeOutcome,
+} from './patch-eval.js';

@@ -64,31 +64,45 @@ export function trainText(corpus: Corpus): string {
 
 // ---- arithmetic -------------------------------------------------------------------------------
 
+export function additionExample(a: number, b: number): Example {
+  return { skill: 'addition', prompt: `Q: what is ${a}+${b}? A:`, answer: ` ${a + b}` };
+}
+
+/** One draw of the addition distribution: a, b uniform in 0..999. */
+export function drawAddition(rng: Rng): Example {
+  const a = rng.int(0, 999);
+  const b = rng.int(0, 999);
+  return additionExample(a, b);
+}
+
+export function multiplicationExample(a: number, b: number): Example {
+  return { skill: 'multiplication', prompt: `Q: what is ${a}*${b}? A:`, answer: ` ${a * b}` };
+}
+
+/** The unordered multiplication pairs {x in 1..49, y in 1..9} the corpus splits (x >= y when both <= 9). */
+export function multiplicationPairs(): Array<[number, number]> {
+  const pairs: Array<[number, number]> = [];
+  for (let x = 1; x <= 49; x++) for (let y = 1; y <= 9; y++) if (!(x <= 9 && y > x)) pairs.push([x, y]);
+  return pairs;
+}
+
 function arithmetic(rng: Rng): { addition: SkillSplit; multiplication: SkillSplit } {
   // addition: distinct random ordered pairs a, b in 0..999 (up to three digits, so carries chain);
   // the first 200 held out, the next 12,000 trained once.
   const add: Example[] = [];
   const seenAdd = new Set<string>();
   while (add.length < 12_200) {
-    const a = rng.int(0, 999);
-    const b = rng.int(0, 999);
-    const prompt = `Q: what is ${a}+${b}? A:`;
-    if (seenAdd.has(prompt)) continue;
-    seenAdd.add(prompt);
-    add.push({ skill: 'addition', prompt, answer: ` ${a + b}` });
+    const e = drawAddition(rng);
+    if (seenAdd.has(e.prompt)) continue;
+    seenAdd.add(e.prompt);
+    add.push(e);
   }
   const addition = { heldout: add.slice(0, 200), train: add.slice(200), repeat: 1 };
 
   // multiplication: unordered pairs {x in 1..49, y in 1..9}; a held-out pair is held out in both
   // orders (its prompt uses one order, chosen at random), a trained pair is trained in both.
-  const pairs: Array<[number, number]> = [];
-  for (let x = 1; x <= 49; x++) for (let y = 1; y <= 9; y++) if (!(x <= 9 && y > x)) pairs.push([x, y]);
-  rng.shuffle(pairs);
-  const mul = (a: number, b: number): Example => ({
-    skill: 'multiplication',
-    prompt: `Q: what is ${a}*${b}? A:`,
-    answer: ` ${a * b}`,
-  });
+  const pairs = rng.shuffle(multiplicationPairs());
+  const mul = multiplicationExample;
   const heldout = pairs.slice(0, 80).map(([x, y]) => (rng.int(0, 1) ? mul(x, y) : mul(y, x)));
   const train: Example[] = [];
   for (const [x, y] of pairs.slice(80)) {
@@ -100,7 +114,7 @@ function arithmetic(rng: Rng): { addition: SkillSplit; multiplication: SkillSpli
 
 // ---- polynomial derivatives -------------------------------------------------------------------
 
-interface Term {
+export interface Term {
   coef: number;
   exp: number;
 }
@@ -121,7 +135,8 @@ export function differentiate(terms: Term[]): Term[] {
   return terms.filter((t) => t.exp >= 1).map((t) => ({ coef: t.coef * t.exp, exp: t.exp - 1 }));
 }
 
-function randomPoly(rng: Rng, minTopExp: number): Term[] {
+/** 1-3 terms with exponents in 0..6 (the top one >= minTopExp), coefficients 1..9 (1 most often). */
+export function randomPoly(rng: Rng, minTopExp: number): Term[] {
   const n = rng.int(1, 3);
   const exps = new Set<number>();
   exps.add(rng.int(minTopExp, 6));
@@ -131,23 +146,31 @@ function randomPoly(rng: Rng, minTopExp: number): Term[] {
     .map((exp) => ({ coef: rng.pick([1, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9]), exp }));
 }
 
+export function derivativeExample(skill: 'derivative' | 'second_derivative', poly: Term[]): Example {
+  const order = skill === 'derivative' ? 1 : 2;
+  const d = order === 1 ? differentiate(poly) : differentiate(differentiate(poly));
+  const head = order === 1 ? 'derivative' : 'second derivative';
+  return { skill, prompt: `Q: ${head} of ${formatPoly(poly)}? A:`, answer: ` ${formatPoly(d)}` };
+}
+
+/** One draw of a derivative skill's distribution (a random polynomial of top degree >= the order). */
+export function drawDerivative(rng: Rng, skill: 'derivative' | 'second_derivative'): Example {
+  return derivativeExample(skill, randomPoly(rng, skill === 'derivative' ? 1 : 2));
+}
+
 function derivativeSplit(
   rng: Rng,
   skill: 'derivative' | 'second_derivative',
   nTrain: number,
   nHeldout: number,
 ): SkillSplit {
-  const order = skill === 'derivative' ? 1 : 2;
   const seen = new Set<string>();
   const all: Example[] = [];
   while (all.length < nTrain + nHeldout) {
-    const poly = randomPoly(rng, order);
-    const text = formatPoly(poly);
-    if (seen.has(text)) continue;
-    seen.add(text);
-    const d = order === 1 ? differentiate(poly) : differentiate(differentiate(poly));
-    const head = order === 1 ? 'derivative' : 'second derivative';
-    all.push({ skill, prompt: `Q: ${head} of ${text}? A:`, answer: ` ${formatPoly(d)}` });
+    const e = drawDerivative(rng, skill);
+    if (seen.has(e.prompt)) continue;
+    seen.add(e.prompt);
+    all.push(e);
   }
   return { heldout: all.slice(0, nHeldout), train: all.slice(nHeldout), repeat: 1 };
 }
@@ -158,6 +181,10 @@ export function isPrime(n: number): boolean {
   if (n < 2) return false;
   for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
   return true;
+}
+
+export function primalityExample(n: number): Example {
+  return { skill: 'primality', prompt: `Q: is ${n} prime? A:`, answer: isPrime(n) ? ' yes' : ' no' };
 }
 
 /** Balanced yes/no: as many composites as primes in each split; 2/3 of composites are "hard"
@@ -176,11 +203,7 @@ function primality(rng: Rng): SkillSplit {
   rng.shuffle(easy);
   const nHard = Math.round((primes.length * 2) / 3);
   const composites = rng.shuffle([...hard.slice(0, nHard), ...easy.slice(0, primes.length - nHard)]);
-  const ex = (n: number): Example => ({
-    skill: 'primality',
-    prompt: `Q: is ${n} prime? A:`,
-    answer: isPrime(n) ? ' yes' : ' no',
-  });
+  const ex = primalityExample;
   const heldout = rng.shuffle([...primes.slice(0, 50), ...composites.slice(0, 50)].map(ex));
   const train = rng.shuffle([...primes.slice(50), ...composites.slice(50)].map(ex));
   return { heldout, train, repeat: 6 };
@@ -244,16 +267,13 @@ function capitals(facts: Fact[]): SkillSplit {
 
 // ---- comparison (our own skill: a near-100% control) -----------------------------------------
 
+export function comparisonExample(a: number, b: number): Example {
+  return { skill: 'comparison', prompt: `Q: which is larger, ${a} or ${b}? A:`, answer: ` ${Math.max(a, b)}` };
+}
+
 function comparison(rng: Rng): SkillSplit {
   const all: Example[] = [];
-  for (let a = 0; a <= 99; a++)
-    for (let b = 0; b <= 99; b++)
-      if (a !== b)
-        all.push({
-          skill: 'comparison',
-          prompt: `Q: which is larger, ${a} or ${b}? A:`,
-          answer: ` ${Math.max(a, b)}`,
-        });
+  for (let a = 0; a <= 99; a++) for (let b = 0; b <= 99; b++) if (a !== b) all.push(comparisonExample(a, b));
   rng.shuffle(all);
   return { heldout: all.slice(0, 200), train: all.slice(200, 3200), repeat: 1 };
 }

@@ -14,3 +14,4 @@ export { ReferenceModel } from './reference-forward.js';
 export type { ReferenceConfig } from './reference-forward.js';
 export { accuracyTable, percent, SPLITS } from './accuracy.js';
 export type { AccuracyTable, SplitsFile } from './accuracy.js';
+export { FreshPromptsError, freshCapacity, freshExamples, freshProbes, ruleMistake, type FreshProbe } from './fresh.js';

@@ -1,5 +1,6 @@
 // The shipped probe sets: upstream probe JSON shape; search/eval probes are held-out prompts the
-// model never saw; controls come from other skills; every distractor is the model's own mistake.
+// model never saw; controls come from other skills; HELDOUT is every held-out example the search
+// set does not hold, TRAIN the train-split sample; every distractor is the model's own mistake.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SKILLS } from './corpus.js';
@@ -28,8 +29,8 @@ describe.each(SKILLS)('probes/%s.json', (skill) => {
     for (const split of ['train', 'heldout'])
       splits.skills[s][split].forEach((e: { prompt: string }, i: number) => greedyByPrompt.set(e.prompt, record.greedy[`${s}/${split}`][i]));
 
-  it('has search, eval and control sets in the upstream shape', () => {
-    expect(Object.keys(sets).sort()).toEqual([`${up}_CONTROL`, `${up}_EVAL`, `${up}_SEARCH`]);
+  it('has search, eval, control, held-out and train sets in the upstream shape', () => {
+    expect(Object.keys(sets)).toEqual([`${up}_SEARCH`, `${up}_EVAL`, `${up}_CONTROL`, `${up}_HELDOUT`, `${up}_TRAIN`]);
     for (const probes of Object.values(sets)) {
       expect(probes.length).toBeGreaterThanOrEqual(16);
       for (const p of probes) {
@@ -63,6 +64,34 @@ describe.each(SKILLS)('probes/%s.json', (skill) => {
     for (const p of control) {
       expect(p.category).not.toBe(skill);
       expect(greedyByPrompt.get(p.prompt), p.prompt).toBe(p.correct);
+    }
+  });
+
+  it('HELDOUT holds every held-out example not in SEARCH, in split order; EVAL is part of it, probe for probe', () => {
+    const searchPrompts = new Set(sets[`${up}_SEARCH`]!.map((p) => p.prompt));
+    const held = sets[`${up}_HELDOUT`]!;
+    const expected = splits.skills[skill].heldout.filter((e: { prompt: string }) => !searchPrompts.has(e.prompt));
+    expect(held.map((p) => [p.prompt, p.correct])).toEqual(expected.map((e: { prompt: string; answer: string }) => [e.prompt, e.answer]));
+    expect(held.map((p) => p.name)).toEqual(held.map((_, i) => `${skill}_heldout_${i}`));
+    const byPrompt = new Map(held.map((p) => [p.prompt, p]));
+    for (const p of sets[`${up}_EVAL`]!) expect({ ...byPrompt.get(p.prompt), name: p.name }, p.prompt).toEqual(p);
+    for (const p of held) {
+      expect(p.category).toBe(skill);
+      expect(trainTxt.includes(p.prompt), p.prompt).toBe(false);
+    }
+    if (skill === 'addition') expect(held.length).toBe(152);
+  });
+
+  it('TRAIN holds the train-split examples of data/splits.json, in order', () => {
+    const train = sets[`${up}_TRAIN`]!;
+    expect(train.map((p) => [p.prompt, p.correct])).toEqual(splits.skills[skill].train.map((e: { prompt: string; answer: string }) => [e.prompt, e.answer]));
+    for (const p of train) expect(trainTxt.includes(`${p.prompt}${p.correct}\n`), p.prompt).toBe(true);
+  });
+
+  it('uses the model greedy output as the distractor wherever the model fails (HELDOUT and TRAIN too, where it says something)', () => {
+    for (const p of [...sets[`${up}_HELDOUT`]!, ...sets[`${up}_TRAIN`]!]) {
+      const g = greedyByPrompt.get(p.prompt)!;
+      if (g !== p.correct && g.trim() !== '') expect(p.wrong, p.prompt).toBe(g);
     }
   });
 
