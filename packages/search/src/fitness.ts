@@ -21,6 +21,11 @@ export interface FitnessOptions {
   margin?: number;
   /** Control gaps count only below this margin (see controlLoss); Infinity (default): every decrease costs. */
   controlMargin?: number;
+  /**
+   * The last this-many probes are validation targets (held back from the fitness, see
+   * validationGain): neither target gain nor control loss counts them. Default 0.
+   */
+  validationCount?: number;
   /** Target probe indices per domain: the gain is then the mean (or min) of the per-domain means, so every domain weighs the same. */
   domains?: readonly (readonly number[])[];
 }
@@ -52,16 +57,31 @@ export function targetGain(gaps: Float64Array, base: Float64Array, nTarget: numb
   return { gain: s / nTarget };
 }
 
-export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: number, margin = Infinity): number {
-  const n = base.length - nTarget;
+export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: number, margin = Infinity, validationCount = 0): number {
+  const end = base.length - validationCount;
+  const n = end - nTarget;
   if (n <= 0) return 0;
   let s = 0;
-  for (let i = nTarget; i < base.length; i++) s += Math.max(0, Math.min(base[i]!, margin) - Math.min(gaps[i]!, margin));
+  for (let i = nTarget; i < end; i++) s += Math.max(0, Math.min(base[i]!, margin) - Math.min(gaps[i]!, margin));
   return s / n;
+}
+
+/**
+ * Mean gain of the validation targets (the last `opts.validationCount` probes), margin-capped as
+ * target gains are: a flip that helps only the probes it was chosen on does not raise it.
+ * undefined when there are none (or when `gaps` holds only the targets: a screened evaluation).
+ */
+export function validationGain(gaps: Float64Array, base: Float64Array, opts: FitnessOptions): number | undefined {
+  const nV = opts.validationCount ?? 0;
+  if (nV === 0 || gaps.length !== base.length) return undefined;
+  const m = opts.margin ?? Infinity;
+  let s = 0;
+  for (let i = base.length - nV; i < base.length; i++) s += Math.min(gaps[i]!, m) - Math.min(base[i]!, m);
+  return s / nV;
 }
 
 export function fitness(gaps: Float64Array, base: Float64Array, nTarget: number, opts: FitnessOptions): FitnessParts {
   const { gain, domainGains } = targetGain(gaps, base, nTarget, opts);
-  const loss = controlLoss(gaps, base, nTarget, opts.controlMargin);
+  const loss = controlLoss(gaps, base, nTarget, opts.controlMargin, opts.validationCount);
   return { fitness: gain - opts.lambda * loss, targetGain: gain, controlLoss: loss, domainGains };
 }

@@ -1,13 +1,13 @@
 export { Rng } from '@bankai/rng';
 export { CandidateSpace, parseLayers, PROJECTIONS, type Candidate, type Granularity, type Projection, type SpaceOptions, type SpaceTensor } from './space.js';
 export { Evaluator, type EvalPart, type EvalResult, type EvalTask } from './evaluator.js';
-export { controlLoss, fitness, targetGain, type Aggregate, type FitnessOptions, type FitnessParts } from './fitness.js';
+export { controlLoss, fitness, targetGain, validationGain, type Aggregate, type FitnessOptions, type FitnessParts } from './fitness.js';
 export {
   defineStrategy, isStrategy, resolveOptions, StrategyError,
   type Evaluation, type FirstOrderRanking, type OptionSpec, type OptionValues, type ProgressEvent, type SearchContext, type Strategy,
 } from './strategy.js';
 export {
-  ownAnswers, runSearch,
+  ownAnswers, runSearch, validationSplit,
   type CheckpointRecord, type CheckpointSink, type SearchConfig, type SearchInput, type SearchResult,
 } from './search.js';
 export { BUILTIN_STRATEGIES, loadStrategy } from './loader.js';
@@ -18,3 +18,7 @@ export {
   type Change, type ChangeCounts, type ManifestEvalOptions, type ManifestEvaluation, type NullOptions, type NullSpaceSource, type NullSummary,
   type PatchEvalOptions, type PatchEvaluation, type ProbeChange, type ProbeOutcome,
 } from './patch-eval.js';
+export {
+  formatStudy, runStudy, spread, STUDY_GROUPS,
+  type GroupOutcome, type Spread, type StudyArm, type StudyCell, type StudyGroup, type StudyOptions, type StudyResult, type StudyRun, type StudySkill,
+} from './study.js';

@@ -5,9 +5,9 @@
 import { xorFlips, type Model } from '@bankai/model';
 import { matchProbe, prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
 import { Evaluator, type EvalResult } from './evaluator.js';
-import { fitness, type Aggregate, type FitnessOptions } from './fitness.js';
+import { fitness, validationGain, type Aggregate, type FitnessOptions } from './fitness.js';
 import { FirstOrderModel } from './first-order.js';
-import { Rng } from '@bankai/rng';
+import { hash32, Rng } from '@bankai/rng';
 import { CandidateSpace, type Candidate, type Granularity, type Projection } from './space.js';
 import { resolveOptions, StrategyError, type Evaluation, type FirstOrderRanking, type ProgressEvent, type SearchContext, type Strategy } from './strategy.js';
 
@@ -38,6 +38,12 @@ export interface SearchConfig {
   /** Control gaps count only below this margin (see FitnessOptions.controlMargin); undefined: no cap. */
   controlMargin?: number;
   ownAnswerDistractors: boolean;
+  /**
+   * Fraction of the targets held back from the fitness as validation (a seeded split): each
+   * evaluation reports their mean gain (Evaluation.validationGain), and strategies that use it
+   * accept only flips that also help them. Undefined or 0: none.
+   */
+  validation?: number;
   /** Fingerprints of what is searched: a log from another model or probe set cannot be resumed. */
   modelSha256?: string;
   probesSha256?: string;
@@ -75,7 +81,8 @@ export interface SearchResult {
   finalGaps: Float64Array;
   baseCorrect: Uint8Array;
   finalCorrect: Uint8Array;
-  prepared: { target: PreparedProbe[]; control: PreparedProbe[] };
+  /** The probes in gap order: fitness targets, controls, then validation targets. */
+  prepared: { target: PreparedProbe[]; control: PreparedProbe[]; validation: PreparedProbe[] };
   history: { iteration: number; flips: Candidate[]; fitness: number }[];
   evaluations: number;
   /** Backward passes run for first-order rankings (ctx.firstOrder), and their seconds. */
@@ -99,6 +106,21 @@ export function ownAnswers(model: Model, probes: readonly Probe[]): Map<number, 
   return out;
 }
 
+/** Indices of the `fraction` of n targets held back as validation: a seeded shuffle (its own stream, so the search's RNG is untouched). */
+export function validationSplit(n: number, fraction: number, seed: number): Set<number> {
+  if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`validation must be a fraction in [0, 1), got ${fraction}`);
+  const k = Math.round(n * fraction);
+  if (k === 0) return new Set();
+  if (n - k < 1) throw new RangeError(`validation ${fraction} of ${n} targets leaves none for the fitness`);
+  const rng = new Rng(hash32(`validation:${seed}`));
+  const idx = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  return new Set(idx.slice(0, k));
+}
+
 const key = (c: Candidate) => `${c.tensor}:${c.row}:${c.group ?? -1}`;
 
 function sameConfig(a: SearchConfig, b: SearchConfig): string | undefined {
@@ -119,15 +141,21 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   const targetProbes = input.target.map((t) => t.probe);
   // (the competitor metric scores every other token already: no distractor needed)
   const extra = config.ownAnswerDistractors && config.metric !== 'competitor' ? ownAnswers(model, targetProbes) : new Map<number, string[]>();
-  const target = prepareProbes(model.tokenizer, targetProbes, { extraDistractors: extra });
+  const allTarget = prepareProbes(model.tokenizer, targetProbes, { extraDistractors: extra });
+  // validation: a seeded subset of the targets, scored after the controls and kept out of the fitness
+  const held = validationSplit(allTarget.length, config.validation ?? 0, config.seed);
+  const target = allTarget.filter((_, i) => !held.has(i));
+  const validation = allTarget.filter((_, i) => held.has(i));
   const control = prepareProbes(model.tokenizer, input.control);
-  const domainNames = [...new Set(input.target.map((t) => t.domain))];
-  const domains = domainNames.map((name) => ({ name, probes: input.target.flatMap((t, i) => (t.domain === name ? [i] : [])) }));
+  const fitDomains = input.target.filter((_, i) => !held.has(i));
+  const domainNames = [...new Set(fitDomains.map((t) => t.domain))];
+  const domains = domainNames.map((name) => ({ name, probes: fitDomains.flatMap((t, i) => (t.domain === name ? [i] : [])) }));
   const fitOpts: FitnessOptions = {
     lambda: config.lambda,
     aggregate: config.aggregate,
     margin: config.targetMargin,
     controlMargin: config.controlMargin,
+    validationCount: validation.length,
     domains: domains.length > 1 ? domains.map((d) => d.probes) : undefined,
   };
 
@@ -154,7 +182,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     input.checkpoint?.append({ type: 'start', version: 1, config });
   }
 
-  const evaluator = await Evaluator.create(model, target, control, { workers: input.workers, metric: config.metric, firstLayer: input.residualCache === false ? 0 : space.firstLayer });
+  const evaluator = await Evaluator.create(model, target, [...control, ...validation], { workers: input.workers, metric: config.metric, firstLayer: input.residualCache === false ? 0 : space.firstLayer });
   // candidate evaluations (baselines are not counted: a resumed search counts as an uninterrupted one)
   let evaluations = evaluationsBefore;
   let applied = false;
@@ -185,10 +213,11 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
         if (r.correct[i]) {
           if (i < nT) targetCorrect++;
           else controlCorrect++;
-        } else if (i >= nT && base!.correct[i]) brokenControls++;
+        } else if (i >= nT && i < nT + control.length && base!.correct[i]) brokenControls++;
       }
       if (!screenedOut && config.maxBrokenControls !== undefined && brokenControls > config.maxBrokenControls) f.fitness = -Infinity;
-      return { flips, ...f, screenedOut, targetCorrect, controlCorrect, brokenControls };
+      const vg = screenedOut ? undefined : validationGain(r.gaps, base!.gaps, fitOpts);
+      return { flips, ...f, screenedOut, targetCorrect, controlCorrect, brokenControls, ...(vg !== undefined ? { validationGain: vg } : {}) };
     };
 
     const emit = (iteration: number, message?: string) => {
@@ -270,7 +299,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       },
       async firstOrder(): Promise<FirstOrderRanking> {
         if (inFlight) throw new StrategyError('firstOrder() while evaluations are running');
-        firstOrderModel ??= new FirstOrderModel(model, space, [...target, ...control], config.metric);
+        firstOrderModel ??= new FirstOrderModel(model, space, [...target, ...control, ...validation], config.metric);
         const fx = firstOrderModel.compute();
         backwards += fx.backwards;
         firstOrderSeconds += fx.seconds;
@@ -306,7 +335,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       finalGaps: final.gaps,
       baseCorrect: base0.correct,
       finalCorrect: final.correct,
-      prepared: { target, control },
+      prepared: { target, control, validation },
       history,
       evaluations: evaluations,
       backwards,

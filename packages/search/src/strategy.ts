@@ -31,6 +31,12 @@ export interface Evaluation {
   controlCorrect: number;
   /** Control probes correct (teacher-forced) under the current patch and wrong with this candidate. */
   brokenControls: number;
+  /**
+   * Mean gain of the validation targets (SearchConfig.validation: targets held back from the
+   * fitness); undefined without them or when screened out. > 0: the flip helps targets it was
+   * not chosen on.
+   */
+  validationGain?: number;
 }
 
 /** First-order predictions for every candidate on top of the accepted patch (SearchContext.firstOrder). */
