@@ -23,6 +23,8 @@ const common = [
   '--control', tinyProbeSpec('addition', 'CONTROL'),
   '--control', tinyProbeSpec('capital', 'CONTROL'),
   '--layers=-2--1', '--iters', '6', '--opt', 'batch=4', '--seed', '3', '--quiet',
+  // the paper's greedy with its metric (the default is the guided strategy: see its own test)
+  '--strategy', 'greedy', '--metric', 'seq_logprob',
 ];
 
 function bankai(...args: string[]) {
@@ -132,9 +134,14 @@ describe('bankai search', () => {
     expect(r.code).toBe(0);
     expect(existsSync(out)).toBe(true);
     expect(r.stdout).toMatch(/bankai demo: fix "addition"/);
-    // a 2-step run accepts nothing yet (the first flip comes later); the tables are tested above
-    expect(r.stdout).toMatch(/^0 flips accepted .* \(16 candidate evaluations\)/m);
-    expect((JSON.parse(readFileSync(out, 'utf8')) as { flips: unknown[] }).flips).toEqual([]);
+    // the default search: gradient-guided, competitor metric, validation targets held back
+    const m = /^(\d+) flips accepted .* \(\d+ candidate evaluations, \d+ backward passes in [\d.]+ s\)/m.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    const manifest = JSON.parse(readFileSync(out, 'utf8')) as { flips: unknown[]; provenance: { strategy: string; metric: string } };
+    expect(manifest.flips).toHaveLength(Number(m![1]));
+    expect(manifest.flips.length).toBeGreaterThan(0); // the first ranked step already finds flips
+    expect(manifest.provenance).toMatchObject({ strategy: 'guided', metric: 'competitor' });
+    expect(r.stdout).toMatch(/== held-out probes/);
   });
 
   it('explains bad input in one line', () => {

@@ -11,7 +11,7 @@ import type { Command } from './commands.js';
 import { search } from './search-commands.js';
 
 /** The demo's target skill and its defaults (sized for about a minute on one or two cores). */
-const DEMO = { skill: 'addition', iters: '60', layers: 'all', projs: 'gate,up,down', minGain: '0.02', margin: '2' };
+const DEMO = { skill: 'addition', iters: '40', layers: 'all', projs: 'gate,up,down' };
 
 export const demo: Command = {
   summary: 'the main job: search a patch on the shipped tiny 1-bit model and show fixed / broken prompts',
@@ -39,7 +39,8 @@ export const demo: Command = {
       // held out, to check that nothing else broke)
       '--control', tinyProbeSpec(s, 'CONTROL'),
       ...TINY_PROBE_SKILLS.filter((o) => o !== s).flatMap((o) => ['--control', tinyProbeSpec(o, 'SEARCH'), '--heldout-control', tinyProbeSpec(o, 'EVAL')]),
-      '--iters', String(flags.iters), '--layers', DEMO.layers, '--projs', DEMO.projs, '--min-gain', DEMO.minGain, '--margin', DEMO.margin,
+      // everything else as `bankai search` defaults it (the gradient-guided strategy)
+      '--iters', String(flags.iters), '--layers', DEMO.layers, '--projs', DEMO.projs,
       '--workers', String(flags.workers), '--seed', String(flags.seed), '--out', outPath,
     ];
     out(`bankai demo: fix "${skill}" on the shipped tiny 1-bit model (bankai search ${argv.join(' ')})\n`);
