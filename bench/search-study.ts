@@ -1,0 +1,87 @@
+// Study (not a test): held-out fixes of the old greedy search and the gradient-guided default on
+// the shipped tiny model, each against a random-patch null of the same size, over several seeds.
+// Per skill: search on SKILL_SEARCH with the demo's controls (SKILL_CONTROL + every other skill's
+// SEARCH set); evaluate in greedy generation on SKILL_HELDOUT (every held-out example the search
+// never saw), on fresh prompts generated here (outside every split and probe file, where the skill
+// has any), and on every other skill's HELDOUT set. The numbers come from runStudy in
+// @bankai/search; this script only builds the inputs and prints.
+// Usage: npx tsx bench/search-study.ts [--skills addition,primality,derivative,multiplication]
+//          [--seeds 1,2,3,4,5] [--null 10] [--fresh 200] [--workers 2] [--arms greedy,guided] [--json out.json]
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { fileSource } from '@bankai/gguf/node';
+import { Model } from '@bankai/model';
+import { tinyProbeSpec, TINY_PROBE_SKILLS, type Probe } from '@bankai/probes';
+import { readProbeFile } from '@bankai/probes/node';
+import { formatStudy, runStudy, type SearchConfig, type StudyArm, type StudySkill } from '@bankai/search';
+import greedy from '@bankai/strategy-greedy';
+import guided from '@bankai/strategy-guided';
+import { FreshPromptsError, freshProbes, modelPath, type SkillName } from '@bankai/tiny-model';
+
+const { values: args } = parseArgs({
+  options: {
+    skills: { type: 'string', default: 'addition,primality,derivative,multiplication' },
+    seeds: { type: 'string', default: '1,2,3,4,5' },
+    null: { type: 'string', default: '10' },
+    fresh: { type: 'string', default: '200' },
+    'fresh-seed': { type: 'string', default: '8001' },
+    workers: { type: 'string', default: '2' },
+    arms: { type: 'string', default: 'greedy,guided' },
+    json: { type: 'string' },
+  },
+});
+
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const probes = async (skill: SkillName, set: 'SEARCH' | 'CONTROL' | 'HELDOUT'): Promise<Probe[]> => (await readProbeFile(tinyProbeSpec(skill, set))).probes;
+
+// the demo's search space; the old greedy exactly as `bankai demo` runs it
+const common = { iterations: 60, layers: [0, 1, 2, 3], projs: ['gate', 'up', 'down'], granularity: 'row', aggregate: 'mean', minGain: 0.02, targetMargin: 2 } as const;
+const ARMS: Record<string, StudyArm> = {
+  greedy: {
+    name: 'greedy (old default)', strategy: greedy,
+    config: { ...common, projs: [...common.projs], layers: [...common.layers], strategy: 'greedy', strategyOptions: {}, metric: 'seq_logprob', lambda: 1, maxBrokenControls: 0, ownAnswerDistractors: true },
+  },
+  // `bankai search`'s defaults (and the demo's)
+  guided: {
+    name: 'guided (new default)', strategy: guided,
+    config: {
+      ...common, projs: [...common.projs], layers: [...common.layers], iterations: 40, strategy: 'guided', strategyOptions: {},
+      metric: 'competitor', lambda: 2, controlMargin: 2, maxBrokenControls: 1, validation: 0.33, ownAnswerDistractors: false,
+    } satisfies Omit<SearchConfig, 'seed'>,
+  },
+};
+
+const src = await fileSource(modelPath);
+const model = await Model.load(src);
+await src.close();
+const skills: StudySkill[] = [];
+for (const name of list(args.skills) as SkillName[]) {
+  if (!(TINY_PROBE_SKILLS as readonly string[]).includes(name)) throw new Error(`--skills: unknown skill ${name}`);
+  const others = TINY_PROBE_SKILLS.filter((s) => s !== name);
+  let fresh: Probe[] = [];
+  try {
+    fresh = freshProbes(name, Number(args.fresh), Number(args['fresh-seed']));
+  } catch (e) {
+    if (!(e instanceof FreshPromptsError)) throw e;
+  }
+  skills.push({
+    name,
+    target: await probes(name, 'SEARCH'),
+    control: [...(await probes(name, 'CONTROL')), ...(await Promise.all(others.map((o) => probes(o, 'SEARCH')))).flat()],
+    heldout: await probes(name, 'HELDOUT'),
+    fresh,
+    other: (await Promise.all(others.map((o) => probes(o, 'HELDOUT')))).flat(),
+  });
+}
+const arms = list(args.arms).map((a) => {
+  const arm = ARMS[a];
+  if (!arm) throw new Error(`--arms: unknown arm ${a}; use ${Object.keys(ARMS).join(', ')}`);
+  return arm;
+});
+const result = await runStudy(model, skills, arms, {
+  seeds: list(args.seeds).map(Number), nullPatches: Number(args.null), workers: Number(args.workers),
+  onProgress: (m) => process.stderr.write(`${m}\n`),
+});
+console.log(formatStudy(result));
+console.log(`\n${result.seconds.toFixed(0)} s in all`);
+if (args.json) writeFileSync(args.json, JSON.stringify(result, null, 1));
