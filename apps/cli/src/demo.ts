@@ -17,14 +17,14 @@ export const demo: Command = {
   summary: 'the main job: search a patch on the shipped tiny 1-bit model and show fixed / broken prompts',
   usage: 'bankai demo [--skill NAME] [--iters N] [--workers N] [--seed N] [--out PATCH.json]',
   flags: {
-    skill: { type: 'string', value: 'NAME', help: 'the tiny model\'s skill to fix (its SEARCH probes; EVAL probes are held out)', default: DEMO.skill },
+    skill: { type: 'string', value: 'NAME', help: 'the tiny model\'s skill to fix (its SEARCH probes; its HELDOUT probes are held out)', default: DEMO.skill },
     iters: { type: 'number', value: 'N', help: 'search steps', default: Number(DEMO.iters) },
     workers: { type: 'number', value: 'N', help: 'evaluator threads', default: search.flags.workers!.default },
     seed: { type: 'number', value: 'N', help: 'random seed', default: 1 },
     out: { type: 'string', value: 'PATCH.json', help: 'where to write the patch (default: a new temporary folder)' },
   },
-  details: 'Equivalent to `bankai search` with --target SKILL#SKILL_SEARCH, --heldout SKILL#SKILL_EVAL, --control\n' +
-    'SKILL#SKILL_CONTROL and OTHER#OTHER_SEARCH, and --heldout-control OTHER#OTHER_EVAL for every other skill.',
+  details: 'Equivalent to `bankai search` with --target SKILL#SKILL_SEARCH, --heldout SKILL#SKILL_HELDOUT, --control\n' +
+    'SKILL#SKILL_CONTROL and OTHER#OTHER_SEARCH, and --heldout-control OTHER#OTHER_HELDOUT for every other skill.',
   async run(flags: Flags, out) {
     const skill = String(flags.skill);
     if (!(TINY_PROBE_SKILLS as readonly string[]).includes(skill)) {
@@ -34,11 +34,12 @@ export const demo: Command = {
     const outPath = (flags.out as string | undefined) ?? join(mkdtempSync(join(tmpdir(), 'bankai-demo-')), `${skill}.json`);
     const argv = [
       '--target', tinyProbeSpec(s, 'SEARCH'),
-      '--heldout', tinyProbeSpec(s, 'EVAL'),
-      // controls: the skill's CONTROL set and every other skill's SEARCH set (their EVAL sets stay
+      // held out: every held-out example of the skill the search does not see (EVAL is a part of it)
+      '--heldout', tinyProbeSpec(s, 'HELDOUT'),
+      // controls: the skill's CONTROL set and every other skill's SEARCH set (their HELDOUT sets stay
       // held out, to check that nothing else broke)
       '--control', tinyProbeSpec(s, 'CONTROL'),
-      ...TINY_PROBE_SKILLS.filter((o) => o !== s).flatMap((o) => ['--control', tinyProbeSpec(o, 'SEARCH'), '--heldout-control', tinyProbeSpec(o, 'EVAL')]),
+      ...TINY_PROBE_SKILLS.filter((o) => o !== s).flatMap((o) => ['--control', tinyProbeSpec(o, 'SEARCH'), '--heldout-control', tinyProbeSpec(o, 'HELDOUT')]),
       // everything else as `bankai search` defaults it (the gradient-guided strategy)
       '--iters', String(flags.iters), '--layers', DEMO.layers, '--projs', DEMO.projs,
       '--workers', String(flags.workers), '--seed', String(flags.seed), '--out', outPath,

@@ -45,6 +45,11 @@ export interface StudyOptions {
   seeds: readonly number[];
   /** K random patches per null (default 10). */
   nullPatches?: number;
+  /**
+   * Seed of the null's random patches (default 1): one null per skill, space and patch size,
+   * shared by every arm and seed (the null is what random patches of that size do).
+   */
+  nullSeed?: number;
   workers: number;
   maxTokens?: number;
   onProgress?: (message: string) => void;
@@ -104,6 +109,7 @@ export interface StudyResult {
   cells: StudyCell[];
   seeds: number[];
   nullPatches: number;
+  nullSeed: number;
   seconds: number;
 }
 
@@ -128,11 +134,13 @@ export async function runStudy(model: Model, skills: readonly StudySkill[], arms
   const t0 = performance.now();
   const K = opts.nullPatches ?? 10;
   const maxTokens = opts.maxTokens ?? 32;
+  const nullSeed = opts.nullSeed ?? 1;
   const say = opts.onProgress ?? (() => undefined);
   const cells: StudyCell[] = [];
   for (const skill of skills) {
     const groups = STUDY_GROUPS.filter((g) => skill[g].length > 0);
     const before = new Map(groups.map((g) => [g, generations(model, [], skill[g], maxTokens)]));
+    const unchanged = new Map(groups.map((g) => [g, countChanges(before.get(g)!.map((b) => ({ before: b, after: b })))]));
     const counts = (flips: readonly Candidate[]) => {
       const out = new Map<StudyGroup, ChangeCounts>();
       for (const g of groups) {
@@ -141,17 +149,17 @@ export async function runStudy(model: Model, skills: readonly StudySkill[], arms
       }
       return out;
     };
-    // null counts per (space, size, seed): K random patches of that size
+    // null counts per (space, size): K random patches of that size (an empty patch changes nothing)
     const nulls = new Map<string, Map<StudyGroup, ChangeCounts>[]>();
-    const nullOf = (arm: StudyArm, size: number, seed: number) => {
+    const nullOf = (arm: StudyArm, size: number) => {
       const space = { layers: arm.config.layers, projs: arm.config.projs, granularity: arm.config.granularity };
-      const key = JSON.stringify([space, size, seed]);
+      const key = JSON.stringify([space, size]);
       let n = nulls.get(key);
       if (!n) {
-        say(`${skill.name}: null of ${K} random ${size}-flip patches (seed ${seed})`);
+        say(`${skill.name}: null of ${K} random ${size}-flip patches`);
         const cs = new CandidateSpace(model, space);
-        const rng = new Rng(seed);
-        n = Array.from({ length: K }, () => counts(randomPatch(cs, size, rng)));
+        const rng = new Rng(nullSeed);
+        n = Array.from({ length: K }, () => (size === 0 ? unchanged : counts(randomPatch(cs, size, rng))));
         nulls.set(key, n);
       }
       return n;
@@ -169,7 +177,7 @@ export async function runStudy(model: Model, skills: readonly StudySkill[], arms
           workers: opts.workers,
         });
         const own = counts(r.flips);
-        const nullCounts = nullOf(arm, r.flips.length, seed);
+        const nullCounts = nullOf(arm, r.flips.length);
         const outcome: StudyRun['groups'] = {};
         for (const g of groups) {
           const c = own.get(g)!;
@@ -184,7 +192,7 @@ export async function runStudy(model: Model, skills: readonly StudySkill[], arms
       cells.push(cellOf(skill.name, arm.name, runs, groups));
     }
   }
-  return { cells, seeds: [...opts.seeds], nullPatches: K, seconds: (performance.now() - t0) / 1000 };
+  return { cells, seeds: [...opts.seeds], nullPatches: K, nullSeed, seconds: (performance.now() - t0) / 1000 };
 }
 
 function cellOf(skill: string, arm: string, runs: StudyRun[], groups: readonly StudyGroup[]): StudyCell {
@@ -241,7 +249,7 @@ export function formatStudy(r: StudyResult): string {
       f1(c.searchSeconds.mean),
     ].join(' | ').replace(/^/, '| ').replace(/$/, ' |'));
   }
-  lines.push('', `${r.seeds.length} seeds (${r.seeds.join(', ')}); nulls of ${r.nullPatches} random patches with each run's flip count; ` +
+  lines.push('', `${r.seeds.length} seeds (${r.seeds.join(', ')}); nulls of ${r.nullPatches} random patches (seed ${r.nullSeed}) with each run's flip count; ` +
     'means over runs; a seedless arm runs once for all seeds.');
   return lines.join('\n');
 }
