@@ -6,10 +6,19 @@ export {
   type LayerWeights, type Linear, type ModelWeights, type RunnerLayout, type VirtualFlips,
 } from './qwen3.js';
 export {
-  argmax, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, scoreRows, splitInContext, tokenLogprobs,
-  type ContinuationScore, type Encoder, type GenerateOptions,
+  argmax, decodeSteps, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, scoreRows, splitInContext, tokenLogprobs,
+  type ContinuationScore, type DecodeEnd, type DecodeStepOptions, type Encoder, type GenerateOptions,
 } from './scoring.js';
 export { Tokenizer, type TokenizerMetadata } from './tokenizer.js';
 export { ScoringPool, type SequenceScore } from './pool.js';
 export { applyPatch, xorFlips, modelShape, oneBitTensors, q1TensorBytes, snapshotWeights, weightsHamming, type AppliedPatch, type ApplyOptions, type WeightSnapshot, type WeightsHamming } from './patching.js';
 export { exp, log, pow } from './portable-math.js';
+export { checkSamplingOptions, createSampler, GenerationOptionError, type Sampler, type SamplingOptions } from './sampling.js';
+export {
+  ContextLengthError, generateText, StopMatcher, streamText,
+  type FinishReason, type TextGeneration, type TextGenerationOptions, type TextPiece,
+} from './stream.js';
+export {
+  CHAT_TEMPLATE_KEY, CHATML_TEMPLATE, ChatTemplate, ChatTemplateError, promptOpensThinking, splitThinking, ThinkingSplitter,
+  type ChatMessage, type ChatRenderOptions, type ThinkingDelta,
+} from './chat.js';
