@@ -114,7 +114,11 @@ export class EngineScheduler {
    */
   run<T>(patch: ServedPatch | null, signal: AbortSignal | undefined, job: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(shuttingDown());
-    this.checkRoom();
+    try {
+      this.checkRoom();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (signal?.aborted) return Promise.reject(new AbortedWhileQueued('the client went away before its turn'));
     return new Promise<T>((resolve, reject) => {
       const key = keyOf(patch);
