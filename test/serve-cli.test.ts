@@ -1,11 +1,13 @@
 // `bankai serve` end to end: the built bin on the shipped tiny model and a patch folder, on a free
-// loopback port; its answers equal `bankai generate` and `bankai apply` (the same greedy
-// generation); it lists refused patches; SIGTERM stops it cleanly; bad flags are one-line errors.
+// loopback port, asked with the openai client; its answers (streamed and not) equal `bankai
+// generate` and `bankai apply` (the same greedy generation); it lists refused patches; SIGTERM
+// stops it cleanly; bad flags are one-line errors.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileSource, sha256File } from '@bankai/gguf/node';
 import { Model, modelShape, oneBitTensors } from '@bankai/model';
@@ -52,11 +54,12 @@ afterAll(() => {
 });
 
 const completion = async (model: string) => {
-  const r = await fetch(`${url}/v1/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model, prompt: PROMPT, max_tokens: 16, stop: '\n' }),
-  });
-  return (await r.json()).choices[0].text as string;
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  let streamed = '';
+  for await (const chunk of await client.completions.create({ model, prompt: PROMPT, max_tokens: 16, stop: '\n', stream: true })) streamed += chunk.choices[0]?.text ?? '';
+  const whole = (await client.completions.create({ model, prompt: PROMPT, max_tokens: 16, stop: '\n' })).choices[0]!.text;
+  expect(streamed).toBe(whole);
+  return whole;
 };
 
 describe('bankai serve', () => {

@@ -101,6 +101,8 @@ export interface ServeApp {
   close(): Promise<void>;
 }
 
+const ROUTES = new Set(['/health', '/metrics', '/v1/models', '/v1/completions', '/v1/chat/completions', '/v1/patches/reload']);
+
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' };
 
 function randomId(): string {
@@ -177,7 +179,9 @@ export function createServeApp(o: ServeAppOptions): ServeApp {
   });
   app.use('*', async (c, next) => {
     await next();
-    metrics.request(c.req.routePath === '/*' ? 'unmatched' : `${c.req.method} ${c.req.routePath}`, c.res.status);
+    // the route's pattern (a request refused before routing, e.g. 401, by its path when it is a route)
+    const pattern = c.req.routePath !== '/*' ? c.req.routePath : ROUTES.has(c.req.path) ? c.req.path : c.req.path.startsWith('/v1/models/') ? '/v1/models/:id' : undefined;
+    metrics.request(pattern ? `${c.req.method} ${pattern}` : 'unmatched', c.res.status);
   });
   app.use('*', bodyLimit({
     maxSize: o.maxBodyBytes ?? 4 << 20,
@@ -226,7 +230,8 @@ export function createServeApp(o: ServeAppOptions): ServeApp {
       ...(req.seed != null ? { seed: req.seed } : {}),
       ...(req.stop != null ? { stop: req.stop } : {}),
     };
-    checkSamplingOptions(opts); // the library's own checks, before the request queues
+    // the library's own checks, before the request queues (a stream's errors must come before its 200)
+    checkSamplingOptions(opts);
     new StopMatcher(typeof opts.stop === 'string' ? [opts.stop] : [...(opts.stop ?? [])]);
     return opts;
   }
