@@ -1,6 +1,7 @@
 // The same packages on Node, Deno and Bun: each runtime (the binaries from the installed npm
 // packages, offline; inside `unshare -rn` where the host allows it) runs test/embedding/tiny-run.mjs on the shipped tiny model, which loads the
-// core wasm, scores a fixed token sequence (full log-softmax rows), generates greedily and runs a
+// core wasm, scores a fixed token sequence (full log-softmax rows), generates greedily and with
+// seeded sampling (also from a chat-template prompt), and runs a
 // short search on 2 piscina workers over the shared WebAssembly.Memory. Deno and Bun must print
 // what Node prints: the same bits for log-probs, the same generations, the same patch.
 import { execFile } from 'node:child_process';
@@ -13,6 +14,7 @@ import { describeF32Diff, f32FromBase64, maxUlpDistance, ulpDistance } from './e
 import { noNetworkPrefix, runtime, unsupported, type RuntimeName } from './embedding/runtimes.js';
 
 const SCRIPT = fileURLToPath(new URL('./embedding/tiny-run.mjs', import.meta.url));
+const SERVE_SCRIPT = fileURLToPath(new URL('./embedding/serve-run.mjs', import.meta.url));
 const TEST_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 interface Flip { tensor: string; row: number; group?: number }
@@ -33,20 +35,24 @@ type SearchOutput = {
   baseGaps: number[]; finalGaps: number[];
 } & Partial<PartError>;
 
-interface Run { output?: RunOutput; failure?: string; wallSeconds: number }
+interface Run<T = RunOutput> { output?: T; failure?: string; wallSeconds: number }
+
+/** serve-run.mjs: the @bankai/serve fetch handler in process. */
+interface ServeOutput { greedy: string; sampled: string; chatStream: string; error: { status: number; body: string } }
 
 const RUNTIMES: RuntimeName[] = ['node', 'deno', 'bun'];
 const OTHERS = RUNTIMES.filter((r) => r !== 'node');
 const runs = new Map<RuntimeName, Run>();
+const serveRuns = new Map<RuntimeName, Run<ServeOutput>>();
 let denoDir: string;
 /** `unshare -rn` where the host allows it: a runtime that tried to download anything would fail. */
 let offline: string[] | undefined;
 
 /** Runs the script under `name`; a crash or unparsable output becomes `failure` (with stderr). */
-function runIn(name: RuntimeName): Promise<Run> {
+function runIn<T = RunOutput>(name: RuntimeName, script = SCRIPT, scriptArgs = ['--workers=2']): Promise<Run<T>> {
   const rt = runtime(name);
   const t0 = performance.now();
-  const [cmd, ...args] = [...(offline ?? []), rt.bin, ...rt.argv(SCRIPT, ['--workers=2'])];
+  const [cmd, ...args] = [...(offline ?? []), rt.bin, ...rt.argv(script, scriptArgs)];
   return new Promise((resolve) => {
     execFile(cmd!, args, {
       cwd: TEST_DIR,
@@ -58,7 +64,7 @@ function runIn(name: RuntimeName): Promise<Run> {
       const last = stdout.trim().split('\n').pop() ?? '';
       try {
         if (err) throw err;
-        resolve({ output: JSON.parse(last) as RunOutput, wallSeconds });
+        resolve({ output: JSON.parse(last) as T, wallSeconds });
       } catch (e) {
         resolve({ failure: `${[cmd, ...args].join(' ')}: ${(e as Error).message}\nstderr: ${stderr.slice(-4000)}`, wallSeconds });
       }
@@ -71,6 +77,7 @@ beforeAll(async () => {
   offline = noNetworkPrefix();
   // one at a time: the machine's cores are shared, and each run starts 2 workers of its own
   for (const name of RUNTIMES) if (!unsupported(name)) runs.set(name, await runIn(name));
+  for (const name of RUNTIMES) if (!unsupported(name)) serveRuns.set(name, await runIn<ServeOutput>(name, SERVE_SCRIPT, []));
 }, 600_000);
 
 afterAll(() => {
@@ -139,7 +146,7 @@ describe.each(OTHERS)('%s against node', (name) => {
     expect(describeF32Diff(f32FromBase64(a.logprobs), f32FromBase64(b.logprobs), a.vocab), 'log-probs').toBeUndefined();
   });
 
-  it.skipIf(skip)(`identical greedy generations${why}`, () => {
+  it.skipIf(skip)(`identical greedy and seeded sampled generations, and the chat template${why}`, () => {
     expect(output(name).generations).toEqual(output('node').generations);
   });
 
@@ -178,5 +185,21 @@ describe('comparison helpers', () => {
     expect(ulpDistance(0, -0)).toBe(0);
     expect(ulpDistance(Number.MIN_VALUE, -Number.MIN_VALUE)).toBe(2);
     expect(maxUlpDistance([1, 2], [1, 2])).toBe(0);
+  });
+});
+
+describe.each(OTHERS)('%s serves as node does', (name) => {
+  const skip = unsupported(name);
+  it.skipIf(skip)(`the @bankai/serve fetch handler: greedy, seeded sampled and streamed chat replies, errors${skip ? ` (skipped: ${skip})` : ''}`, () => {
+    const get = (n: RuntimeName) => {
+      const r = serveRuns.get(n)!;
+      if (r.failure) throw new Error(`${n} failed: ${r.failure}`);
+      return r.output!;
+    };
+    const node = get('node');
+    expect(node.greedy.length).toBeGreaterThan(0);
+    expect(node.chatStream).toMatch(/data: \[DONE\]/);
+    expect(node.error.status).toBe(404);
+    expect(get(name)).toEqual(node);
   });
 });

@@ -4,7 +4,8 @@
 //   runtime       which runtime and version ran it, and the engine build it picked
 //   logprobs      a fixed token sequence: its raw logits and full log-softmax rows, as the bytes
 //                 of the (n, vocab) f32 arrays in base64 (bit-exact), plus a few values to read
-//   generations   greedy answers to a few probe prompts (text and token ids)
+//   generations   greedy answers to a few probe prompts (text and token ids), seeded sampled
+//                 answers to the same prompts, and a sampled answer to a chat-template prompt
 //   search        a short greedy search on 2 piscina workers: flips, fitness, history, gaps
 //   guided        the same with the gradient-guided strategy and the competitor metric (backward
 //                 passes in JS: their numbers must agree to the bit too)
@@ -68,7 +69,16 @@ function logprobsPart(model) {
 async function generatePart(model) {
   const probes = (await readProbeFile(tinyProbeSpec('multiplication', 'SEARCH'))).probes.slice(0, 4);
   const prompts = [...probes.map((p) => p.prompt), 'Q: what is the capital of France? A:'];
-  return prompts.map((prompt) => ({ prompt, ...model.generate(prompt, { maxTokens: 24 }) }));
+  const greedyAnswers = prompts.map((prompt) => ({ prompt, ...model.generate(prompt, { maxTokens: 24 }) }));
+  // seeded sampling (portable exp in every decision) and a chat prompt from the Jinja template
+  const sampling = { temperature: 1.1, topK: 40, topP: 0.95, minP: 0.02, repetitionPenalty: 1.1, seed: 7, maxTokens: 24 };
+  const sampled = prompts.map((prompt, i) => {
+    const g = model.generateText(prompt, { ...sampling, seed: 7 + i });
+    return { prompt: `sampled: ${prompt}`, text: g.text, tokens: g.tokens };
+  });
+  const chat = model.chatTemplate.render([{ role: 'user', content: prompts[0] }], { enableThinking: false });
+  const c = model.generateText(model.tokenizer.encode(chat, { parseSpecial: true }), { ...sampling, maxTokens: 16 });
+  return [...greedyAnswers, ...sampled, { prompt: `chat: ${chat}`, text: c.text, tokens: c.tokens }];
 }
 
 // The configuration of test/search.test.ts, fewer iterations.

@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** Errors that describe bad input (files, flags, options): printed as one line, not a stack. */
-const USER_ERRORS = new Set(['PatchFormatError', 'ProbeFormatError', 'StrategyError', 'FileExistsError']);
+const USER_ERRORS = new Set(['PatchFormatError', 'ProbeFormatError', 'StrategyError', 'FileExistsError', 'ServeConfigError']);
 
 function isUserError(e: unknown): e is Error {
   return e instanceof CliError || e instanceof GgufError || e instanceof ModelConfigError ||

@@ -15,6 +15,7 @@ import { demo } from './demo.js';
 import { audit, evaluate, probesFresh } from './probe-commands.js';
 import { patchCommands } from './patch-commands.js';
 import { search, stackCompare } from './search-commands.js';
+import { serve } from './serve-command.js';
 
 export interface Command extends CommandSpec {
   run(flags: Flags, out: (s: string) => void): Promise<void>;
@@ -253,4 +254,5 @@ export const commands: Record<string, Command> = {
   ...patchCommands,
   search,
   stack: stackCompare,
+  serve,
 };

@@ -6,8 +6,8 @@ export {
   type ForwardTape, type LayerWeights, type Linear, type ModelWeights, type RunnerLayout, type TapePoint, type VirtualFlips,
 } from './qwen3.js';
 export {
-  argmax, competitorMargin, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, scoreRows, splitInContext, tokenLogprobs,
-  type ContinuationScore, type Encoder, type GenerateOptions,
+  argmax, competitorMargin, decodeSteps, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, scoreRows, splitInContext, tokenLogprobs,
+  type ContinuationScore, type DecodeEnd, type DecodeStepOptions, type Encoder, type GenerateOptions,
 } from './scoring.js';
 export { Tokenizer, type TokenizerMetadata } from './tokenizer.js';
 export { ScoringPool, type SequenceScore } from './pool.js';
@@ -18,3 +18,12 @@ export {
   type BackwardOptions, type BackwardProjection, type OutputSeed, type ProjectionGradient,
 } from './backward.js';
 export { likelyMistake, type LikelyMistakeOptions } from './mistake.js';
+export { checkSamplingOptions, createSampler, GenerationOptionError, type Sampler, type SamplingOptions } from './sampling.js';
+export {
+  ContextLengthError, generateText, StopMatcher, streamText,
+  type FinishReason, type TextGeneration, type TextGenerationOptions, type TextPiece,
+} from './stream.js';
+export {
+  CHAT_TEMPLATE_KEY, CHATML_TEMPLATE, ChatTemplate, ChatTemplateError, promptOpensThinking, splitThinking, ThinkingSplitter,
+  type ChatMessage, type ChatRenderOptions, type ThinkingDelta,
+} from './chat.js';

@@ -3,10 +3,12 @@
 
 import { createEngine, type Engine } from '@bankai/engine-wasm';
 import { readGguf, type ByteSource, type GgufFile } from '@bankai/gguf';
+import { ChatTemplate } from './chat.js';
 import type { Qwen3Config } from './config.js';
 import { loadWeights, tokenizerFromHeader, type LoadProgress } from './load.js';
 import { layoutRunner, Qwen3Runner, type ModelWeights, type RunnerLayout } from './qwen3.js';
 import { generateGreedy, scoreContinuation, splitInContext, tokenLogprobs, type ContinuationScore } from './scoring.js';
+import { generateText, streamText, type TextGeneration, type TextGenerationOptions, type TextPiece } from './stream.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export interface ModelOptions {
@@ -33,6 +35,7 @@ export interface Generation {
 export class Model {
   readonly config: Qwen3Config;
   readonly runner: Qwen3Runner;
+  private template?: ChatTemplate;
 
   private constructor(
     readonly engine: Engine,
@@ -98,5 +101,20 @@ export class Model {
     let text = this.decode(tokens);
     if (stopAtNewline && text.includes('\n')) text = text.slice(0, text.indexOf('\n'));
     return { text, tokens };
+  }
+
+  /** Sampled or greedy generation with stop strings (greedy by default: the tokens generate() gives). */
+  generateText(prompt: string | readonly number[], opts: TextGenerationOptions = {}): TextGeneration {
+    return generateText(this, prompt, opts);
+  }
+
+  /** generateText as an async iterator of text pieces that never split a character. */
+  streamText(prompt: string | readonly number[], opts: TextGenerationOptions = {}): AsyncGenerator<TextPiece, TextGeneration> {
+    return streamText(this, prompt, opts);
+  }
+
+  /** The file's chat template (`tokenizer.chat_template`), else plain ChatML; parsed once. */
+  get chatTemplate(): ChatTemplate {
+    return (this.template ??= ChatTemplate.fromHeader(this.header, this.tokenizer));
   }
 }

@@ -1,4 +1,4 @@
-// Teacher-forced log-probabilities and greedy generation on a Qwen3Runner.
+// Teacher-forced log-probabilities, the decoding loop and greedy generation on a Qwen3Runner.
 
 import { exp, log } from './portable-math.js';
 import type { Qwen3Runner } from './qwen3.js';
@@ -130,6 +130,44 @@ export function competitorMargin(row: ArrayLike<number>, target: number): { marg
   return { margin: row[target]! - best, competitor };
 }
 
+export interface DecodeStepOptions {
+  maxTokens?: number;
+  /** Token ids that end generation (not included in the output): eos / eot. */
+  stopTokens?: readonly number[];
+  /** Picks the next token from one row of logits and every token so far (prompt included);
+   *  default: the argmax (greedy). */
+  pick?: (logits: Float32Array, history: readonly number[]) => number;
+}
+
+/** Why decodeSteps ended: a stop token, or maxTokens / the runner's context ran out. */
+export type DecodeEnd = 'stop' | 'length';
+
+/**
+ * The decoding loop with the KV cache: prefill the prompt in one batch, then one token a step.
+ * Yields each new token; returns why it ended. A consumer that stops early (break, return())
+ * ends it before the next forward pass.
+ */
+export function* decodeSteps(runner: Qwen3Runner, prompt: readonly number[], opts: DecodeStepOptions = {}): Generator<number, DecodeEnd> {
+  const maxTokens = opts.maxTokens ?? 64;
+  const stop = new Set(opts.stopTokens ?? []);
+  if (prompt.length === 0) throw new RangeError('generate: the prompt needs at least one token');
+  runner.rewind(0);
+  const room = runner.layout.maxContext - prompt.length;
+  let logits = runner.forward(prompt, prompt.length - 1);
+  const history = [...prompt];
+  let n = 0;
+  while (n < Math.min(maxTokens, room + 1)) {
+    const next = opts.pick ? opts.pick(logits, history) : argmax(logits);
+    if (stop.has(next)) return 'stop';
+    history.push(next);
+    n++;
+    yield next;
+    if (n >= maxTokens || runner.pos >= runner.layout.maxContext) break;
+    logits = runner.forward([next], 0);
+  }
+  return 'length';
+}
+
 export interface GenerateOptions {
   maxTokens?: number;
   /** Token ids that end generation (not included in the output): eos / eot. */
@@ -138,22 +176,12 @@ export interface GenerateOptions {
   stopWhen?: (ids: number[]) => boolean;
 }
 
-/** Greedy (argmax) decoding with the KV cache: prefill the prompt in one batch, then one token a step. */
+/** Greedy (argmax) decoding: decodeSteps with the argmax. */
 export function generateGreedy(runner: Qwen3Runner, prompt: readonly number[], opts: GenerateOptions = {}): number[] {
-  const maxTokens = opts.maxTokens ?? 64;
-  const stop = new Set(opts.stopTokens ?? []);
-  if (prompt.length === 0) throw new RangeError('generate: the prompt needs at least one token');
-  runner.rewind(0);
-  const room = runner.layout.maxContext - prompt.length;
-  let logits = runner.forward(prompt, prompt.length - 1);
   const out: number[] = [];
-  while (out.length < Math.min(maxTokens, room + 1)) {
-    const next = argmax(logits);
-    if (stop.has(next)) break;
-    out.push(next);
+  for (const t of decodeSteps(runner, prompt, opts)) {
+    out.push(t);
     if (opts.stopWhen?.(out)) break;
-    if (out.length >= maxTokens || runner.pos >= runner.layout.maxContext) break;
-    logits = runner.forward([next], 0);
   }
   return out;
 }
