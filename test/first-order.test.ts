@@ -48,7 +48,7 @@ describe('FirstOrderModel', () => {
     const ev = await Evaluator.create(model, target, control, { workers: 2, metric, firstLayer: 0 });
     const fo = new FirstOrderModel(model, space, [...target, ...control], metric);
     try {
-      const fx = fo.compute();
+      const fx = await fo.compute();
       const [base] = await ev.evaluate([{ flips: [], part: 'all' }]);
       expect(Array.from(fx.gaps)).toEqual(Array.from(base!.gaps));
       const rng = new Rng(5);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { bytesSource, memorySink } from '@bankai/gguf';
 import { generateQwen3, presetOptions } from '@bankai/model-gen';
 import { Rng } from '@bankai/rng';
-import { BACKWARD_PROJECTIONS, groupEffects, Qwen3Backward, rowEffects, type OutputSeed, type ProjectionGradient } from './backward.js';
+import { BACKWARD_PROJECTIONS, groupEffects, layoutBackward, Qwen3Backward, releaseBackward, rowEffects, type OutputSeed, type ProjectionGradient } from './backward.js';
 import { Model } from './model.js';
 import { logSumExp } from './scoring.js';
 
@@ -50,7 +50,8 @@ describe('Qwen3Backward', () => {
   it('predicts the effect of scaling a row or a group to first order (finite differences, F32 weights)', async () => {
     const m = await f32Model();
     const V = m.config.vocabSize;
-    const bw = new Qwen3Backward(m.engine, m.weights, { fromLayer: 0, maxTokens: 16 });
+    const layout = layoutBackward(m.engine, m.weights, { fromLayer: 0, maxTokens: 16 });
+    const bw = new Qwen3Backward(m.engine, m.weights, layout);
     const grads = new Map<string, ProjectionGradient>();
     bw.backward(tokens, from, seedsOf(V), (g) => grads.set(`${g.layer}.${g.proj}`, g));
     expect(grads.size).toBe(3 * BACKWARD_PROJECTIONS.length);
@@ -89,6 +90,6 @@ describe('Qwen3Backward', () => {
     }
     expect(checked).toBe(3 * BACKWARD_PROJECTIONS.length * 4);
     expect(L()).toBe(base); // weights restored
-    bw.release();
+    releaseBackward(m.engine, layout);
   });
 });

@@ -29,7 +29,7 @@ import type { Engine } from '@bankai/engine-wasm';
 import { f16ToF32 } from '@bankai/gguf';
 import type { Qwen3Config } from './config.js';
 import { exp } from './portable-math.js';
-import { layoutRunner, Qwen3Runner, type Linear, type ModelWeights, type TapePoint } from './qwen3.js';
+import { layoutRunner, Qwen3Runner, type Linear, type ModelWeights, type RunnerLayout, type TapePoint } from './qwen3.js';
 
 /** The projections a backward pass reports, as in LayerWeights. */
 export const BACKWARD_PROJECTIONS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
@@ -65,113 +65,169 @@ export interface BackwardOptions {
   maxTokens: number;
   /** Most bytes of engine memory the transposed weights may take (default 2 GiB). */
   maxBytes?: number;
+  /** Threads that each run a Qwen3Backward on this layout (slot 0..slots-1); default 1. */
+  slots?: number;
 }
 
 export class BackwardError extends Error {
   override name = 'BackwardError';
 }
 
+/**
+ * What a backward pass reads, laid out once by the owner of the engine memory (plain data: it
+ * can be posted to worker threads, each of which runs a Qwen3Backward on its own slot).
+ */
+export interface BackwardLayout {
+  fromLayer: number;
+  maxTokens: number;
+  /** Per projection of layers >= fromLayer: W^T dequantized, (cols, rows) f32. */
+  transposed: { name: string; ptr: number }[];
+  /** RoPE's cos / sin as the engine computes them: (maxTokens, ropeDim/2) each. */
+  ropeCos: Float32Array;
+  ropeSin: Float32Array;
+  /** Per thread: a runner (scratch and KV cache for maxTokens), two (maxTokens, widest) f32 buffers, one (nEmbd) f32 row. */
+  slots: { runner: RunnerLayout; dy: number; dx: number; row: number }[];
+  /** The engine arena before this layout: releaseBackward() resets to it. */
+  mark: number;
+}
+
+const widestOf = (c: Qwen3Config) => Math.max(c.nEmbd, c.nHead * c.headDim, c.nFf);
+
+/** Lays out the transposed weights of layers [fromLayer, nLayer) and `slots` scratch slots. */
+export function layoutBackward(engine: Engine, weights: ModelWeights, opts: BackwardOptions): BackwardLayout {
+  const c = weights.config;
+  const fromLayer = opts.fromLayer ?? 0;
+  const slots = opts.slots ?? 1;
+  if (!(Number.isInteger(fromLayer) && fromLayer >= 0 && fromLayer < c.nLayer)) {
+    throw new RangeError(`backward: fromLayer ${fromLayer} outside 0..${c.nLayer - 1}`);
+  }
+  if (!(Number.isInteger(opts.maxTokens) && opts.maxTokens >= 1 && opts.maxTokens <= c.contextLength)) {
+    throw new RangeError(`backward: maxTokens ${opts.maxTokens} outside 1..${c.contextLength}`);
+  }
+  if (!(Number.isInteger(slots) && slots >= 1)) throw new RangeError(`backward: slots must be a positive integer, got ${slots}`);
+  let bytes = 0;
+  for (let l = fromLayer; l < c.nLayer; l++) for (const p of BACKWARD_PROJECTIONS) bytes += weights.layers[l]![p].rows * weights.layers[l]![p].cols * 4;
+  const maxBytes = opts.maxBytes ?? 2 ** 31;
+  if (bytes > maxBytes) {
+    throw new BackwardError(
+      `backward: layers ${fromLayer}..${c.nLayer - 1} need ${(bytes / 2 ** 30).toFixed(2)} GiB of transposed f32 weights, ` +
+        `more than the ${(maxBytes / 2 ** 30).toFixed(2)} GiB allowed; search fewer (later) layers.`,
+    );
+  }
+  const e = engine;
+  const mark = e.mark();
+  const maxTokens = opts.maxTokens;
+  const transposed: BackwardLayout['transposed'] = [];
+  for (let l = fromLayer; l < c.nLayer; l++) {
+    for (const p of BACKWARD_PROJECTIONS) {
+      const lin = weights.layers[l]![p];
+      const t = { name: lin.name, ptr: e.alloc(lin.rows * lin.cols * 4) };
+      transposed.push(t);
+      fillTransposed(e, lin, t.ptr, 0, lin.rows);
+    }
+  }
+  const widest = widestOf(c);
+  const slotList = Array.from({ length: slots }, () => ({
+    runner: layoutRunner(e, c, { maxBatch: maxTokens, maxContext: maxTokens }),
+    dy: e.alloc(maxTokens * widest * 4),
+    dx: e.alloc(maxTokens * widest * 4),
+    row: e.alloc(c.nEmbd * 4),
+  }));
+  // RoPE's cos / sin exactly as the engine computes them: rotate (1, 0) pairs (in slot 0's scratch)
+  const half = c.ropeDim / 2;
+  const probe = slotList[0]!.dx;
+  const v = e.f32(probe, maxTokens * c.headDim);
+  v.fill(0);
+  for (let t = 0; t < maxTokens; t++) for (let j = 0; j < half; j++) v[t * c.headDim + j] = 1;
+  e.ropeNeox(probe, maxTokens, 1, c.headDim, 0, c.ropeFreqBase, c.ropeDim);
+  const r = e.f32(probe, maxTokens * c.headDim);
+  const ropeCos = new Float32Array(maxTokens * half);
+  const ropeSin = new Float32Array(maxTokens * half);
+  for (let t = 0; t < maxTokens; t++) {
+    for (let j = 0; j < half; j++) {
+      ropeCos[t * half + j] = r[t * c.headDim + j]!;
+      ropeSin[t * half + j] = r[t * c.headDim + half + j]!;
+    }
+  }
+  return { fromLayer, maxTokens, transposed, ropeCos, ropeSin, slots: slotList, mark };
+}
+
+/** Frees what layoutBackward laid out (and everything laid out after it). */
+export function releaseBackward(engine: Engine, layout: BackwardLayout): void {
+  engine.reset(layout.mark);
+}
+
+/**
+ * The weights of `tensor` (e.g. `blk.3.ffn_gate`) changed in these rows (accepted flips):
+ * refresh its transposed copy (owner thread, between backward passes). Tensors below fromLayer
+ * are ignored; the output head must not change while a layout is in use.
+ */
+export function updateBackwardRows(engine: Engine, weights: ModelWeights, layout: BackwardLayout, tensor: string, rows: Iterable<number>): void {
+  const t = layout.transposed.find((x) => x.name === tensor);
+  if (!t) return;
+  const lin = linearByName(weights, tensor);
+  for (const r of rows) fillTransposed(engine, lin, t.ptr, r, r + 1);
+}
+
+function linearByName(weights: ModelWeights, name: string): Linear {
+  for (const lw of weights.layers) for (const p of BACKWARD_PROJECTIONS) if (lw[p].name === name) return lw[p];
+  throw new RangeError(`backward: no projection named ${name}`);
+}
+
+/** Rows [r0, r1) of `lin` dequantized into columns of its transposed copy at `ptr` (owner thread: allocates scratch). */
+function fillTransposed(e: Engine, lin: Linear, ptr: number, r0: number, r1: number): void {
+  const mark = e.mark();
+  try {
+    const tmp = e.alloc(lin.cols * 4);
+    for (let r = r0; r < r1; r++) {
+      const row = dequantRow(e, lin, r, tmp);
+      const wt = e.f32(ptr, lin.rows * lin.cols);
+      for (let j = 0; j < lin.cols; j++) wt[j * lin.rows + r] = row[j]!;
+    }
+  } finally {
+    e.reset(mark);
+  }
+}
+
+/** Row r of a linear as f32 (q1: dequantized into `tmp`, (cols) f32 of engine memory). */
+function dequantRow(e: Engine, lin: Linear, r: number, tmp: number): Float32Array {
+  if (lin.kind === 'q1') {
+    e.q1DequantRow(lin.tensor, r, tmp);
+    return e.f32(tmp, lin.cols);
+  }
+  if (lin.kind === 'f32') return e.f32(lin.ptr + r * lin.cols * 4, lin.cols);
+  const h = e.u16(lin.ptr + r * lin.cols * 2, lin.cols);
+  return Float32Array.from(h, (b) => f16ToF32(b));
+}
+
 /** Dequantized output-head rows kept between calls (floats): the whole head of small models. */
 const HEAD_CACHE_FLOATS = 1 << 24;
 
-interface Transposed {
-  lin: Linear;
-  ptr: number; // (cols, rows) f32: W^T, dequantized
-}
-
+/** A backward pass on one slot of a BackwardLayout: allocates nothing in engine memory. */
 export class Qwen3Backward {
   readonly config: Qwen3Config;
   readonly fromLayer: number;
   readonly maxTokens: number;
   private readonly runner: Qwen3Runner;
-  private readonly transposed = new Map<string, Transposed>();
+  private readonly transposed = new Map<string, number>();
   private readonly tape = new Map<string, Float32Array>();
-  private readonly ropeCos: Float32Array; // (maxTokens, ropeDim/2)
-  private readonly ropeSin: Float32Array;
-  private readonly dyPtr: number; // scratch (maxTokens, widest) f32
-  private readonly dxPtr: number;
-  private readonly widest: number;
+  private readonly slot: BackwardLayout['slots'][number];
   private readonly headRows = new Map<number, Float32Array>();
-  private readonly mark: number;
-  private released = false;
 
-  /**
-   * Lays out a runner and the transposed weights of layers [fromLayer, nLayer) in `engine`'s
-   * arena (release() frees them; release in the reverse order of other layouts).
-   */
   constructor(
     readonly engine: Engine,
     readonly weights: ModelWeights,
-    opts: BackwardOptions,
+    readonly layout: BackwardLayout,
+    slot = 0,
   ) {
-    const c = weights.config;
-    this.config = c;
-    const fromLayer = opts.fromLayer ?? 0;
-    if (!(Number.isInteger(fromLayer) && fromLayer >= 0 && fromLayer < c.nLayer)) {
-      throw new RangeError(`backward: fromLayer ${fromLayer} outside 0..${c.nLayer - 1}`);
-    }
-    if (!(Number.isInteger(opts.maxTokens) && opts.maxTokens >= 1 && opts.maxTokens <= c.contextLength)) {
-      throw new RangeError(`backward: maxTokens ${opts.maxTokens} outside 1..${c.contextLength}`);
-    }
-    this.fromLayer = fromLayer;
-    this.maxTokens = opts.maxTokens;
-    const qDim = c.nHead * c.headDim;
-    this.widest = Math.max(c.nEmbd, qDim, c.nFf);
-    let bytes = 0;
-    for (let l = fromLayer; l < c.nLayer; l++) for (const p of BACKWARD_PROJECTIONS) bytes += weights.layers[l]![p].rows * weights.layers[l]![p].cols * 4;
-    const maxBytes = opts.maxBytes ?? 2 ** 31;
-    if (bytes > maxBytes) {
-      throw new BackwardError(
-        `backward: layers ${fromLayer}..${c.nLayer - 1} need ${(bytes / 2 ** 30).toFixed(2)} GiB of transposed f32 weights, ` +
-          `more than the ${(maxBytes / 2 ** 30).toFixed(2)} GiB allowed; search fewer (later) layers.`,
-      );
-    }
-    const e = engine;
-    this.mark = e.mark();
-    this.runner = new Qwen3Runner(e, weights, layoutRunner(e, c, { maxBatch: this.maxTokens, maxContext: this.maxTokens }));
-    this.dyPtr = e.alloc(this.maxTokens * this.widest * 4);
-    this.dxPtr = e.alloc(this.maxTokens * this.widest * 4);
-    for (let l = fromLayer; l < c.nLayer; l++) {
-      for (const p of BACKWARD_PROJECTIONS) {
-        const lin = weights.layers[l]![p];
-        const t = { lin, ptr: e.alloc(lin.rows * lin.cols * 4) };
-        this.transposed.set(lin.name, t);
-        this.fillTransposed(t, 0, lin.rows);
-      }
-    }
-    // RoPE's cos / sin exactly as the engine computes them: rotate (1, 0) pairs
-    const half = c.ropeDim / 2;
-    const probe = e.alloc(this.maxTokens * c.headDim * 4);
-    const v = e.f32(probe, this.maxTokens * c.headDim);
-    v.fill(0);
-    for (let t = 0; t < this.maxTokens; t++) for (let j = 0; j < half; j++) v[t * c.headDim + j] = 1;
-    e.ropeNeox(probe, this.maxTokens, 1, c.headDim, 0, c.ropeFreqBase, c.ropeDim);
-    const r = e.f32(probe, this.maxTokens * c.headDim);
-    this.ropeCos = new Float32Array(this.maxTokens * half);
-    this.ropeSin = new Float32Array(this.maxTokens * half);
-    for (let t = 0; t < this.maxTokens; t++) {
-      for (let j = 0; j < half; j++) {
-        this.ropeCos[t * half + j] = r[t * c.headDim + j]!;
-        this.ropeSin[t * half + j] = r[t * c.headDim + half + j]!;
-      }
-    }
-  }
-
-  /** Frees the engine memory this backward laid out. */
-  release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.engine.reset(this.mark);
-  }
-
-  /**
-   * The weights of `tensor` (e.g. `blk.3.ffn_gate`) changed in these rows (accepted flips):
-   * refresh the transposed copy. Unknown tensors (below fromLayer) are ignored.
-   */
-  updateRows(tensor: string, rows: Iterable<number>): void {
-    const t = this.transposed.get(tensor);
-    if (t) for (const r of rows) this.fillTransposed(t, r, r + 1);
-    if (tensor === this.weights.output.name) for (const r of rows) this.headRows.delete(r);
+    const s = layout.slots[slot];
+    if (!s) throw new RangeError(`backward: slot ${slot} outside the layout's ${layout.slots.length}`);
+    this.slot = s;
+    this.config = weights.config;
+    this.fromLayer = layout.fromLayer;
+    this.maxTokens = layout.maxTokens;
+    this.runner = new Qwen3Runner(engine, weights, s.runner);
+    for (const t of layout.transposed) this.transposed.set(t.name, t.ptr);
   }
 
   /**
@@ -301,8 +357,8 @@ export class Qwen3Backward {
       for (let h = 0; h < nHeads; h++) {
         const base = (t * nHeads + h) * c.headDim;
         for (let j = 0; j < half; j++) {
-          const cs = this.ropeCos[t * half + j]!;
-          const sn = this.ropeSin[t * half + j]!;
+          const cs = this.layout.ropeCos[t * half + j]!;
+          const sn = this.layout.ropeSin[t * half + j]!;
           const d0 = d[base + j]!;
           const d1 = d[base + half + j]!;
           d[base + j] = cs * d0 + sn * d1;
@@ -314,63 +370,29 @@ export class Qwen3Backward {
 
   /** dX (n, cols) = dY (n, rows) . W, on the engine's SIMD matmul over W^T. */
   private matmulT(lin: Linear, dy: Float32Array, n: number): Float32Array {
-    const t = this.transposed.get(lin.name)!;
+    const wt = this.transposed.get(lin.name)!;
     const e = this.engine;
-    e.f32(this.dyPtr, n * lin.rows).set(dy);
-    e.matmulF32(t.ptr, lin.cols, lin.rows, this.dyPtr, n, this.dxPtr);
-    return e.f32(this.dxPtr, n * lin.cols).slice();
-  }
-
-  /** Rows [r0, r1) of `lin` dequantized into columns of its transposed copy. */
-  private fillTransposed(t: Transposed, r0: number, r1: number): void {
-    const { lin } = t;
-    const e = this.engine;
-    const mark = e.mark();
-    try {
-      const tmp = e.alloc(lin.cols * 4);
-      for (let r = r0; r < r1; r++) {
-        const row = this.dequantRow(lin, r, tmp);
-        const wt = e.f32(t.ptr, lin.rows * lin.cols);
-        for (let j = 0; j < lin.cols; j++) wt[j * lin.rows + r] = row[j]!;
-      }
-    } finally {
-      e.reset(mark);
-    }
-  }
-
-  private dequantRow(lin: Linear, r: number, tmp: number): Float32Array {
-    const e = this.engine;
-    if (lin.kind === 'q1') {
-      e.q1DequantRow(lin.tensor, r, tmp);
-      return e.f32(tmp, lin.cols);
-    }
-    if (lin.kind === 'f32') return e.f32(lin.ptr + r * lin.cols * 4, lin.cols);
-    const h = e.u16(lin.ptr + r * lin.cols * 2, lin.cols);
-    return Float32Array.from(h, (b) => f16ToF32(b));
+    e.f32(this.slot.dy, n * lin.rows).set(dy);
+    e.matmulF32(wt, lin.cols, lin.rows, this.slot.dy, n, this.slot.dx);
+    return e.f32(this.slot.dx, n * lin.cols).slice();
   }
 
   /** Row r of a projection of layers >= fromLayer, dequantized (from the transposed copy). */
   weightRow(tensor: string, r: number): Float32Array {
-    const t = this.transposed.get(tensor);
-    if (!t) throw new RangeError(`backward: ${tensor} is not a projection of layers ${this.fromLayer}..${this.config.nLayer - 1}`);
-    const { rows, cols } = t.lin;
-    const wt = this.engine.f32(t.ptr, rows * cols);
+    const wt = this.transposed.get(tensor);
+    if (wt === undefined) throw new RangeError(`backward: ${tensor} is not a projection of layers ${this.fromLayer}..${this.config.nLayer - 1}`);
+    const { rows, cols } = linearByName(this.weights, tensor);
+    const w = this.engine.f32(wt, rows * cols);
     const out = new Float32Array(cols);
-    for (let j = 0; j < cols; j++) out[j] = wt[j * rows + r]!;
+    for (let j = 0; j < cols; j++) out[j] = w[j * rows + r]!;
     return out;
   }
 
-  /** Row v of the output head, dequantized (cached up to HEAD_CACHE_FLOATS). */
+  /** Row v of the output head, dequantized into this slot's row buffer (cached up to HEAD_CACHE_FLOATS). */
   private headRow(v: number): Float32Array {
     let row = this.headRows.get(v);
     if (!row) {
-      const e = this.engine;
-      const mark = e.mark();
-      try {
-        row = this.dequantRow(this.weights.output, v, e.alloc(this.config.nEmbd * 4)).slice();
-      } finally {
-        e.reset(mark);
-      }
+      row = dequantRow(this.engine, this.weights.output, v, this.slot.row).slice();
       if (this.headRows.size * this.config.nEmbd < HEAD_CACHE_FLOATS) this.headRows.set(v, row);
     }
     return row;

@@ -14,8 +14,8 @@ export { ScoringPool, type SequenceScore } from './pool.js';
 export { applyPatch, xorFlips, modelShape, oneBitTensors, q1TensorBytes, snapshotWeights, weightsHamming, type AppliedPatch, type ApplyOptions, type WeightSnapshot, type WeightsHamming } from './patching.js';
 export { exp, log, pow } from './portable-math.js';
 export {
-  attentionBackward, BACKWARD_PROJECTIONS, BackwardError, groupEffects, Qwen3Backward, rowEffects,
-  type BackwardOptions, type BackwardProjection, type OutputSeed, type ProjectionGradient,
+  attentionBackward, BACKWARD_PROJECTIONS, BackwardError, groupEffects, layoutBackward, Qwen3Backward, releaseBackward, rowEffects, updateBackwardRows,
+  type BackwardLayout, type BackwardOptions, type BackwardProjection, type OutputSeed, type ProjectionGradient,
 } from './backward.js';
 export { likelyMistake, type LikelyMistakeOptions } from './mistake.js';
 export { checkSamplingOptions, createSampler, GenerationOptionError, type Sampler, type SamplingOptions } from './sampling.js';

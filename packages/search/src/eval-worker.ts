@@ -2,9 +2,10 @@
 // every probe sequence from its cached residual with the task's flips applied virtually.
 import { workerData } from 'node:worker_threads';
 import { createEngine, type FlipSet } from '@bankai/engine-wasm';
-import { Qwen3Runner, scoreRows } from '@bankai/model';
+import { Qwen3Backward, Qwen3Runner, scoreRows } from '@bankai/model';
 import { probeGap, teacherForcedCorrect, type SequenceScores } from '@bankai/probes';
 import type { EvalResult, EvalTask, EvaluatorWorkerInit } from './evaluator.js';
+import { chunkEffects, type FirstOrderChunk, type FirstOrderTask } from './first-order.js';
 
 const init = workerData as EvaluatorWorkerInit;
 const setup = (async () => {
@@ -13,14 +14,28 @@ const setup = (async () => {
   const region = init.flipRegions[slot];
   if (!layout || !region) throw new Error(`evaluator worker: no free slot (${init.layouts.length} laid out; too many crashed workers)`);
   const engine = await createEngine({ module: init.module, memory: init.memory });
-  return { engine, region, runner: new Qwen3Runner(engine, init.weights, layout) };
+  return { engine, region, slot, runner: new Qwen3Runner(engine, init.weights, layout) };
 })();
+
+// this worker's backward pass, on the layout the owner sent with the first first-order task
+let backward: Qwen3Backward | undefined;
+
+async function firstOrder(task: FirstOrderTask): Promise<FirstOrderChunk> {
+  const { engine, slot, runner } = await setup;
+  // slot 0 of a backward layout is the owner's; worker slot k uses k + 1
+  if (!backward || backward.layout.mark !== task.layout.mark) backward = new Qwen3Backward(engine, init.weights, task.layout, slot + 1);
+  runner.setVirtualFlips(new Map());
+  return chunkEffects(backward, runner, task.probes.map((i) => init.probes[i]!), task.metric, task.table);
+}
 
 // probe i's sequences are sequences[seqStart[i] .. seqStart[i+1])
 const seqStart: number[] = [0];
 for (const p of init.probes) seqStart.push(seqStart[seqStart.length - 1]! + p.sequences.length);
 
-export default async function evaluate(task: EvalTask): Promise<EvalResult> {
+const isFirstOrder = (t: EvalTask | FirstOrderTask): t is FirstOrderTask => (t as FirstOrderTask).kind === 'firstOrder';
+
+export default async function evaluate(task: EvalTask | FirstOrderTask): Promise<EvalResult | FirstOrderChunk> {
+  if (isFirstOrder(task)) return firstOrder(task);
   const { engine, region, runner } = await setup;
   // the task's flips, grouped per tensor, written into this worker's region
   const byTensor = new Map<string, { rows: number[]; groups: [number, number][] }>();

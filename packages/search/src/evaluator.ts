@@ -9,6 +9,7 @@ import { Piscina } from 'piscina';
 import type { Engine } from '@bankai/engine-wasm';
 import { Qwen3Runner, type Model, type ModelWeights, type RunnerLayout } from '@bankai/model';
 import type { Metric, PreparedProbe } from '@bankai/probes';
+import type { FirstOrderChunk, FirstOrderTask } from './first-order.js';
 import type { Candidate } from './space.js';
 
 /** Which probes a task scores: the targets only (screening), or all of them. */
@@ -66,6 +67,8 @@ export class Evaluator {
   private constructor(
     private readonly piscina: Piscina,
     readonly workers: number,
+    /** Worker slots laid out (workers + spares for replaced workers): a worker's slot indexes per-thread layouts. */
+    readonly slots: number,
     readonly nTarget: number,
     readonly nControl: number,
     /** The engine arena before this evaluator's residuals and runners, restored by destroy(). */
@@ -127,7 +130,7 @@ export class Evaluator {
       idleTimeout: Infinity,
       workerData: init,
     });
-    return new Evaluator(piscina, workers, target.length, control.length, () => e.reset(mark));
+    return new Evaluator(piscina, workers, slots, target.length, control.length, () => e.reset(mark));
   }
 
   /** Evaluate flip sets (relative to the accepted patch); results in input order. */
@@ -135,9 +138,14 @@ export class Evaluator {
     return Promise.all(tasks.map((t) => this.runTask(t)));
   }
 
-  private async runTask(task: EvalTask): Promise<EvalResult> {
+  /** First-order effects of probe chunks (see first-order.ts), one task per chunk; results in input order. */
+  async firstOrder(tasks: readonly FirstOrderTask[]): Promise<FirstOrderChunk[]> {
+    return Promise.all(tasks.map((t) => this.runTask<FirstOrderChunk>(t)));
+  }
+
+  private async runTask<R = EvalResult>(task: EvalTask | FirstOrderTask): Promise<R> {
     // a crashed worker is replaced by piscina; its task is retried once here
-    const run = () => Promise.race([this.piscina.run(task) as Promise<EvalResult>, this.failed]);
+    const run = () => Promise.race([this.piscina.run(task) as Promise<R>, this.failed]);
     try {
       return await run();
     } catch (err) {

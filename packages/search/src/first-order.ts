@@ -11,9 +11,13 @@
 //   competitor   d(logit of the answer token - logit of its strongest competitor) at the answer
 //                position with the smallest margin, for the best correct answer
 
-import { competitorMargin, exp, groupEffects, logSumExp, Qwen3Backward, rowEffects, type Model, type OutputSeed } from '@bankai/model';
+import {
+  competitorMargin, exp, groupEffects, layoutBackward, logSumExp, Qwen3Backward, releaseBackward, rowEffects, updateBackwardRows,
+  type BackwardLayout, type Model, type OutputSeed, type Qwen3Runner,
+} from '@bankai/model';
 import { competitorGap, probeGap, scoreSequence, type Metric, type PreparedProbe, type SequenceScores } from '@bankai/probes';
-import type { Candidate, CandidateSpace, SpaceTensor } from './space.js';
+import type { Evaluator } from './evaluator.js';
+import type { Candidate, CandidateSpace, Granularity } from './space.js';
 
 export interface FirstOrderEffects {
   /** Probes (targets, then controls). */
@@ -29,26 +33,104 @@ export interface FirstOrderEffects {
   readonly seconds: number;
 }
 
-/** Seeds of one sequence's backward pass, with the sign its answer enters the gap with. */
-interface SeededSequence {
-  seq: number;
-  sign: number;
-  seeds: (logits: Float32Array) => OutputSeed[];
+/** Where each searched projection's candidates sit in the space (plain data: posted to workers). */
+export interface CandidateTable {
+  size: number;
+  granularity: Granularity;
+  tensors: { name: string; layer: number; proj: string; offset: number; count: number }[];
 }
 
+export function candidateTable(space: CandidateSpace): CandidateTable {
+  return {
+    size: space.size,
+    granularity: space.granularity,
+    tensors: space.tensors.map((t) => ({ name: t.name, layer: t.layer, proj: t.proj, offset: t.offset, count: t.count })),
+  };
+}
+
+/** A first-order task for an evaluator worker: probes (indices into its probe list) on its backward slot. */
+export interface FirstOrderTask {
+  kind: 'firstOrder';
+  layout: BackwardLayout;
+  table: CandidateTable;
+  metric: Metric;
+  probes: number[];
+}
+
+export interface FirstOrderChunk {
+  /** (probes.length, size) predicted gap changes. */
+  deltas: Float32Array;
+  gaps: Float64Array;
+  backwards: number;
+}
+
+/** Probes per worker task: enough to amortize the message, few enough to balance the workers. */
+const PROBES_PER_TASK = 8;
+
+/**
+ * Predicted gap changes of one probe for every candidate (added into `acc`, (size) f64), with
+ * `runner` scoring its sequences and `backward` differentiating the ones its gap depends on.
+ */
+export function probeEffects(
+  backward: Qwen3Backward, runner: Qwen3Runner, p: PreparedProbe, metric: Metric, table: CandidateTable, acc: Float64Array,
+): { gap: number; backwards: number } {
+  const byProjection = new Map(table.tensors.map((t) => [`${t.layer}.${t.proj}`, t]));
+  const n = metric === 'competitor' ? p.correctTokens.length : p.sequences.length;
+  const scores = p.sequences.slice(0, n).map((s) => scoreSequence(runner, s));
+  const V = runner.config.vocabSize;
+  let backwards = 0;
+  for (const s of seeded(p, scores, V, metric)) {
+    const seq = p.sequences[s.seq]!;
+    backwards++;
+    backward.backward(seq.tokens.slice(0, -1), seq.from - 1, s.seeds, (g) => {
+      const t = byProjection.get(`${g.layer}.${g.proj}`);
+      if (!t) return;
+      const view = acc.subarray(t.offset, t.offset + t.count);
+      if (table.granularity === 'row') rowEffects(g, view, s.sign);
+      else groupEffects(g, (r) => backward.weightRow(t.name, r), view, s.sign);
+    });
+  }
+  return { gap: probeGap(p, scores, metric), backwards };
+}
+
+/** probeEffects for several probes: (probes.length, size) deltas. */
+export function chunkEffects(backward: Qwen3Backward, runner: Qwen3Runner, probes: readonly PreparedProbe[], metric: Metric, table: CandidateTable): FirstOrderChunk {
+  const deltas = new Float32Array(probes.length * table.size);
+  const gaps = new Float64Array(probes.length);
+  const acc = new Float64Array(table.size);
+  let backwards = 0;
+  probes.forEach((p, i) => {
+    acc.fill(0);
+    const r = probeEffects(backward, runner, p, metric, table, acc);
+    gaps[i] = r.gap;
+    backwards += r.backwards;
+    deltas.set(acc, i * table.size);
+  });
+  return { deltas, gaps, backwards };
+}
+
+/**
+ * First-order effects of every candidate on every probe. With an evaluator (whose probe list is
+ * `probes`, in order), probes are spread over its workers, each on its own backward slot; a
+ * probe is always computed whole by one thread, so results do not depend on the worker count.
+ */
 export class FirstOrderModel {
-  private readonly backward: Qwen3Backward;
-  private readonly byProjection = new Map<string, SpaceTensor>();
+  private readonly layout: BackwardLayout;
+  private readonly local: Qwen3Backward;
+  private readonly table: CandidateTable;
 
   constructor(
     private readonly model: Model,
     readonly space: CandidateSpace,
     readonly probes: readonly PreparedProbe[],
     readonly metric: Metric,
+    private readonly evaluator?: Evaluator,
   ) {
     const maxTokens = Math.max(1, ...probes.flatMap((p) => p.sequences.map((s) => s.tokens.length - 1)));
-    this.backward = new Qwen3Backward(model.engine, model.weights, { fromLayer: space.firstLayer, maxTokens });
-    for (const t of space.tensors) this.byProjection.set(`${t.layer}.${t.proj}`, t);
+    // slot 0: this thread; slot k + 1: the evaluator's worker slot k
+    this.layout = layoutBackward(model.engine, model.weights, { fromLayer: space.firstLayer, maxTokens, slots: 1 + (evaluator?.slots ?? 0) });
+    this.local = new Qwen3Backward(model.engine, model.weights, this.layout, 0);
+    this.table = candidateTable(space);
   }
 
   /** The weights changed by these (materialized) flips: refresh the backward's copy of them. */
@@ -59,98 +141,95 @@ export class FirstOrderModel {
       s.add(f.row);
       rows.set(f.tensor, s);
     }
-    for (const [tensor, r] of rows) this.backward.updateRows(tensor, [...r].sort((a, b) => a - b));
+    for (const [tensor, r] of rows) updateBackwardRows(this.model.engine, this.model.weights, this.layout, tensor, [...r].sort((a, b) => a - b));
   }
 
   release(): void {
-    this.backward.release();
+    releaseBackward(this.model.engine, this.layout);
   }
 
   /** Predicted effects of every candidate on every probe, on the model's current weights. */
-  compute(): FirstOrderEffects {
+  async compute(): Promise<FirstOrderEffects> {
     const t0 = performance.now();
-    const { space, model } = this;
-    const size = space.size;
+    const size = this.table.size;
     const nProbes = this.probes.length;
+    let chunks: { from: number; chunk: FirstOrderChunk }[];
+    if (this.evaluator) {
+      const tasks: FirstOrderTask[] = [];
+      for (let i = 0; i < nProbes; i += PROBES_PER_TASK) {
+        tasks.push({ kind: 'firstOrder', layout: this.layout, table: this.table, metric: this.metric, probes: Array.from({ length: Math.min(PROBES_PER_TASK, nProbes - i) }, (_, k) => i + k) });
+      }
+      const results = await this.evaluator.firstOrder(tasks);
+      chunks = results.map((chunk, k) => ({ from: tasks[k]!.probes[0]!, chunk }));
+    } else {
+      chunks = [{ from: 0, chunk: chunkEffects(this.local, this.model.runner, this.probes, this.metric, this.table) }];
+    }
     const deltas = new Float32Array(nProbes * size);
     const gaps = new Float64Array(nProbes);
-    const acc = new Float64Array(size);
     let backwards = 0;
-    const V = model.config.vocabSize;
-    this.probes.forEach((p, i) => {
-      const scores = this.scores(p);
-      gaps[i] = probeGap(p, scores, this.metric);
-      acc.fill(0);
-      for (const s of this.seeded(p, scores, V)) {
-        const seq = p.sequences[s.seq]!;
-        backwards++;
-        this.backward.backward(seq.tokens.slice(0, -1), seq.from - 1, s.seeds, (g) => {
-          const t = this.byProjection.get(`${g.layer}.${g.proj}`);
-          if (!t) return;
-          const view = acc.subarray(t.offset, t.offset + t.count);
-          if (space.granularity === 'row') rowEffects(g, view, s.sign);
-          else groupEffects(g, (r) => this.backward.weightRow(t.name, r), view, s.sign);
-        });
-      }
-      deltas.set(acc, i * size);
-    });
+    for (const { from, chunk } of chunks) {
+      deltas.set(chunk.deltas, from * size);
+      gaps.set(chunk.gaps, from);
+      backwards += chunk.backwards;
+    }
     return { nProbes, size, deltas, gaps, backwards, seconds: (performance.now() - t0) / 1000 };
   }
+}
 
-  /** The sequences a metric needs scored, on the model's runner (current weights). */
-  private scores(p: PreparedProbe): SequenceScores[] {
-    const n = this.metric === 'competitor' ? p.correctTokens.length : p.sequences.length;
-    return p.sequences.slice(0, n).map((s) => scoreSequence(this.model.runner, s));
+/** Seeds of one sequence's backward pass, with the sign its answer enters the gap with. */
+interface SeededSequence {
+  seq: number;
+  sign: number;
+  seeds: (logits: Float32Array) => OutputSeed[];
+}
+
+function seeded(p: PreparedProbe, scores: SequenceScores[], V: number, metric: Metric): SeededSequence[] {
+  const nc = p.correctTokens.length;
+  const nw = p.wrongTokens.length;
+  if (metric === 'competitor') {
+    const { answer, position } = competitorGap(p, scores);
+    const target = p.sequences[answer]!.tokens[p.sequences[answer]!.from + position]!;
+    return [{
+      seq: answer, sign: 1,
+      seeds: (logits) => {
+        const { competitor } = competitorMargin(logits.subarray(position * V, (position + 1) * V), target);
+        return [{ position: p.sequences[answer]!.from - 1 + position, tokens: [target, competitor], weights: [1, -1] }];
+      },
+    }];
   }
+  if (metric === 'token_gap') {
+    const seq = p.sequences[0]!;
+    const first = seq.tokens[seq.from]!;
+    const wrong = nw > 0 ? p.sequences[nc]!.tokens[seq.from]! : undefined;
+    return [{
+      seq: 0, sign: 1,
+      seeds: (logits) => [wrong !== undefined
+        ? { position: seq.from - 1, tokens: [first, wrong], weights: [1, -1] }
+        : logprobSeed(logits.subarray(0, V), first, seq.from - 1)],
+    }];
+  }
+  // seq_logprob: the best correct answer up, the best distractor down
+  const sum = (s: SequenceScores) => s.logprobs.reduce((a, b) => a + b, 0);
+  const best = (lo: number, hi: number) => {
+    let k = lo;
+    for (let j = lo + 1; j < hi; j++) if (sum(scores[j]!) > sum(scores[k]!)) k = j;
+    return k;
+  };
+  const out: SeededSequence[] = [{ seq: best(0, nc), sign: 1, seeds: answerSeeds(p, best(0, nc), V) }];
+  if (nw > 0) out.push({ seq: best(nc, nc + nw), sign: -1, seeds: answerSeeds(p, best(nc, nc + nw), V) });
+  return out;
+}
 
-  private seeded(p: PreparedProbe, scores: SequenceScores[], V: number): SeededSequence[] {
-    const nc = p.correctTokens.length;
-    const nw = p.wrongTokens.length;
-    if (this.metric === 'competitor') {
-      const { answer, position } = competitorGap(p, scores);
-      const target = p.sequences[answer]!.tokens[p.sequences[answer]!.from + position]!;
-      return [{
-        seq: answer, sign: 1,
-        seeds: (logits) => {
-          const { competitor } = competitorMargin(logits.subarray(position * V, (position + 1) * V), target);
-          return [{ position: p.sequences[answer]!.from - 1 + position, tokens: [target, competitor], weights: [1, -1] }];
-        },
-      }];
+/** d(sum of the answer's token log-probs)/d(logits) at each answer position. */
+function answerSeeds(p: PreparedProbe, k: number, V: number): (logits: Float32Array) => OutputSeed[] {
+  const seq = p.sequences[k]!;
+  return (logits) => {
+    const out: OutputSeed[] = [];
+    for (let j = 0; seq.from + j < seq.tokens.length; j++) {
+      out.push(logprobSeed(logits.subarray(j * V, (j + 1) * V), seq.tokens[seq.from + j]!, seq.from - 1 + j));
     }
-    if (this.metric === 'token_gap') {
-      const seq = p.sequences[0]!;
-      const first = seq.tokens[seq.from]!;
-      const wrong = nw > 0 ? p.sequences[nc]!.tokens[seq.from]! : undefined;
-      return [{
-        seq: 0, sign: 1,
-        seeds: (logits) => [wrong !== undefined
-          ? { position: seq.from - 1, tokens: [first, wrong], weights: [1, -1] }
-          : logprobSeed(logits.subarray(0, V), first, seq.from - 1)],
-      }];
-    }
-    // seq_logprob: the best correct answer up, the best distractor down
-    const sum = (s: SequenceScores) => s.logprobs.reduce((a, b) => a + b, 0);
-    const best = (lo: number, hi: number) => {
-      let k = lo;
-      for (let j = lo + 1; j < hi; j++) if (sum(scores[j]!) > sum(scores[k]!)) k = j;
-      return k;
-    };
-    const out: SeededSequence[] = [{ seq: best(0, nc), sign: 1, seeds: this.answerSeeds(p, best(0, nc), V) }];
-    if (nw > 0) out.push({ seq: best(nc, nc + nw), sign: -1, seeds: this.answerSeeds(p, best(nc, nc + nw), V) });
     return out;
-  }
-
-  /** d(sum of the answer's token log-probs)/d(logits) at each answer position. */
-  private answerSeeds(p: PreparedProbe, k: number, V: number): (logits: Float32Array) => OutputSeed[] {
-    const seq = p.sequences[k]!;
-    return (logits) => {
-      const out: OutputSeed[] = [];
-      for (let j = 0; seq.from + j < seq.tokens.length; j++) {
-        out.push(logprobSeed(logits.subarray(j * V, (j + 1) * V), seq.tokens[seq.from + j]!, seq.from - 1 + j));
-      }
-      return out;
-    };
-  }
+  };
 }
 
 /** Softmax entries below this are left out of a log-prob seed (the head's backward skips zeros). */

@@ -299,8 +299,8 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       },
       async firstOrder(): Promise<FirstOrderRanking> {
         if (inFlight) throw new StrategyError('firstOrder() while evaluations are running');
-        firstOrderModel ??= new FirstOrderModel(model, space, [...target, ...control, ...validation], config.metric);
-        const fx = firstOrderModel.compute();
+        firstOrderModel ??= new FirstOrderModel(model, space, [...target, ...control, ...validation], config.metric, evaluator);
+        const fx = await firstOrderModel.compute();
         backwards += fx.backwards;
         firstOrderSeconds += fx.seconds;
         const { size, nProbes, deltas } = fx;
