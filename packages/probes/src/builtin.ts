@@ -16,10 +16,11 @@ export function builtinProbes(): ProbeFile {
 export const TINY_PROBE_SKILLS: readonly SkillName[] = PROBE_SKILLS;
 export { tinyModelPath, tinyProbePath, type SkillName };
 
-/** The sets of a tiny-model probe file: SEARCH (half the held-out split, for a search), EVAL (the
- *  other half, at most 48), HELDOUT (every held-out example not in SEARCH: EVAL and the rest),
- *  TRAIN (the train-split examples of data/splits.json), CONTROL (other skills, answered right). */
-export const TINY_PROBE_SETS = ['SEARCH', 'EVAL', 'HELDOUT', 'TRAIN', 'CONTROL'] as const;
+/** The sets of a tiny-model probe file, in file order: SEARCH (half the held-out split, for a
+ *  search), EVAL (the other half, at most 48), CONTROL (other skills, answered right), HELDOUT
+ *  (every held-out example not in SEARCH: EVAL and the rest), TRAIN (the train-split examples of
+ *  data/splits.json). */
+export const TINY_PROBE_SETS = ['SEARCH', 'EVAL', 'CONTROL', 'HELDOUT', 'TRAIN'] as const;
 export type TinyProbeSet = (typeof TINY_PROBE_SETS)[number];
 
 /** `probes/<skill>.json#<SKILL>_<SET>` for the tiny model: e.g. tinyProbeSpec('addition', 'HELDOUT'). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUILTIN_PROBES_JSON } from './builtin-data.js';
-import { builtinProbes, TINY_PROBE_SKILLS, tinyProbePath, tinyProbeSpec } from './builtin.js';
+import { builtinProbes, TINY_PROBE_SETS, TINY_PROBE_SKILLS, tinyProbePath, tinyProbeSpec } from './builtin.js';
 import { ProbeFormatError } from './errors.js';
 import { parseProbeFile, parseProbeSpec, selectProbes, selectSets } from './file.js';
 import { combinedSha256, readProbeFile, sha256Hex, writeProbeFile } from './node.js';
@@ -40,7 +40,7 @@ describe('probe files', () => {
   it('loads every shipped tiny-model probe file', () => {
     for (const skill of TINY_PROBE_SKILLS) {
       const f = parseProbeFile(readFileSync(tinyProbePath(skill), 'utf8'), tinyProbePath(skill));
-      expect(f.sets.map((s) => s.name)).toEqual(['SEARCH', 'EVAL', 'CONTROL'].map((s) => `${skill.toUpperCase()}_${s}`));
+      expect(f.sets.map((s) => s.name)).toEqual(TINY_PROBE_SETS.map((s) => `${skill.toUpperCase()}_${s}`));
     }
   });
 
@@ -88,6 +88,13 @@ describe('probe files', () => {
     expect(parseProbeSpec('a/b.json')).toEqual({ path: 'a/b.json' });
     expect(() => parseProbeSpec('a.json#')).toThrow(ProbeFormatError);
     expect(() => parseProbeSpec('a.json#X,,Y')).toThrow(ProbeFormatError);
+  });
+
+  it('tinyProbeSpec names the HELDOUT and TRAIN sets too', async () => {
+    expect(tinyProbeSpec('addition', 'HELDOUT', 'TRAIN')).toBe(`${tinyProbePath('addition')}#ADDITION_HELDOUT,ADDITION_TRAIN`);
+    const r = await readProbeFile(tinyProbeSpec('addition', 'HELDOUT'));
+    expect(r.probes).toHaveLength(152);
+    expect(() => tinyProbeSpec('addition', 'TEST' as never)).toThrow(/unknown set "TEST"/);
   });
 
   it('readProbeFile reads FILE#SETS with the sha256 of the bytes; writeProbeFile round-trips atomically', async () => {
