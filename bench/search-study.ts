@@ -5,8 +5,11 @@
 // never saw), on fresh prompts generated here (outside every split and probe file, where the skill
 // has any), and on every other skill's HELDOUT set. The numbers come from runStudy in
 // @bankai/search; this script only builds the inputs and prints.
+// --targets search+train adds the skill's TRAIN set (train-split examples, up to 200) to the
+// search's targets: more data for the same search, nothing held out is touched.
 // Usage: npx tsx bench/search-study.ts [--skills addition,primality,derivative,multiplication]
-//          [--seeds 1,2,3,4,5] [--null 10] [--fresh 200] [--workers 2] [--arms greedy,guided] [--json out.json]
+//          [--targets search|search+train] [--seeds 1,2,3,4,5] [--null 10] [--fresh 200] [--workers 2]
+//          [--arms greedy,guided] [--json out.json]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileSource } from '@bankai/gguf/node';
@@ -27,12 +30,13 @@ const { values: args } = parseArgs({
     'fresh-seed': { type: 'string', default: '8001' },
     workers: { type: 'string', default: '2' },
     arms: { type: 'string', default: 'greedy,guided' },
+    targets: { type: 'string', default: 'search' },
     json: { type: 'string' },
   },
 });
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const probes = async (skill: SkillName, set: 'SEARCH' | 'CONTROL' | 'HELDOUT'): Promise<Probe[]> => (await readProbeFile(tinyProbeSpec(skill, set))).probes;
+const probes = async (skill: SkillName, set: 'SEARCH' | 'CONTROL' | 'HELDOUT' | 'TRAIN'): Promise<Probe[]> => (await readProbeFile(tinyProbeSpec(skill, set))).probes;
 
 // the demo's search space; the old greedy exactly as `bankai demo` runs it
 const common = { iterations: 60, layers: [0, 1, 2, 3], projs: ['gate', 'up', 'down'], granularity: 'row', aggregate: 'mean', minGain: 0.02, targetMargin: 2 } as const;
@@ -54,6 +58,7 @@ const ARMS: Record<string, StudyArm> = {
 const src = await fileSource(modelPath);
 const model = await Model.load(src);
 await src.close();
+if (args.targets !== 'search' && args.targets !== 'search+train') throw new Error(`--targets: search or search+train, got ${args.targets}`);
 const skills: StudySkill[] = [];
 for (const name of list(args.skills) as SkillName[]) {
   if (!(TINY_PROBE_SKILLS as readonly string[]).includes(name)) throw new Error(`--skills: unknown skill ${name}`);
@@ -66,7 +71,7 @@ for (const name of list(args.skills) as SkillName[]) {
   }
   skills.push({
     name,
-    target: await probes(name, 'SEARCH'),
+    target: [...(await probes(name, 'SEARCH')), ...(args.targets === 'search+train' ? await probes(name, 'TRAIN') : [])],
     control: [...(await probes(name, 'CONTROL')), ...(await Promise.all(others.map((o) => probes(o, 'SEARCH')))).flat()],
     heldout: await probes(name, 'HELDOUT'),
     fresh,

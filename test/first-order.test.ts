@@ -64,6 +64,16 @@ describe('FirstOrderModel', () => {
       });
       // measured here: 0.68-0.72 (a flip negates a whole channel: first order is a guide, not exact)
       expect(spearman(predicted, measured)).toBeGreaterThan(0.5);
+      // on the evaluator's workers (residual cache, one backward slot per thread): the same bits
+      const onWorkers = new FirstOrderModel(model, space, [...target, ...control], metric, ev);
+      try {
+        const wx = await onWorkers.compute();
+        expect(Array.from(wx.gaps)).toEqual(Array.from(fx.gaps));
+        expect(wx.deltas).toEqual(fx.deltas);
+        expect(wx.backwards).toBe(fx.backwards);
+      } finally {
+        onWorkers.release();
+      }
     } finally {
       fo.release();
       await ev.destroy();

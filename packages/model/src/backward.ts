@@ -241,6 +241,12 @@ export class Qwen3Backward {
     logitsFrom: number,
     seeds: (logits: Float32Array) => OutputSeed[],
     visit: (g: ProjectionGradient) => void,
+    /**
+     * The tokens' residual stream at the input of `fromLayer` ((n, nEmbd) f32, e.g. an
+     * evaluator's cache, captured on the current weights): the forward starts there instead of
+     * at the embeddings (the same numbers: nothing below fromLayer enters a gradient).
+     */
+    residual?: number,
   ): void {
     const c = this.config;
     const n = tokens.length;
@@ -257,7 +263,7 @@ export class Qwen3Backward {
     });
     let logits: Float32Array;
     try {
-      logits = r.forward(tokens, logitsFrom).slice();
+      logits = (residual === undefined ? r.forward(tokens, logitsFrom) : r.forwardFromResidual(residual, n, this.fromLayer, logitsFrom)).slice();
     } finally {
       r.setTape(undefined);
       r.rewind(0);

@@ -3,9 +3,9 @@
 import { workerData } from 'node:worker_threads';
 import { createEngine, type FlipSet } from '@bankai/engine-wasm';
 import { Qwen3Backward, Qwen3Runner, scoreRows } from '@bankai/model';
-import { probeGap, teacherForcedCorrect, type SequenceScores } from '@bankai/probes';
+import { probeGap, teacherForcedCorrect, type PreparedProbe, type SequenceScores } from '@bankai/probes';
 import type { EvalResult, EvalTask, EvaluatorWorkerInit } from './evaluator.js';
-import { chunkEffects, type FirstOrderChunk, type FirstOrderTask } from './first-order.js';
+import { chunkEffects, type FirstOrderChunk, type FirstOrderTask, type SequenceAccess } from './first-order.js';
 
 const init = workerData as EvaluatorWorkerInit;
 const setup = (async () => {
@@ -25,8 +25,24 @@ async function firstOrder(task: FirstOrderTask): Promise<FirstOrderChunk> {
   // slot 0 of a backward layout is the owner's; worker slot k uses k + 1
   if (!backward || backward.layout.mark !== task.layout.mark) backward = new Qwen3Backward(engine, init.weights, task.layout, slot + 1);
   runner.setVirtualFlips(new Map());
-  return chunkEffects(backward, runner, task.probes.map((i) => init.probes[i]!), task.metric, task.table);
+  const V = runner.config.vocabSize;
+  // the sequences' cached residuals serve the scores and (when cached at the backward's first layer) its forward
+  const ref = (p: PreparedProbe, k: number) => init.sequences[seqStart[probeIndex.get(p)!]! + k]!;
+  const io: SequenceAccess = {
+    score(p, k) {
+      const seq = ref(p, k);
+      const m = seq.tokens.length - seq.from;
+      const logits = runner.forwardFromResidual(seq.residual, seq.tokens.length - 1, init.firstLayer, seq.from - 1);
+      const out = { logprobs: new Float64Array(m), argmax: new Int32Array(m), margin: new Float64Array(m) };
+      scoreRows(logits, V, seq.tokens.slice(seq.from), out, 0);
+      return out;
+    },
+    ...(init.firstLayer === task.layout.fromLayer ? { residual: (p: PreparedProbe, k: number) => ref(p, k).residual } : {}),
+  };
+  return chunkEffects(backward, io, task.probes.map((i) => init.probes[i]!), task.metric, task.table);
 }
+
+const probeIndex = new Map(init.probes.map((p, i) => [p, i]));
 
 // probe i's sequences are sequences[seqStart[i] .. seqStart[i+1])
 const seqStart: number[] = [0];

@@ -68,16 +68,30 @@ export interface FirstOrderChunk {
 const PROBES_PER_TASK = 8;
 
 /**
- * Predicted gap changes of one probe for every candidate (added into `acc`, (size) f64), with
- * `runner` scoring its sequences and `backward` differentiating the ones its gap depends on.
+ * How a thread reaches a probe's sequences: their scores on the current weights, and (where
+ * cached) their residual streams at the first searched layer for the backward's forward.
+ */
+export interface SequenceAccess {
+  score(p: PreparedProbe, k: number): SequenceScores;
+  residual?(p: PreparedProbe, k: number): number;
+}
+
+/** Sequences scored from scratch on a runner (no residual cache). */
+export function runnerAccess(runner: Qwen3Runner): SequenceAccess {
+  return { score: (p, k) => scoreSequence(runner, p.sequences[k]!) };
+}
+
+/**
+ * Predicted gap changes of one probe for every candidate (added into `acc`, (size) f64): its
+ * sequences scored, the ones its gap depends on differentiated.
  */
 export function probeEffects(
-  backward: Qwen3Backward, runner: Qwen3Runner, p: PreparedProbe, metric: Metric, table: CandidateTable, acc: Float64Array,
+  backward: Qwen3Backward, io: SequenceAccess, p: PreparedProbe, metric: Metric, table: CandidateTable, acc: Float64Array,
 ): { gap: number; backwards: number } {
   const byProjection = new Map(table.tensors.map((t) => [`${t.layer}.${t.proj}`, t]));
   const n = metric === 'competitor' ? p.correctTokens.length : p.sequences.length;
-  const scores = p.sequences.slice(0, n).map((s) => scoreSequence(runner, s));
-  const V = runner.config.vocabSize;
+  const scores = Array.from({ length: n }, (_, k) => io.score(p, k));
+  const V = backward.config.vocabSize;
   let backwards = 0;
   for (const s of seeded(p, scores, V, metric)) {
     const seq = p.sequences[s.seq]!;
@@ -88,20 +102,20 @@ export function probeEffects(
       const view = acc.subarray(t.offset, t.offset + t.count);
       if (table.granularity === 'row') rowEffects(g, view, s.sign);
       else groupEffects(g, (r) => backward.weightRow(t.name, r), view, s.sign);
-    });
+    }, io.residual?.(p, s.seq));
   }
   return { gap: probeGap(p, scores, metric), backwards };
 }
 
 /** probeEffects for several probes: (probes.length, size) deltas. */
-export function chunkEffects(backward: Qwen3Backward, runner: Qwen3Runner, probes: readonly PreparedProbe[], metric: Metric, table: CandidateTable): FirstOrderChunk {
+export function chunkEffects(backward: Qwen3Backward, io: SequenceAccess, probes: readonly PreparedProbe[], metric: Metric, table: CandidateTable): FirstOrderChunk {
   const deltas = new Float32Array(probes.length * table.size);
   const gaps = new Float64Array(probes.length);
   const acc = new Float64Array(table.size);
   let backwards = 0;
   probes.forEach((p, i) => {
     acc.fill(0);
-    const r = probeEffects(backward, runner, p, metric, table, acc);
+    const r = probeEffects(backward, io, p, metric, table, acc);
     gaps[i] = r.gap;
     backwards += r.backwards;
     deltas.set(acc, i * table.size);
@@ -162,7 +176,7 @@ export class FirstOrderModel {
       const results = await this.evaluator.firstOrder(tasks);
       chunks = results.map((chunk, k) => ({ from: tasks[k]!.probes[0]!, chunk }));
     } else {
-      chunks = [{ from: 0, chunk: chunkEffects(this.local, this.model.runner, this.probes, this.metric, this.table) }];
+      chunks = [{ from: 0, chunk: chunkEffects(this.local, runnerAccess(this.model.runner), this.probes, this.metric, this.table) }];
     }
     const deltas = new Float32Array(nProbes * size);
     const gaps = new Float64Array(nProbes);
