@@ -36,7 +36,7 @@ function summary(r: Awaited<ReturnType<typeof runSearch>>) {
 // the gradient-guided strategy with the competitor metric: rankings from backward passes, batches
 // of verifications, several accepts per step
 const guidedConfig: SearchConfig = {
-  ...config, strategy: 'guided', strategyOptions: { verify: 4, 'per-step': 2 }, metric: 'competitor', targetMargin: 2, controlMargin: 2,
+  ...config, strategy: 'guided', strategyOptions: { verify: 4, 'per-step': 2 }, metric: 'competitor', targetMargin: 2, controlMargin: 2, validation: 0.25,
 };
 
 describe.each([
@@ -81,7 +81,8 @@ describe.each([
     // the search's gaps (prompt shared, residual cache, virtual flips in workers) are the gaps
     // `bankai eval` computes on the patched model, sequence by sequence from scratch, to the bit
     xorFlips(s.model, one.flips);
-    const prepared = [...one.prepared.target, ...one.prepared.control];
+    const { target: t, control: c, validation: v } = one.prepared;
+    const prepared = [...t, ...c, ...v.target, ...v.control];
     const evalGaps = scoreProbes(modelScorer(s.model), prepared, config.metric).map((x) => x.gap);
     xorFlips(s.model, one.flips);
     expect(evalGaps).toEqual(Array.from(one.finalGaps));

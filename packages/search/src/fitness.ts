@@ -22,10 +22,11 @@ export interface FitnessOptions {
   /** Control gaps count only below this margin (see controlLoss); Infinity (default): every decrease costs. */
   controlMargin?: number;
   /**
-   * The last this-many probes are validation targets (held back from the fitness, see
-   * validationGain): neither target gain nor control loss counts them. Default 0.
+   * Validation probes held back from the fitness, at the end of the gaps: `targets` validation
+   * targets, then `controls` validation controls (see validationFitness). Neither target gain
+   * nor control loss counts them. Default none.
    */
-  validationCount?: number;
+  validation?: { targets: number; controls: number };
   /** Target probe indices per domain: the gain is then the mean (or min) of the per-domain means, so every domain weighs the same. */
   domains?: readonly (readonly number[])[];
 }
@@ -57,8 +58,8 @@ export function targetGain(gaps: Float64Array, base: Float64Array, nTarget: numb
   return { gain: s / nTarget };
 }
 
-export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: number, margin = Infinity, validationCount = 0): number {
-  const end = base.length - validationCount;
+export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: number, margin = Infinity, tail = 0): number {
+  const end = base.length - tail;
   const n = end - nTarget;
   if (n <= 0) return 0;
   let s = 0;
@@ -67,21 +68,26 @@ export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: num
 }
 
 /**
- * Mean gain of the validation targets (the last `opts.validationCount` probes), margin-capped as
- * target gains are: a flip that helps only the probes it was chosen on does not raise it.
- * undefined when there are none (or when `gaps` holds only the targets: a screened evaluation).
+ * The fitness of the validation probes (opts.validation: the last probes, targets then
+ * controls), by the same rules: mean margin-capped gain of the validation targets minus lambda x
+ * the mean control-margin hinge of the validation controls. A flip that only memorizes the probes
+ * it was chosen on, or breaks controls it was not checked against, does not raise it. undefined
+ * without validation probes, or when `gaps` holds only the targets (a screened evaluation).
  */
-export function validationGain(gaps: Float64Array, base: Float64Array, opts: FitnessOptions): number | undefined {
-  const nV = opts.validationCount ?? 0;
-  if (nV === 0 || gaps.length !== base.length) return undefined;
+export function validationFitness(gaps: Float64Array, base: Float64Array, opts: FitnessOptions): FitnessParts | undefined {
+  const v = opts.validation;
+  if (!v || v.targets + v.controls === 0 || gaps.length !== base.length) return undefined;
   const m = opts.margin ?? Infinity;
-  let s = 0;
-  for (let i = base.length - nV; i < base.length; i++) s += Math.min(gaps[i]!, m) - Math.min(base[i]!, m);
-  return s / nV;
+  const t0 = base.length - v.targets - v.controls;
+  let gain = 0;
+  for (let i = t0; i < t0 + v.targets; i++) gain += Math.min(gaps[i]!, m) - Math.min(base[i]!, m);
+  gain = v.targets > 0 ? gain / v.targets : 0;
+  const loss = controlLoss(gaps, base, t0 + v.targets, opts.controlMargin);
+  return { fitness: gain - opts.lambda * loss, targetGain: gain, controlLoss: loss };
 }
 
 export function fitness(gaps: Float64Array, base: Float64Array, nTarget: number, opts: FitnessOptions): FitnessParts {
   const { gain, domainGains } = targetGain(gaps, base, nTarget, opts);
-  const loss = controlLoss(gaps, base, nTarget, opts.controlMargin, opts.validationCount);
+  const loss = controlLoss(gaps, base, nTarget, opts.controlMargin, (opts.validation?.targets ?? 0) + (opts.validation?.controls ?? 0));
   return { fitness: gain - opts.lambda * loss, targetGain: gain, controlLoss: loss, domainGains };
 }

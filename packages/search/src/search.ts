@@ -5,7 +5,7 @@
 import { xorFlips, type Model } from '@bankai/model';
 import { matchProbe, prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
 import { Evaluator, type EvalResult } from './evaluator.js';
-import { fitness, validationGain, type Aggregate, type FitnessOptions } from './fitness.js';
+import { fitness, validationFitness, type Aggregate, type FitnessOptions } from './fitness.js';
 import { FirstOrderModel } from './first-order.js';
 import { hash32, Rng } from '@bankai/rng';
 import { CandidateSpace, type Candidate, type Granularity, type Projection } from './space.js';
@@ -39,9 +39,9 @@ export interface SearchConfig {
   controlMargin?: number;
   ownAnswerDistractors: boolean;
   /**
-   * Fraction of the targets held back from the fitness as validation (a seeded split): each
-   * evaluation reports their mean gain (Evaluation.validationGain), and strategies that use it
-   * accept only flips that also help them. Undefined or 0: none.
+   * Fraction of the targets and of the controls held back from the fitness as validation (a
+   * seeded split of each): every evaluation reports their fitness (Evaluation.validation), and
+   * strategies that use it accept only flips it rewards. Undefined or 0: none.
    */
   validation?: number;
   /** Fingerprints of what is searched: a log from another model or probe set cannot be resumed. */
@@ -81,8 +81,8 @@ export interface SearchResult {
   finalGaps: Float64Array;
   baseCorrect: Uint8Array;
   finalCorrect: Uint8Array;
-  /** The probes in gap order: fitness targets, controls, then validation targets. */
-  prepared: { target: PreparedProbe[]; control: PreparedProbe[]; validation: PreparedProbe[] };
+  /** The probes in gap order: fitness targets, fitness controls, validation targets, validation controls. */
+  prepared: { target: PreparedProbe[]; control: PreparedProbe[]; validation: { target: PreparedProbe[]; control: PreparedProbe[] } };
   history: { iteration: number; flips: Candidate[]; fitness: number }[];
   evaluations: number;
   /** Backward passes run for first-order rankings (ctx.firstOrder), and their seconds. */
@@ -106,13 +106,17 @@ export function ownAnswers(model: Model, probes: readonly Probe[]): Map<number, 
   return out;
 }
 
-/** Indices of the `fraction` of n targets held back as validation: a seeded shuffle (its own stream, so the search's RNG is untouched). */
-export function validationSplit(n: number, fraction: number, seed: number): Set<number> {
+/**
+ * Indices of the `fraction` of n probes held back as validation: a seeded shuffle on its own
+ * stream (`what` names the list, so targets and controls split independently; the search's RNG
+ * is untouched).
+ */
+export function validationSplit(n: number, fraction: number, seed: number, what = 'targets'): Set<number> {
   if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`validation must be a fraction in [0, 1), got ${fraction}`);
   const k = Math.round(n * fraction);
   if (k === 0) return new Set();
-  if (n - k < 1) throw new RangeError(`validation ${fraction} of ${n} targets leaves none for the fitness`);
-  const rng = new Rng(hash32(`validation:${seed}`));
+  if (n - k < 1) throw new RangeError(`validation ${fraction} of ${n} ${what} leaves none for the fitness`);
+  const rng = new Rng(hash32(`validation:${what}:${seed}`));
   const idx = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = rng.int(i + 1);
@@ -142,11 +146,14 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   // (the competitor metric scores every other token already: no distractor needed)
   const extra = config.ownAnswerDistractors && config.metric !== 'competitor' ? ownAnswers(model, targetProbes) : new Map<number, string[]>();
   const allTarget = prepareProbes(model.tokenizer, targetProbes, { extraDistractors: extra });
-  // validation: a seeded subset of the targets, scored after the controls and kept out of the fitness
+  // validation: seeded subsets of the targets and of the controls, scored last and kept out of the fitness
   const held = validationSplit(allTarget.length, config.validation ?? 0, config.seed);
   const target = allTarget.filter((_, i) => !held.has(i));
-  const validation = allTarget.filter((_, i) => held.has(i));
-  const control = prepareProbes(model.tokenizer, input.control);
+  const allControl = prepareProbes(model.tokenizer, input.control);
+  const heldControl = validationSplit(allControl.length, config.validation ?? 0, config.seed, 'controls');
+  const control = allControl.filter((_, i) => !heldControl.has(i));
+  const validation = { target: allTarget.filter((_, i) => held.has(i)), control: allControl.filter((_, i) => heldControl.has(i)) };
+  const scored = [...target, ...control, ...validation.target, ...validation.control];
   const fitDomains = input.target.filter((_, i) => !held.has(i));
   const domainNames = [...new Set(fitDomains.map((t) => t.domain))];
   const domains = domainNames.map((name) => ({ name, probes: fitDomains.flatMap((t, i) => (t.domain === name ? [i] : [])) }));
@@ -155,7 +162,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     aggregate: config.aggregate,
     margin: config.targetMargin,
     controlMargin: config.controlMargin,
-    validationCount: validation.length,
+    validation: { targets: validation.target.length, controls: validation.control.length },
     domains: domains.length > 1 ? domains.map((d) => d.probes) : undefined,
   };
 
@@ -182,7 +189,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     input.checkpoint?.append({ type: 'start', version: 1, config });
   }
 
-  const evaluator = await Evaluator.create(model, target, [...control, ...validation], { workers: input.workers, metric: config.metric, firstLayer: input.residualCache === false ? 0 : space.firstLayer });
+  const evaluator = await Evaluator.create(model, target, scored.slice(target.length), { workers: input.workers, metric: config.metric, firstLayer: input.residualCache === false ? 0 : space.firstLayer });
   // candidate evaluations (baselines are not counted: a resumed search counts as an uninterrupted one)
   let evaluations = evaluationsBefore;
   let applied = false;
@@ -212,12 +219,12 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       for (let i = 0; i < r.correct.length; i++) {
         if (r.correct[i]) {
           if (i < nT) targetCorrect++;
-          else controlCorrect++;
+          else if (i < nT + control.length) controlCorrect++;
         } else if (i >= nT && i < nT + control.length && base!.correct[i]) brokenControls++;
       }
       if (!screenedOut && config.maxBrokenControls !== undefined && brokenControls > config.maxBrokenControls) f.fitness = -Infinity;
-      const vg = screenedOut ? undefined : validationGain(r.gaps, base!.gaps, fitOpts);
-      return { flips, ...f, screenedOut, targetCorrect, controlCorrect, brokenControls, ...(vg !== undefined ? { validationGain: vg } : {}) };
+      const v = screenedOut ? undefined : validationFitness(r.gaps, base!.gaps, fitOpts);
+      return { flips, ...f, screenedOut, targetCorrect, controlCorrect, brokenControls, ...(v ? { validation: { fitness: v.fitness, targetGain: v.targetGain, controlLoss: v.controlLoss } } : {}) };
     };
 
     const emit = (iteration: number, message?: string) => {
@@ -299,7 +306,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       },
       async firstOrder(): Promise<FirstOrderRanking> {
         if (inFlight) throw new StrategyError('firstOrder() while evaluations are running');
-        firstOrderModel ??= new FirstOrderModel(model, space, [...target, ...control, ...validation], config.metric, evaluator);
+        firstOrderModel ??= new FirstOrderModel(model, space, scored, config.metric, evaluator);
         const fx = await firstOrderModel.compute();
         backwards += fx.backwards;
         firstOrderSeconds += fx.seconds;

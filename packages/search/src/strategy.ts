@@ -32,11 +32,12 @@ export interface Evaluation {
   /** Control probes correct (teacher-forced) under the current patch and wrong with this candidate. */
   brokenControls: number;
   /**
-   * Mean gain of the validation targets (SearchConfig.validation: targets held back from the
-   * fitness); undefined without them or when screened out. > 0: the flip helps targets it was
-   * not chosen on.
+   * The fitness of the validation probes (SearchConfig.validation: targets and controls held
+   * back from the fitness), by the same rules; undefined without them or when screened out.
+   * > 0: the flip helps targets it was not chosen on more than it hurts controls it was not
+   * checked against.
    */
-  validationGain?: number;
+  validation?: { fitness: number; targetGain: number; controlLoss: number };
 }
 
 /** First-order predictions for every candidate on top of the accepted patch (SearchContext.firstOrder). */
