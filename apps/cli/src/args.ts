@@ -22,7 +22,7 @@ export interface CommandSpec {
 
 export type Flags = Record<string, string | number | boolean | string[] | undefined>;
 
-/** Parse `--name value`, `--name=value` and boolean `--name` / `--no-name` against `spec`. */
+/** Parse `--name value`, `--name=value` and boolean `--name` / `--no-name` / `--name false` against `spec`. */
 export function parseFlags(command: string, spec: CommandSpec, argv: string[]): Flags {
   const out: Flags = {};
   for (const [name, f] of Object.entries(spec.flags)) if (f.default !== undefined) out[name] = f.default;
@@ -48,6 +48,8 @@ export function parseFlags(command: string, spec: CommandSpec, argv: string[]): 
       throw new CliError(`bankai ${command}: unknown flag --${name}. Known flags: ${known}.`);
     }
     if (f.type === 'boolean') {
+      // `--name false` / `--name true` as well as `--name=false`, `--no-name` and a bare `--name`
+      if (value === undefined && (argv[i + 1] === 'true' || argv[i + 1] === 'false')) value = argv[++i];
       if (value !== undefined && value !== 'true' && value !== 'false') {
         throw new CliError(`bankai ${command}: --${name} takes no value (or =true / =false), got "${value}".`);
       }

@@ -11,7 +11,7 @@ import { writePatchFile } from '@bankai/patch-format/node';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
   evaluatePatch, loadStrategy, parseLayers, PROJECTIONS, runSearch, StrategyError,
-  type Aggregate, type Granularity, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type Strategy,
+  type Aggregate, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type Strategy,
 } from '@bankai/search';
 import { checkpointPath, fileCheckpoint, readCheckpoint } from '@bankai/search/node';
 import { CliError, requireFlag, type Flags } from './args.js';
@@ -67,6 +67,25 @@ function strategyHelp(s: Strategy): string {
   const lines = [`strategy ${s.name}: ${s.description}`, ''];
   for (const [k, o] of Object.entries(s.options)) lines.push(`  --opt ${`${k}=${o.type.toUpperCase()}`.padEnd(26)} ${o.help} (default: ${o.default}${o.choices ? `; ${o.choices.join(' | ')}` : ''})`);
   return lines.join('\n');
+}
+
+/** Phases before the first step on stderr (own answers, residual cache, baselines): counts and an ETA, at most every 2 s. */
+function phasePrinter(quiet: boolean): (e: PhaseEvent) => void {
+  let last = -Infinity;
+  let lastPhase = '';
+  return (e) => {
+    if (quiet) return;
+    const now = performance.now();
+    const end = e.done === e.total;
+    if (e.phase === lastPhase && !end && now - last < 2000) return;
+    const started = e.phase !== lastPhase;
+    last = now;
+    lastPhase = e.phase;
+    if (started && e.done === 0) return void process.stderr.write(`${e.phase}...\n`);
+    const rate = e.done / Math.max(e.seconds, 1e-9);
+    const eta = end ? '' : `, ETA ${Math.round((e.total - e.done) / Math.max(rate, 1e-9))} s`;
+    process.stderr.write(`${e.phase}: ${e.done}/${e.total} at ${e.seconds.toFixed(1)} s${eta}\n`);
+  };
 }
 
 /** A progress line on stderr: iterations, accepted flips, fitness, evals/s, ETA. */
@@ -225,7 +244,7 @@ export const search: Command = {
     let r: SearchResult;
     try {
       out(`searching ${basename(s.modelPath)} with ${strategy.name}: ${s.config.iterations} steps, layers ${s.config.layers.join(',')}, ${s.config.projs.join(',')} ${s.config.granularity}s, ${s.workers} worker(s), seed ${s.config.seed}${resume.length ? `, resuming at step ${resume.filter((x) => x.type === 'step').length + 1}` : ''}`);
-      r = await searchOnce(s, strategy, options, s.target, { checkpoint: sink, resume, onProgress: progressPrinter(flags.quiet === true), signal: abort.signal });
+      r = await searchOnce(s, strategy, options, s.target, { checkpoint: sink, resume, onProgress: progressPrinter(flags.quiet === true), onPhase: phasePrinter(flags.quiet === true), signal: abort.signal });
     } catch (e) {
       if (e instanceof StrategyError) throw new CliError(`bankai search: ${e.message}`);
       throw e;
@@ -237,6 +256,8 @@ export const search: Command = {
     const manifest = manifestOf(s, r, strategy, options, basename(outPath).replace(/\.(json|bkp)$/, ''));
     await writePatchFile(outPath, manifest, { overwrite: true });
     out(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations${r.backwards ? `, ${r.backwards} backward passes in ${r.firstOrderSeconds.toFixed(1)} s` : ''}); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
+    const t = r.timing;
+    out(`time: preparation ${t.prepare.toFixed(1)} s, exact evaluations ${t.evaluation.toFixed(1)} s, first-order rankings ${t.firstOrder.toFixed(1)} s, other ${t.other.toFixed(1)} s`);
     out(`wrote ${outPath}`);
     if (r.flips.length === 0) return;
     const maxTokens = flags['max-tokens'] as number;

@@ -55,6 +55,8 @@ export interface EvaluatorOptions {
   metric: Metric;
   /** Residuals are cached at the input of this layer: no candidate may flip anything below it. */
   firstLayer: number;
+  /** Called after each probe sequence's residual is cached (done so far). */
+  onSequence?: (done: number) => void;
 }
 
 export class Evaluator {
@@ -103,6 +105,7 @@ export class Evaluator {
         const residual = e.alloc((s.tokens.length - 1) * model.config.nEmbd * 4);
         capture.captureResidual(s.tokens.slice(0, -1), firstLayer, residual);
         sequences.push({ tokens: s.tokens, from: s.from, residual });
+        opts.onSequence?.(sequences.length);
       }
     }
     // two spare slots: a crashed worker's replacement claims a fresh one

@@ -8,7 +8,7 @@ export {
 } from './strategy.js';
 export {
   ownAnswers, runSearch, validationSplit,
-  type CheckpointRecord, type CheckpointSink, type SearchConfig, type SearchInput, type SearchResult,
+  type CheckpointRecord, type CheckpointSink, type PhaseEvent, type SearchConfig, type SearchInput, type SearchResult, type SearchTiming,
 } from './search.js';
 export { BUILTIN_STRATEGIES, loadStrategy } from './loader.js';
 export { hillClimb, scaleOrder, scaleSampler, type HillClimbOptions } from './hill-climb.js';

@@ -4,7 +4,7 @@
 
 import { xorFlips, type Model } from '@bankai/model';
 import { matchProbe, prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
-import { Evaluator, type EvalResult } from './evaluator.js';
+import { Evaluator, type EvalResult, type EvalTask } from './evaluator.js';
 import { fitness, validationFitness, type Aggregate, type FitnessOptions } from './fitness.js';
 import { FirstOrderModel } from './first-order.js';
 import { hash32, Rng } from '@bankai/rng';
@@ -65,9 +65,31 @@ export interface SearchInput {
   /** Records of an earlier, killed run of the same search (its checkpoint log). */
   resume?: CheckpointRecord[];
   onProgress?: (e: ProgressEvent) => void;
+  /** Progress of the phases before the first step: own answers, residual caching, baselines. */
+  onPhase?: (e: PhaseEvent) => void;
   signal?: AbortSignal;
   /** Cache each probe's residual stream at the first searched layer (default true; false recomputes every layer: benchmarks). Results are identical either way. */
   residualCache?: boolean;
+}
+
+/** A phase before the first step: `done` of `total` units (probes, sequences) after `seconds`. */
+export interface PhaseEvent {
+  phase: 'own answers' | 'residual cache' | 'baselines';
+  done: number;
+  total: number;
+  seconds: number;
+}
+
+/** Where a search's time went (seconds). */
+export interface SearchTiming {
+  /** Probe preparation, own answers, residual cache, worker start-up and baselines. */
+  prepare: number;
+  /** Exact candidate evaluations (ctx.evaluate), baselines after accepts included. */
+  evaluation: number;
+  /** First-order rankings (ctx.firstOrder). */
+  firstOrder: number;
+  /** Everything else (the strategy's own work, checkpoints). */
+  other: number;
 }
 
 export interface SearchResult {
@@ -88,6 +110,7 @@ export interface SearchResult {
   /** Backward passes run for first-order rankings (ctx.firstOrder), and their seconds. */
   backwards: number;
   firstOrderSeconds: number;
+  timing: SearchTiming;
   seconds: number;
   stoppedEarly: boolean;
 }
@@ -97,11 +120,14 @@ export interface SearchResult {
  * distractor: the gap must also beat what the model actually says, or a fixed pairwise gap can
  * turn into a third wrong answer.
  */
-export function ownAnswers(model: Model, probes: readonly Probe[]): Map<number, string[]> {
+export function ownAnswers(model: Model, probes: readonly Probe[], onProbe?: (done: number) => void): Map<number, string[]> {
   const out = new Map<number, string[]>();
   probes.forEach((p, i) => {
-    const text = model.generate(p.prompt, { maxTokens: 24 }).text;
+    // as long as the longest answer the probe knows, plus room to say something else
+    const longest = Math.max(...[p.correct, ...(p.alternates ?? []), ...(p.wrong !== undefined ? [p.wrong] : [])].map((a) => model.encode(a).length));
+    const text = model.generate(p.prompt, { maxTokens: Math.min(24, 2 * longest + 2) }).text;
     if (text.trim() !== '' && matchProbe(p, text).verdict === 'other') out.set(i, [text]);
+    onProbe?.(i + 1);
   });
   return out;
 }
@@ -144,7 +170,11 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   // ---- probes: targets get the model's own wrong answer as a distractor ----
   const targetProbes = input.target.map((t) => t.probe);
   // (the competitor metric scores every other token already: no distractor needed)
-  const extra = config.ownAnswerDistractors && config.metric !== 'competitor' ? ownAnswers(model, targetProbes) : new Map<number, string[]>();
+  const phase = (name: PhaseEvent['phase'], total: number) => (done: number) =>
+    input.onPhase?.({ phase: name, done, total, seconds: (performance.now() - t0) / 1000 });
+  const extra = config.ownAnswerDistractors && config.metric !== 'competitor'
+    ? ownAnswers(model, targetProbes, phase('own answers', targetProbes.length))
+    : new Map<number, string[]>();
   const allTarget = prepareProbes(model.tokenizer, targetProbes, { extraDistractors: extra });
   // validation: seeded subsets of the targets and of the controls, scored last and kept out of the fitness
   const held = validationSplit(allTarget.length, config.validation ?? 0, config.seed);
@@ -189,7 +219,20 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     input.checkpoint?.append({ type: 'start', version: 1, config });
   }
 
-  const evaluator = await Evaluator.create(model, target, scored.slice(target.length), { workers: input.workers, metric: config.metric, firstLayer: input.residualCache === false ? 0 : space.firstLayer });
+  const nSeq = scored.reduce((n, p) => n + p.sequences.length, 0);
+  const evaluator = await Evaluator.create(model, target, scored.slice(target.length), {
+    workers: input.workers, metric: config.metric, firstLayer: input.residualCache === false ? 0 : space.firstLayer,
+    onSequence: phase('residual cache', nSeq),
+  });
+  let evaluationSeconds = 0;
+  const evaluate = async (tasks: EvalTask[]): Promise<EvalResult[]> => {
+    const te = performance.now();
+    try {
+      return await evaluator.evaluate(tasks);
+    } finally {
+      evaluationSeconds += (performance.now() - te) / 1000;
+    }
+  };
   // candidate evaluations (baselines are not counted: a resumed search counts as an uninterrupted one)
   let evaluations = evaluationsBefore;
   let applied = false;
@@ -197,10 +240,13 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   let backwards = 0;
   let firstOrderSeconds = 0;
   try {
+    phase('baselines', 1)(0);
     const [original] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
     xorFlips(model, accepted);
     applied = true;
     let [base] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
+    phase('baselines', 1)(1);
+    const prepareSeconds = (performance.now() - t0) / 1000;
     const base0 = original!;
     let current = fitness(base!.gaps, base0.gaps, target.length, fitOpts);
     const acceptedKeys = new Set(accepted.map(key));
@@ -274,14 +320,14 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
         evaluations += flipSets.length;
         try {
           if (!opts.screen) {
-            const rs = await evaluator.evaluate(flipSets.map((flips) => ({ flips: [...flips], part: 'all' as const })));
+            const rs = await evaluate(flipSets.map((flips) => ({ flips: [...flips], part: 'all' as const })));
             return rs.map((r, i) => toEvaluation([...flipSets[i]!], r, false));
           }
           // screening: targets first; only candidates whose target gain could pass see the controls
-          const screened = await evaluator.evaluate(flipSets.map((flips) => ({ flips: [...flips], part: 'target' as const })));
+          const screened = await evaluate(flipSets.map((flips) => ({ flips: [...flips], part: 'target' as const })));
           const out: Evaluation[] = screened.map((r, i) => toEvaluation([...flipSets[i]!], r, true));
           const pass = out.flatMap((e, i) => (e.fitness > config.minGain ? [i] : []));
-          const full = await evaluator.evaluate(pass.map((i) => ({ flips: [...flipSets[i]!], part: 'all' as const })));
+          const full = await evaluate(pass.map((i) => ({ flips: [...flipSets[i]!], part: 'all' as const })));
           pass.forEach((i, k) => {
             out[i] = toEvaluation([...flipSets[i]!], full[k]!, false);
           });
@@ -301,7 +347,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
         for (const c of e.flips) acceptedKeys.add(key(c));
         accepted.push(...e.flips);
         stepAccepted.push(...e.flips);
-        [base] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
+        [base] = await evaluate([{ flips: [], part: 'all' }]);
         current = fitness(base!.gaps, base0.gaps, target.length, fitOpts);
       },
       async firstOrder(): Promise<FirstOrderRanking> {
@@ -347,6 +393,10 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       evaluations: evaluations,
       backwards,
       firstOrderSeconds,
+      timing: (() => {
+        const total = (performance.now() - t0) / 1000;
+        return { prepare: prepareSeconds, evaluation: evaluationSeconds, firstOrder: firstOrderSeconds, other: Math.max(0, total - prepareSeconds - evaluationSeconds - firstOrderSeconds) };
+      })(),
       seconds: (performance.now() - t0) / 1000,
       stoppedEarly,
     };
