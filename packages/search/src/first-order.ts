@@ -16,7 +16,9 @@ import {
   type BackwardLayout, type Model, type OutputSeed, type Qwen3Runner,
 } from '@bankai/model';
 import { competitorGap, probeGap, scoreSequence, type Metric, type PreparedProbe, type SequenceScores } from '@bankai/probes';
+import { Rng } from '@bankai/rng';
 import type { Evaluator } from './evaluator.js';
+import { spearman } from './stats.js';
 import type { Candidate, CandidateSpace, Granularity } from './space.js';
 
 export interface FirstOrderEffects {
@@ -259,4 +261,78 @@ export function logprobSeed(row: Float32Array, target: number, position: number)
   }
   dense[target] = dense[target]! + 1;
   return { position, dense };
+}
+
+export interface FirstOrderAccuracy {
+  /** Candidates measured: the `top` best-ranked by prediction, then `random` drawn uniformly. */
+  top: number;
+  random: number;
+  /** Spearman of predicted vs exact gap change over every (probe, candidate) pair. */
+  perProbe: number;
+  /** Spearman of predicted vs exact mean target gain over the candidates. */
+  targetMean: number;
+  /** Of the `top` best-predicted, how many are among the `top` best by exact target gain (over all measured). */
+  topOverlap: number;
+  /** Mean exact target gain of the top-predicted candidates and of the random ones. */
+  topGain: number;
+  randomGain: number;
+  /** Seconds of one first-order ranking of the whole space and of one exact evaluation (all probes). */
+  firstOrderSeconds: number;
+  evaluationSeconds: number;
+  /** Candidates in the space. */
+  size: number;
+}
+
+/**
+ * How well first-order predictions rank candidates, against exact evaluations on the same
+ * probes (targets first, `nTarget` of them): the numbers behind the guided search.
+ */
+export async function measureFirstOrder(
+  model: Model, space: CandidateSpace, probes: readonly PreparedProbe[], nTarget: number, metric: Metric,
+  evaluator: Evaluator, opts: { top?: number; random?: number; seed?: number } = {},
+): Promise<FirstOrderAccuracy> {
+  const top = opts.top ?? 16;
+  const nRandom = opts.random ?? 48;
+  const fo = new FirstOrderModel(model, space, probes, metric, evaluator);
+  try {
+    const fx = await fo.compute();
+    const targetMean = (c: number) => {
+      let s = 0;
+      for (let i = 0; i < nTarget; i++) s += fx.deltas[i * fx.size + c]!;
+      return s / Math.max(1, nTarget);
+    };
+    const ranked = Array.from({ length: fx.size }, (_, c) => c).sort((a, b) => targetMean(b) - targetMean(a) || a - b);
+    const rng = new Rng(opts.seed ?? 1);
+    const cands = [...ranked.slice(0, top), ...Array.from({ length: nRandom }, () => rng.int(fx.size))];
+    const t0 = performance.now();
+    const [base, ...exact] = await evaluator.evaluate([{ flips: [], part: 'all' }, ...cands.map((c) => ({ flips: [space.candidate(c)], part: 'all' as const }))]);
+    const evaluationSeconds = (performance.now() - t0) / 1000 / (cands.length + 1);
+    const predicted: number[] = [];
+    const measured: number[] = [];
+    const exactMean: number[] = [];
+    exact.forEach((r, k) => {
+      let s = 0;
+      for (let i = 0; i < fx.nProbes; i++) {
+        const d = r.gaps[i]! - base!.gaps[i]!;
+        predicted.push(fx.deltas[i * fx.size + cands[k]!]!);
+        measured.push(d);
+        if (i < nTarget) s += d;
+      }
+      exactMean.push(s / Math.max(1, nTarget));
+    });
+    const bestExact = new Set(exactMean.map((g, k) => [g, k] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, top).map(([, k]) => k));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    return {
+      top, random: nRandom, size: fx.size,
+      perProbe: spearman(predicted, measured),
+      targetMean: spearman(cands.map(targetMean), exactMean),
+      topOverlap: Array.from({ length: top }, (_, k) => k).filter((k) => bestExact.has(k)).length,
+      topGain: mean(exactMean.slice(0, top)),
+      randomGain: mean(exactMean.slice(top)),
+      firstOrderSeconds: fx.seconds,
+      evaluationSeconds,
+    };
+  } finally {
+    fo.release();
+  }
 }

@@ -12,13 +12,14 @@ export {
 } from './search.js';
 export { BUILTIN_STRATEGIES, loadStrategy } from './loader.js';
 export { hillClimb, scaleOrder, scaleSampler, type HillClimbOptions } from './hill-climb.js';
-export { FirstOrderModel, logprobSeed, type FirstOrderEffects } from './first-order.js';
+export { FirstOrderModel, logprobSeed, measureFirstOrder, type FirstOrderAccuracy, type FirstOrderEffects } from './first-order.js';
 export {
   DEFAULT_NULL_PATCHES, NullSpaceError, changeOf, countChanges, evaluateManifest, evaluatePatch, nullSpaceOf, randomPatch, summarizeNull,
   type Change, type ChangeCounts, type ManifestEvalOptions, type ManifestEvaluation, type NullOptions, type NullSpaceSource, type NullSummary,
   type PatchEvalOptions, type PatchEvaluation, type ProbeChange, type ProbeOutcome,
 } from './patch-eval.js';
+export { spearman, spread, type Spread } from './stats.js';
 export {
-  formatStudy, runStudy, spread, STUDY_GROUPS,
-  type GroupOutcome, type Spread, type StudyArm, type StudyCell, type StudyGroup, type StudyOptions, type StudyResult, type StudyRun, type StudySkill,
+  formatStudy, runStudy, STUDY_GROUPS,
+  type GroupOutcome, type StudyArm, type StudyCell, type StudyGroup, type StudyOptions, type StudyResult, type StudyRun, type StudySkill,
 } from './study.js';

@@ -15,6 +15,7 @@ import { Rng } from '@bankai/rng';
 import { countChanges, randomPatch, summarizeNull, type ChangeCounts, type NullSummary } from './patch-eval.js';
 import { runSearch, type SearchConfig } from './search.js';
 import { CandidateSpace, type Candidate } from './space.js';
+import { spread, type Spread } from './stats.js';
 import type { Strategy } from './strategy.js';
 
 export const STUDY_GROUPS = ['heldout', 'fresh', 'other'] as const;
@@ -73,13 +74,6 @@ export interface StudyRun {
   groups: Partial<Record<StudyGroup, GroupOutcome>>;
 }
 
-export interface Spread {
-  mean: number;
-  min: number;
-  max: number;
-  sd: number;
-}
-
 export interface StudyCell {
   skill: string;
   arm: string;
@@ -111,13 +105,6 @@ export interface StudyResult {
   nullPatches: number;
   nullSeed: number;
   seconds: number;
-}
-
-export function spread(xs: readonly number[]): Spread {
-  if (xs.length === 0) return { mean: 0, min: 0, max: 0, sd: 0 };
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
-  return { mean, min: Math.min(...xs), max: Math.max(...xs), sd };
 }
 
 /** Greedy generations on `probes` with `flips` XORed in (and out again). */
