@@ -89,7 +89,11 @@ export interface BackwardLayout {
   slots: { runner: RunnerLayout; dy: number; dx: number; row: number }[];
   /** The engine arena before this layout: releaseBackward() resets to it. */
   mark: number;
+  /** Unique per layout made by this thread (a worker keeps its Qwen3Backward while the id stays the same). */
+  id: number;
 }
+
+let layouts = 0;
 
 const widestOf = (c: Qwen3Config) => Math.max(c.nEmbd, c.nHead * c.headDim, c.nFf);
 
@@ -149,7 +153,7 @@ export function layoutBackward(engine: Engine, weights: ModelWeights, opts: Back
       ropeSin[t * half + j] = r[t * c.headDim + half + j]!;
     }
   }
-  return { fromLayer, maxTokens, transposed, ropeCos, ropeSin, slots: slotList, mark };
+  return { fromLayer, maxTokens, transposed, ropeCos, ropeSin, slots: slotList, mark, id: ++layouts };
 }
 
 /** Frees what layoutBackward laid out (and everything laid out after it). */

@@ -23,7 +23,7 @@ let backward: Qwen3Backward | undefined;
 async function firstOrder(task: FirstOrderTask): Promise<FirstOrderChunk> {
   const { engine, slot, runner } = await setup;
   // slot 0 of a backward layout is the owner's; worker slot k uses k + 1
-  if (!backward || backward.layout.mark !== task.layout.mark) backward = new Qwen3Backward(engine, init.weights, task.layout, slot + 1);
+  if (!backward || backward.layout.id !== task.layout.id) backward = new Qwen3Backward(engine, init.weights, task.layout, slot + 1);
   runner.setVirtualFlips(new Map());
   const V = runner.config.vocabSize;
   // the sequences' cached residuals serve the scores and (when cached at the backward's first layer) its forward
