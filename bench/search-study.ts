@@ -50,7 +50,7 @@ const ARMS: Record<string, StudyArm> = {
     name: 'guided (new default)', strategy: guided,
     config: {
       ...common, projs: [...common.projs], layers: [...common.layers], iterations: 40, strategy: 'guided', strategyOptions: {},
-      metric: 'competitor', lambda: 2, controlMargin: 2, maxBrokenControls: 1, validation: 0.33, ownAnswerDistractors: false,
+      metric: 'competitor', lambda: 1, maxBrokenControls: 0, validation: 0.33, ownAnswerDistractors: false,
     } satisfies Omit<SearchConfig, 'seed'>,
   },
 };
