@@ -7,8 +7,9 @@
 // is accepted or `depth` candidates were verified; then the search has converged and stops.
 // Every step is self-contained (a fresh ranking on the accepted patch), so resume is exact.
 // With validation probes (SearchConfig.validation: targets and controls held back from the
-// fitness), a flip is accepted only if their fitness rises too: flips that only memorize the
-// probes they were chosen on, or break controls they were not checked against, are refused.
+// fitness), a flip is accepted only if it clears the same bar (--min-gain) on them too: flips
+// that only memorize the probes they were chosen on, or break controls they were not checked
+// against, are refused.
 import { defineStrategy, type Evaluation } from '@bankai/search';
 
 export default defineStrategy({
@@ -27,7 +28,7 @@ export default defineStrategy({
       if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`strategy guided: ${k} must be a positive integer, got ${v}`);
     }
     const space = ctx.space;
-    const passes = (e: Evaluation) => !e.screenedOut && e.fitness > ctx.minGain && (e.validation === undefined || e.validation.fitness > 0);
+    const passes = (e: Evaluation) => !e.screenedOut && e.fitness > ctx.minGain && (e.validation === undefined || e.validation.fitness > ctx.minGain);
     const byFitness = (evals: Evaluation[]) => evals.map((e, k) => ({ e, k })).filter((x) => passes(x.e)).sort((a, b) => b.e.fitness - a.e.fitness || a.k - b.k).map((x) => x.e);
     for (const iteration of ctx.steps()) {
       if (ctx.accepted.length >= o['max-flips']) break;
