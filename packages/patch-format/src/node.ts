@@ -11,10 +11,10 @@ import { encodeBinary } from './binary.js';
 import { PatchFormatError } from './errors.js';
 import { utf8 } from './json.js';
 import { formatManifest, type PatchManifest } from './manifest.js';
-import { readPatch, type LoadedPatch } from './read.js';
+import { MAX_PATCH_BYTES, readPatch, type LoadedPatch } from './read.js';
 import type { ModelShape } from './shape.js';
 import { formatUpstream } from './upstream.js';
-import { copyGgufFileWithEdits, fileSource, sha256File, writeFileAtomic } from '@bankai/gguf/node';
+import { copyGgufFileWithEdits, fileAccessError, fileSource, sha256File, statFile, writeFileAtomic } from '@bankai/gguf/node';
 
 export { sha256File, writeFileAtomic };
 import { planBake, type BakeResult } from './model-file.js';
@@ -23,16 +23,21 @@ export const BINARY_EXTENSION = '.bkp';
 
 /** sha256 (lowercase hex) of a file, streamed (GGUF files are gigabytes). */
 
-/** Upper bound on a patch file: a million flips in JSON is ~50 MB. */
-const MAX_PATCH_FILE_BYTES = 256 << 20;
-
-/** Reads a patch file of any supported format (detected from its content). */
+/** Reads a patch file of any supported format (detected from its content). A missing path or a
+ *  directory is a FileAccessError, a file larger than any patch a PatchFormatError; nothing is
+ *  read before the size is checked. */
 export async function readPatchFile(path: string, opts: { model?: ModelShape } = {}): Promise<LoadedPatch> {
-  const info = await stat(path);
-  if (info.size > MAX_PATCH_FILE_BYTES) {
-    throw new PatchFormatError(`file is ${info.size} bytes, more than any patch (${MAX_PATCH_FILE_BYTES})`, { file: path, fix: 'pass a patch file, not a model' });
+  const fix = 'pass the path of a patch file (.json manifest or upstream, or .bkp)';
+  const info = await statFile(path, { fix });
+  if (info.size > MAX_PATCH_BYTES) {
+    throw new PatchFormatError(`file is ${info.size} bytes, more than any patch (${MAX_PATCH_BYTES})`, { file: path, fix: 'pass a patch file, not a model' });
   }
-  const bytes = new Uint8Array(await readFile(path));
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw fileAccessError(path, e, { fix });
+  }
   return readPatch(bytes, { file: path, ...opts });
 }
 
