@@ -1,7 +1,7 @@
 // The `bankai` commands: each is a spec (flags, help) and a run function. Files and processes
 // stay here, at the edge; the packages below take ByteSources and engine handles.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GGML_TYPE, ggmlTypeInfo, readGguf, type GgufFile } from '@bankai/gguf';
 import { fileSource, sha256File } from '@bankai/gguf/node';
@@ -10,7 +10,7 @@ import { Model, logSoftmaxRows, readModelConfig } from '@bankai/model';
 export { sha256File };
 import { presetOptions, PRESETS, type PresetName, type WeightFormat } from '@bankai/model-gen';
 import { writeQwen3File } from '@bankai/model-gen/node';
-import { CliError, requireFlag, type CommandSpec, type Flags } from './args.js';
+import { CliError, GGUF_FILE, checkInputFile, positiveInt, requireFlag, requireInputFile, type CommandSpec, type Flags } from './args.js';
 import { demo } from './demo.js';
 import { audit, evaluate, probesFresh } from './probe-commands.js';
 import { patchCommands } from './patch-commands.js';
@@ -24,8 +24,8 @@ export interface Command extends CommandSpec {
 const modelFlag = { type: 'string', value: 'FILE', help: 'a Qwen3 GGUF file (Q1_0 1-bit, or F32/F16 weights)' } as const;
 const jsonFlag = { type: 'boolean', help: 'print one JSON object instead of text' } as const;
 
-export async function openModel(path: string, opts: { maxContext?: number } = {}): Promise<Model> {
-  if (!existsSync(path)) throw new CliError(`${path}: no such file. Pass --model with the path of a GGUF file.`);
+export async function openModel(path: string, opts: { maxContext?: number; flag?: string } = {}): Promise<Model> {
+  checkInputFile(path, opts.flag ?? 'model', GGUF_FILE);
   const src = await fileSource(path);
   try {
     return await Model.load(src, { maxContext: opts.maxContext });
@@ -62,8 +62,7 @@ const info: Command = {
     tensors: { type: 'boolean', help: 'also list every tensor with its type and shape' },
   },
   async run(flags, out) {
-    const path = requireFlag('info', flags, 'model');
-    if (!existsSync(path)) throw new CliError(`${path}: no such file. Pass --model with the path of a GGUF file.`);
+    const path = requireInputFile('info', flags, 'model', GGUF_FILE);
     const src = await fileSource(path);
     let header: GgufFile;
     try {
@@ -233,13 +232,6 @@ const genModel: Command = {
   },
 };
 
-function positiveInt(command: string, flags: Flags, name: string): number {
-  const v = flags[name];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new CliError(`bankai ${command}: --${name} must be a positive integer, got ${String(v)}.`);
-  }
-  return v;
-}
 
 export const commands: Record<string, Command> = {
   demo,

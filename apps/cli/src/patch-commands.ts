@@ -33,7 +33,7 @@ import {
   type TensorShapes,
 } from '@bankai/patch-format';
 import { bakePatchFile, readPatchFile, sha256File, writeFileAtomic, writePatchFile, type PatchFileFormat } from '@bankai/patch-format/node';
-import { CliError, requireFlag, type Flags } from './args.js';
+import { CliError, GGUF_FILE, PATCH_FILE, checkInputFile, requireFlag, requireInputFile, type Flags } from './args.js';
 import type { Command } from './commands.js';
 
 const TOOL_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -49,10 +49,9 @@ const flag = {
 
 // ---- shared helpers ---------------------------------------------------------------------------
 
+/** The required --name: an existing file (a patch for --patch, else a GGUF model). */
 function requireFile(command: string, flags: Flags, name: string): string {
-  const path = requireFlag(command, flags, name);
-  if (!existsSync(path)) throw new CliError(`${path}: no such file (--${name}). Check the path.`);
-  return path;
+  return requireInputFile(command, flags, name, name === 'patch' ? PATCH_FILE : GGUF_FILE);
 }
 
 /** The model's shape from its header, with the file's sha256. */
@@ -154,7 +153,7 @@ const patchInfo: Command = {
   async run(flags, out) {
     const paths = (flags.patch as string[] | undefined) ?? [];
     if (paths.length === 0) throw new CliError('bankai patch-info: --patch is required (repeat it to compare several patches).');
-    for (const p of paths) if (!existsSync(p)) throw new CliError(`${p}: no such file (--patch). Check the path.`);
+    for (const p of paths) checkInputFile(p, 'patch', PATCH_FILE);
     const trusted = (flags['trusted-key'] as string[] | undefined) ?? [];
     for (const k of trusted) if (!/^[0-9a-fA-F]{64}$/.test(k)) throw new CliError(`bankai patch-info: --trusted-key "${k}" is not 64 hex digits (an ed25519 public key).`);
     const model = typeof flags.model === 'string' ? (requireFile('patch-info', flags, 'model'), await readModelShape(flags.model)) : undefined;
@@ -241,7 +240,7 @@ const patchStack: Command = {
   async run(flags, out) {
     const paths = (flags.patch as string[] | undefined) ?? [];
     if (paths.length < 2) throw new CliError('bankai patch-stack: pass at least two --patch files.');
-    for (const p of paths) if (!existsSync(p)) throw new CliError(`${p}: no such file (--patch). Check the path.`);
+    for (const p of paths) checkInputFile(p, 'patch', PATCH_FILE);
     const dest = requireFlag('patch-stack', flags, 'out');
     const patches = await Promise.all(paths.map(async (p) => (await loadPatch(p)).manifest));
     const stacked = stackPatches(patches, {
