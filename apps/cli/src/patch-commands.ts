@@ -33,7 +33,7 @@ import {
   type TensorShapes,
 } from '@bankai/patch-format';
 import { bakePatchFile, readPatchFile, sha256File, writeFileAtomic, writePatchFile, type PatchFileFormat } from '@bankai/patch-format/node';
-import { CliError, GGUF_FILE, PATCH_FILE, checkInputFile, requireFlag, requireInputFile, type Flags } from './args.js';
+import { CliError, GGUF_FILE, PATCH_FILE, checkInputFile, positiveInt, requireFlag, requireInputFile, type Flags } from './args.js';
 import type { Command } from './commands.js';
 
 const TOOL_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -43,7 +43,9 @@ const flag = {
   patch: { type: 'string', value: 'FILE', help: 'a patch: manifest .json, binary .bkp, or upstream Bankai JSON' },
   out: { type: 'string', value: 'FILE', help: 'output path (written to a temp file, then renamed)' },
   overwrite: { type: 'boolean', help: 'replace an existing output file (never an input)' },
-  force: { type: 'boolean', help: 'go on when the patch fingerprint (base sha256 / shapes) does not match the model; flips outside the model are never forced' },
+  force: { type: 'boolean', help: 'go on when the patch fingerprint (base sha256 / shapes) does not match the model, or its signature does not hold (loudly); flips outside the model are never forced' },
+  'require-signature': { type: 'boolean', help: 'refuse a patch without a valid signature (--force does not override this)' },
+  'trusted-key': { type: 'list', value: 'HEX', help: 'an ed25519 public key (64 hex digits) whose signatures you accept; a patch signed by another key is refused (repeatable)' },
   json: { type: 'boolean', help: 'print one JSON object instead of text' },
 } as const;
 
@@ -86,6 +88,22 @@ function outputFormat(command: string, value: unknown): PatchFileFormat | undefi
   return value;
 }
 
+/** --trusted-key HEX..., checked. */
+function trustedKeysOf(command: string, flags: Flags): string[] {
+  const keys = (flags['trusted-key'] as string[] | undefined) ?? [];
+  for (const k of keys) if (!/^[0-9a-fA-F]{64}$/.test(k)) throw new CliError(`bankai ${command}: --trusted-key "${k}" is not 64 hex digits (an ed25519 public key).`);
+  return keys.map((k) => k.toLowerCase());
+}
+
+/** Warnings go with the result; one that let a patch with a broken signature through is also
+ *  shouted on stderr, where a script's log keeps it. */
+function printWarnings(warnings: readonly string[], out: (s: string) => void): void {
+  for (const w of warnings) {
+    out(`warning: ${w}`);
+    if (/SIGNATURE DOES NOT HOLD/.test(w)) process.stderr.write(`WARNING: ${w}\n`);
+  }
+}
+
 // ---- patch-info ---------------------------------------------------------------------------------
 
 interface TensorSummary {
@@ -119,7 +137,7 @@ function describePatch(path: string, loaded: LoadedPatch, model: ModelShape | un
   let fingerprint: string | undefined;
   if (model) {
     try {
-      const { warnings } = checkPatchForModel(m, model);
+      const { warnings } = checkPatchForModel(m, model, { verifySignature: false }); // the signature is reported apart
       fingerprint = warnings.length === 0 ? 'matches the model' : warnings.join('; ');
     } catch (e) {
       fingerprint = `DOES NOT FIT: ${(e as Error).message}`;
@@ -154,8 +172,7 @@ const patchInfo: Command = {
     const paths = (flags.patch as string[] | undefined) ?? [];
     if (paths.length === 0) throw new CliError('bankai patch-info: --patch is required (repeat it to compare several patches).');
     for (const p of paths) checkInputFile(p, 'patch', PATCH_FILE);
-    const trusted = (flags['trusted-key'] as string[] | undefined) ?? [];
-    for (const k of trusted) if (!/^[0-9a-fA-F]{64}$/.test(k)) throw new CliError(`bankai patch-info: --trusted-key "${k}" is not 64 hex digits (an ed25519 public key).`);
+    const trusted = trustedKeysOf('patch-info', flags);
     const model = typeof flags.model === 'string' ? (requireFile('patch-info', flags, 'model'), await readModelShape(flags.model)) : undefined;
     // upstream patches record no shapes: read them against the model when one is given
     const loaded = await Promise.all(paths.map(async (p) => ({ path: p, patch: await loadPatch(p, model) })));
@@ -389,21 +406,25 @@ const patchSign: Command = {
 
 const apply: Command = {
   summary: 'apply a patch to a model in memory: generation before and after, apply / revert time',
-  usage: 'bankai apply --model FILE --patch FILE --prompt TEXT [--max-tokens N] [--force] [--json]',
+  usage: 'bankai apply --model FILE --patch FILE --prompt TEXT [--max-tokens N] [--require-signature] [--trusted-key HEX ...] [--force] [--json]',
   flags: {
     model: flag.model,
     patch: flag.patch,
     prompt: { type: 'string', value: 'TEXT', help: 'the prompt to generate from, before and after the patch' },
     'max-tokens': { type: 'number', value: 'N', help: 'most tokens to generate', default: 32 },
+    'require-signature': flag['require-signature'],
+    'trusted-key': flag['trusted-key'],
     force: flag.force,
     json: flag.json,
   },
+  details: 'A patch that carries a signature is applied only when it holds (by a --trusted-key, when given);\n' +
+    '--force applies it anyway, with a warning on stdout and stderr. --require-signature refuses unsigned patches.',
   async run(flags, out) {
     const modelPath = requireFile('apply', flags, 'model');
     const patchPath = requireFile('apply', flags, 'patch');
     const prompt = requireFlag('apply', flags, 'prompt');
-    const maxTokens = flags['max-tokens'] as number;
-    if (!Number.isInteger(maxTokens) || maxTokens <= 0) throw new CliError(`bankai apply: --max-tokens must be a positive integer, got ${maxTokens}.`);
+    const maxTokens = positiveInt('apply', flags, 'max-tokens');
+    const trustedKeys = trustedKeysOf('apply', flags);
     const sha256 = await sha256File(modelPath);
     const src = await fileSource(modelPath);
     let model: Model;
@@ -414,7 +435,7 @@ const apply: Command = {
     }
     const { manifest } = await loadPatch(patchPath, modelShapeOf(model.header, sha256));
     const before = model.generate(prompt, { maxTokens });
-    const applied = applyPatch(model, manifest, { force: flags.force === true, sha256, file: patchPath });
+    const applied = applyPatch(model, manifest, { force: flags.force === true, sha256, file: patchPath, requireSignature: flags['require-signature'] === true, trustedKeys });
     const after = model.generate(prompt, { maxTokens });
     const reverted = applied.revert();
     const again = model.generate(prompt, { maxTokens });
@@ -425,10 +446,11 @@ const apply: Command = {
       warnings: applied.warnings, forced: flags.force === true,
     };
     if (flags.json) {
+      for (const w of applied.warnings) if (/SIGNATURE DOES NOT HOLD/.test(w)) process.stderr.write(`WARNING: ${w}\n`);
       out(JSON.stringify(result, null, 2));
       return;
     }
-    for (const w of applied.warnings) out(`warning: ${w}`);
+    printWarnings(applied.warnings, out);
     out(`before: ${prompt}${before.text}`);
     out(`after:  ${prompt}${after.text}${result.changed ? '' : '   (unchanged)'}`);
     out(`applied ${count(applied.flips)} flips (${count(applied.bitsFlipped)} bits) in ${applied.micros.toFixed(1)} us, reverted in ${reverted.micros.toFixed(1)} us; ` +
@@ -445,27 +467,37 @@ function contextFor(prompt: string, maxTokens: number): number {
 
 const bake: Command = {
   summary: 'write a new GGUF with the patch applied, byte-identical to the model except the flipped bits',
-  usage: 'bankai bake --model FILE --patch FILE --out FILE [--force] [--overwrite] [--json]',
+  usage: 'bankai bake --model FILE --patch FILE --out FILE [--require-signature] [--trusted-key HEX ...] [--force] [--overwrite] [--json]',
   flags: {
     model: flag.model,
     patch: flag.patch,
     out: { ...flag.out, help: 'the patched GGUF to write (never the input file)' },
+    'require-signature': flag['require-signature'],
+    'trusted-key': flag['trusted-key'],
     force: flag.force,
     overwrite: flag.overwrite,
     json: flag.json,
   },
+  details: 'A patch that carries a signature is baked only when it holds (by a --trusted-key, when given);\n' +
+    '--force bakes it anyway, with a warning on stdout and stderr. --require-signature refuses unsigned patches.\n' +
+    'The model is written to a temp file beside --out and renamed when whole: an interrupted bake leaves nothing.',
   async run(flags, out) {
     const modelPath = requireFile('bake', flags, 'model');
     const patchPath = requireFile('bake', flags, 'patch');
     const dest = requireFlag('bake', flags, 'out');
+    const trustedKeys = trustedKeysOf('bake', flags);
     const shape = await readModelShape(modelPath);
     const { manifest } = await loadPatch(patchPath, shape);
-    const r = await bakePatchFile(modelPath, manifest, dest, { force: flags.force === true, overwrite: flags.overwrite === true, sha256: shape.sha256, patchFile: patchPath });
+    const r = await bakePatchFile(modelPath, manifest, dest, {
+      force: flags.force === true, overwrite: flags.overwrite === true, sha256: shape.sha256, patchFile: patchPath,
+      requireSignature: flags['require-signature'] === true, trustedKeys,
+    });
     if (flags.json) {
+      for (const w of r.warnings) if (/SIGNATURE DOES NOT HOLD/.test(w)) process.stderr.write(`WARNING: ${w}\n`);
       out(JSON.stringify({ out: dest, ...r, warnings: [...r.warnings] }, null, 2));
       return;
     }
-    for (const w of r.warnings) out(`warning: ${w}`);
+    printWarnings(r.warnings, out);
     out(`wrote ${dest}: ${count(r.bitsFlipped)} bits flipped in ${count(r.editedRows)} rows; otherwise byte-identical to ${modelPath} (${count(r.bytesWritten)} bytes)`);
   },
 };

@@ -99,11 +99,14 @@ export { MAX_PATCH_BYTES, readPatch, type LoadedPatch, type PatchSourceKind, typ
 export { checkPatchForModel, flipProblem, validateFlips, type ModelCheckOptions, type ModelCheckResult } from './validate.js';
 export {
   SIGNATURE_DOMAIN,
+  checkSignature,
   generateSigningKey,
   publicKeyOf,
   signManifest,
   signingPayload,
   verifyManifest,
+  type SignatureCheck,
+  type SignaturePolicy,
   type SigningKeyPair,
   type VerifyOptions,
   type VerifyResult,

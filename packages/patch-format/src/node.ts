@@ -91,20 +91,26 @@ export interface BakeFileOptions {
   readonly sha256?: string;
   /** Patch file label for messages. */
   readonly patchFile?: string;
+  /** Refuse an unsigned patch (a signed one must always verify, unless forced). */
+  readonly requireSignature?: boolean;
+  /** Accept only signatures by these public keys. */
+  readonly trustedKeys?: readonly (string | Uint8Array)[];
 }
 
 /** Writes `outPath`: the model at `modelPath` with the patch applied, byte-identical except the
- *  flipped bits, via a temp file and a rename. The fingerprint is checked first; the input file
- *  is never written. */
+ *  flipped bits, via a temp file and a rename. The signature (when the patch carries one) and
+ *  the fingerprint are checked first; the input file is never written. */
 export async function bakePatchFile(modelPath: string, manifest: PatchManifest, outPath: string, opts: BakeFileOptions = {}): Promise<BakeResult & { sha256: string }> {
-  if (!opts.overwrite && (await stat(outPath).then(() => true, () => false))) {
+  const existing = await stat(outPath).catch(() => undefined);
+  if (existing?.isDirectory()) throw new PatchFormatError('is a directory', { file: outPath, fix: 'choose an output file path, not a folder' });
+  if (!opts.overwrite && existing) {
     throw new PatchFormatError('file exists', { file: outPath, fix: 'choose another output path, or pass overwrite to replace it' });
   }
   const sha256 = opts.sha256 ?? (await sha256File(modelPath));
   const src = await fileSource(modelPath);
   let plan: Awaited<ReturnType<typeof planBake>>;
   try {
-    plan = await planBake(src, manifest, { force: opts.force, sha256, file: opts.patchFile });
+    plan = await planBake(src, manifest, { force: opts.force, sha256, file: opts.patchFile, requireSignature: opts.requireSignature, trustedKeys: opts.trustedKeys });
   } finally {
     await src.close();
   }
