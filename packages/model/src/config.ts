@@ -31,7 +31,7 @@ export function readQwen3Config(
   const arch = md('general.architecture');
   if (arch !== 'qwen3') {
     throw new ModelConfigError(
-      `${file}: general.architecture is ${JSON.stringify(arch)}; Bankai runs Qwen3 models ` +
+      `${file}: general.architecture is ${typeof arch === 'string' ? JSON.stringify(arch.slice(0, 64)) : typeof arch === 'object' ? 'an array' : String(arch)}; Bankai runs Qwen3 models ` +
         `(general.architecture = "qwen3"), such as PrismML's Bonsai.`,
     );
   }

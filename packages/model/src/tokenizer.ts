@@ -422,7 +422,7 @@ export class Tokenizer {
       if (typeof t !== 'string') fail('tokens', `[${id}] is ${describe(t)}, not a string`, reexport);
       const prev = seen.get(t);
       if (prev !== undefined) {
-        fail('tokens', `[${id}] = ${JSON.stringify(t)} duplicates tokens[${prev}]: token texts must be unique (llama.cpp rejects this file too)`, reexport);
+        fail('tokens', `[${id}] = ${describe(t)} duplicates tokens[${prev}]: token texts must be unique (llama.cpp rejects this file too)`, reexport);
       }
       seen.set(t, id);
     }
