@@ -238,17 +238,20 @@ function tempDone(path: string): void {
  *  SIGTERM and exit until it is committed or aborted. */
 export async function fileSink(path: string): Promise<AtomicFileSink> {
   const target = resolve(path);
+  const existing = await stat(target).catch(() => undefined);
+  if (existing?.isDirectory()) throw new FileAccessError(path, 'is a directory', 'choose an output file path, not a folder', 'EISDIR');
   await sweepStaleTempFiles(target);
   const tempPath = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  // watched before it exists: a signal between its creation and the first write removes it too
+  pendingTemps.add(tempPath);
+  watchSignals();
   let fh: FileHandle;
   try {
     fh = await open(tempPath, 'wx');
   } catch (e) {
-    const err = fileAccessError(path, e, { writing: true });
-    throw err;
+    tempDone(tempPath);
+    throw fileAccessError(path, e, { writing: true });
   }
-  pendingTemps.add(tempPath);
-  watchSignals();
   let pos = 0;
   let closed = false;
   return {
