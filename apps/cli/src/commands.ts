@@ -203,7 +203,7 @@ const tokenize: Command = {
 
 const genModel: Command = {
   summary: 'write a Qwen3 GGUF with random 1-bit weights (test and benchmark models)',
-  usage: 'bankai gen-model --preset NAME --out FILE [--weights q1_0|f32|f16] [--seed N] [--layers N] ...',
+  usage: 'bankai gen-model --preset NAME --out FILE [--weights q1_0|f32|f16] [--seed N] [--layers N] [--vocab N] [--tied] [--json]',
   flags: {
     preset: { type: 'string', value: 'NAME', help: `shape preset: ${Object.keys(PRESETS).join(', ')}`, default: 'small' },
     out: { type: 'string', value: 'FILE', help: 'output GGUF path (written to a temp file, then renamed)' },
@@ -212,6 +212,7 @@ const genModel: Command = {
     layers: { type: 'number', value: 'N', help: 'override the number of layers' },
     vocab: { type: 'number', value: 'N', help: 'override the vocabulary size' },
     tied: { type: 'boolean', help: 'tie the output head to token_embd (override the preset)' },
+    json: jsonFlag,
   },
   async run(flags, out) {
     const preset = flags.preset as string;
@@ -228,6 +229,14 @@ const genModel: Command = {
     });
     mkdirSync(dirname(resolve(dest)), { recursive: true });
     const r = await writeQwen3File(dest, o);
+    if (flags.json) {
+      out(JSON.stringify({
+        out: dest, bytes: r.bytesWritten, preset, weights: o.weights, seed: o.seed,
+        layers: o.nLayer, nEmbd: o.nEmbd, nFf: o.nFf, heads: o.nHead, kvHeads: o.nHeadKv, headDim: o.headDim, vocab: o.vocab, tied: o.tied,
+        tensors: r.tensors.length,
+      }, null, 2));
+      return;
+    }
     out(`wrote ${dest} (${(r.bytesWritten / 2 ** 20).toFixed(2)} MiB): ${preset}, ${o.weights}, ${o.nLayer} layers, seed ${o.seed}`);
   },
 };

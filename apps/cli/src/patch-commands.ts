@@ -216,7 +216,7 @@ const patchInfo: Command = {
 
 const patchConvert: Command = {
   summary: 'convert a patch between the manifest (.json), binary (.bkp) and upstream Bankai JSON formats',
-  usage: 'bankai patch-convert --patch FILE --out FILE [--as manifest|upstream|binary] [--model FILE] [--force] [--overwrite]',
+  usage: 'bankai patch-convert --patch FILE --out FILE [--as manifest|upstream|binary] [--model FILE] [--force] [--overwrite] [--json]',
   flags: {
     patch: flag.patch,
     out: { ...flag.out, help: 'output path: .bkp writes the binary form, .json the manifest (or --as upstream)' },
@@ -224,6 +224,7 @@ const patchConvert: Command = {
     model: { ...flag.model, help: 'record the model\'s sha256 and tensor shapes in the patch (and check the patch fits it)' },
     force: flag.force,
     overwrite: flag.overwrite,
+    json: flag.json,
   },
   async run(flags, out) {
     const path = requireFile('patch-convert', flags, 'patch');
@@ -232,13 +233,18 @@ const patchConvert: Command = {
     const model = typeof flags.model === 'string' ? (requireFile('patch-convert', flags, 'model'), await readModelShape(flags.model)) : undefined;
     const loaded = await loadPatch(path, model);
     let manifest = loaded.manifest;
+    let warnings: readonly string[] = [];
     if (model) {
-      const { warnings } = checkPatchForModel(manifest, model, { file: path, force: flags.force as boolean | undefined });
-      for (const w of warnings) out(`warning: ${w}`);
+      ({ warnings } = checkPatchForModel(manifest, model, { file: path, force: flags.force as boolean | undefined }));
       if (manifest.base.sha256 === undefined) manifest = withFlips(manifest, manifest.flips, model);
     }
     const r = await writePatchFile(dest, manifest, { ...(as ? { as } : {}), overwrite: flags.overwrite === true });
     const n = manifest.flips.length;
+    if (flags.json) {
+      out(JSON.stringify({ out: dest, format: r.format, bytes: r.bytes, flips: n, from: loaded.kind, signed: manifest.signature !== undefined, warnings: [...warnings] }, null, 2));
+      return;
+    }
+    printWarnings(warnings, out);
     out(`wrote ${dest}: ${r.format}, ${count(r.bytes)} bytes, ${count(n)} flips${n > 0 ? ` (${(r.bytes / n).toFixed(2)} bytes a flip)` : ''} (from ${loaded.kind})`);
   },
 };
@@ -247,12 +253,13 @@ const patchConvert: Command = {
 
 const patchStack: Command = {
   summary: 'XOR-stack patches into one (weights flipped by both cancel); lists their overlaps',
-  usage: 'bankai patch-stack --patch A --patch B [--patch C ...] --out FILE [--name TEXT] [--overwrite]',
+  usage: 'bankai patch-stack --patch A --patch B [--patch C ...] --out FILE [--name TEXT] [--overwrite] [--json]',
   flags: {
     patch: { type: 'list', value: 'FILE', help: 'a patch to stack (repeat: at least two)' },
     out: flag.out,
     name: { type: 'string', value: 'TEXT', help: 'name of the stacked patch' },
     overwrite: flag.overwrite,
+    json: flag.json,
   },
   async run(flags, out) {
     const paths = (flags.patch as string[] | undefined) ?? [];
@@ -265,14 +272,20 @@ const patchStack: Command = {
       ...(typeof flags.name === 'string' ? { name: flags.name } : {}),
     });
     const shapes = baseShapes(stacked.base);
+    const overlaps = [];
     for (let i = 0; i < patches.length; i++) {
       for (let j = i + 1; j < patches.length; j++) {
         const r = overlapReport(patches[i]!.flips, patches[j]!.flips, shapes);
-        if (r.sharedRows > 0) out(`overlap ${paths[i]} x ${paths[j]}: ${r.sharedRows} shared row(s), ${r.conflicts} conflicting`);
+        if (r.sharedRows > 0) overlaps.push({ a: paths[i]!, b: paths[j]!, sharedRows: r.sharedRows, conflicts: r.conflicts });
       }
     }
     const r = await writePatchFile(dest, stacked, { overwrite: flags.overwrite === true });
     const total = patches.reduce((n, p) => n + p.flips.length, 0);
+    if (flags.json) {
+      out(JSON.stringify({ out: dest, format: r.format, bytes: r.bytes, flips: stacked.flips.length, inputFlips: total, patches: paths, overlaps }, null, 2));
+      return;
+    }
+    for (const o of overlaps) out(`overlap ${o.a} x ${o.b}: ${o.sharedRows} shared row(s), ${o.conflicts} conflicting`);
     out(`wrote ${dest}: ${count(stacked.flips.length)} flips from ${count(total)} in ${patches.length} patches (${r.format}, ${count(r.bytes)} bytes)`);
   },
 };
@@ -281,14 +294,15 @@ const patchStack: Command = {
 
 const patchDiff: Command = {
   summary: 'the patch that turns one GGUF into another of the same shapes (row, group and bit flips)',
-  usage: 'bankai patch-diff --base FILE --patched FILE --out FILE [--name TEXT] [--max-flips N] [--overwrite]',
+  usage: 'bankai patch-diff --base FILE --patched FILE --out FILE [--name TEXT] [--max-flips N] [--overwrite] [--json]',
   flags: {
-    base: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model' },
+    base: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model', aliases: ['model'] },
     patched: { type: 'string', value: 'FILE', help: 'the patched GGUF (same tensors and shapes; only sign bits may differ)' },
     out: { ...flag.out, help: 'the patch to write (.json manifest or .bkp binary)' },
     name: { type: 'string', value: 'TEXT', help: 'name of the patch' },
     'max-flips': { type: 'number', value: 'N', help: 'give up when the models differ in more flips than this', default: 1 << 22 },
     overwrite: flag.overwrite,
+    json: flag.json,
   },
   async run(flags, out) {
     const basePath = requireFile('patch-diff', flags, 'base');
@@ -314,6 +328,10 @@ const patchDiff: Command = {
     });
     const r = await writePatchFile(dest, manifest, { overwrite: flags.overwrite === true });
     const s = computeStats(manifest);
+    if (flags.json) {
+      out(JSON.stringify({ out: dest, format: r.format, bytes: r.bytes, flips: s.flips, rowFlips: s.rowFlips, groupFlips: s.groupFlips, bitFlips: s.bitFlips, tensors: s.tensors, hamming: diff.hamming }, null, 2));
+      return;
+    }
     out(`wrote ${dest}: ${count(s.flips)} flips (${count(s.rowFlips)} row, ${count(s.groupFlips)} group, ${count(s.bitFlips)} bit) on ${s.tensors} tensor(s), ${count(diff.hamming)} bits differ (${r.format}, ${count(r.bytes)} bytes)`);
   },
 };
@@ -324,7 +342,7 @@ const patchVerify: Command = {
   summary: 'check that a patched GGUF is its base with exactly the patch applied (Hamming distance and flips)',
   usage: 'bankai patch-verify --base FILE --patched FILE --patch FILE [--json]',
   flags: {
-    base: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model' },
+    base: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model', aliases: ['model'] },
     patched: { type: 'string', value: 'FILE', help: 'the patched GGUF to check' },
     patch: flag.patch,
     json: flag.json,
@@ -374,13 +392,14 @@ const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padSt
 
 const patchSign: Command = {
   summary: 'sign a patch with an ed25519 key (the signature covers its canonical content)',
-  usage: 'bankai patch-sign --patch FILE --key KEYFILE --out FILE [--new-key] [--overwrite]',
+  usage: 'bankai patch-sign --patch FILE --key KEYFILE --out FILE [--new-key] [--overwrite] [--json]',
   flags: {
     patch: flag.patch,
     key: { type: 'string', value: 'KEYFILE', help: 'file holding the ed25519 secret key as 64 hex digits' },
     'new-key': { type: 'boolean', help: 'create a new key in --key first (refuses to replace an existing key file)' },
     out: { ...flag.out, help: 'the signed patch (.json manifest or .bkp binary; upstream JSON cannot hold a signature)' },
     overwrite: flag.overwrite,
+    json: flag.json,
   },
   async run(flags, out) {
     const path = requireFile('patch-sign', flags, 'patch');
@@ -390,7 +409,7 @@ const patchSign: Command = {
       if (existsSync(keyPath)) throw new CliError(`${keyPath}: key file exists; --new-key never replaces a key. Drop --new-key to sign with it.`);
       const { secretKey } = generateSigningKey();
       await writeFileAtomic(keyPath, new TextEncoder().encode(`${hex(secretKey)}\n`));
-      out(`wrote new key ${keyPath} (keep it secret)`);
+      if (!flags.json) out(`wrote new key ${keyPath} (keep it secret)`);
     } else if (!existsSync(keyPath)) {
       throw new CliError(`${keyPath}: no such key file (--key). Pass --new-key to create one.`);
     }
@@ -398,6 +417,10 @@ const patchSign: Command = {
     const { manifest } = await loadPatch(path);
     const signed: PatchManifest = signManifest(manifest, secretKey);
     const r = await writePatchFile(dest, signed, { overwrite: flags.overwrite === true });
+    if (flags.json) {
+      out(JSON.stringify({ out: dest, format: r.format, bytes: r.bytes, flips: signed.flips.length, publicKey: signed.signature!.publicKey, newKey: flags['new-key'] === true ? keyPath : undefined }, null, 2));
+      return;
+    }
     out(`wrote ${dest} (${r.format}, ${count(r.bytes)} bytes), signed by public key ${hex(publicKeyOf(secretKey))}`);
   },
 };
