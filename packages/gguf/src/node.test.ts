@@ -1,6 +1,6 @@
 import { gguf as hfGguf } from '@huggingface/gguf';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +121,28 @@ await sink.write(new Uint8Array(1 << 16));
 process.stdout.write(sink.tempPath + '\\n');
 setInterval(() => {}, 1000);
 `;
+
+describe('counts in the header size nothing', () => {
+  it('refuses a metadata array of 100M strings in a 1 GB file before allocating for it', async () => {
+    const path = join(dir, 'sparse.gguf');
+    const h = new DataView(new ArrayBuffer(4 + 4 + 8 + 8 + 8 + 1 + 4 + 4 + 8));
+    let o = 0;
+    h.setUint32(o, 0x46554747, true); o += 4; // GGUF
+    h.setUint32(o, 3, true); o += 4;
+    h.setBigUint64(o, 0n, true); o += 8; // tensors
+    h.setBigUint64(o, 1n, true); o += 8; // one key
+    h.setBigUint64(o, 1n, true); o += 8; // its length
+    h.setUint8(o, 0x6b); o += 1; // "k"
+    h.setUint32(o, 9, true); o += 4; // array
+    h.setUint32(o, 8, true); o += 4; // of strings
+    h.setBigUint64(o, 100_000_000n, true); // 100M of them: 800 MB of lengths alone, and the file has room
+    await writeFile(path, new Uint8Array(h.buffer));
+    await truncate(path, 1 << 30); // sparse: zeros, nothing written
+    const before = process.memoryUsage().heapUsed;
+    await expect(readGgufFile(path)).rejects.toThrow(/sparse\.gguf: at byte 41: array "k" claims 100000000 items of string .* more than any GGUF metadata/);
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 << 20);
+  });
+});
 
 describe('interrupted writes leave nothing behind', () => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
