@@ -381,6 +381,7 @@ const patchVerify: Command = {
 // ---- patch-sign -----------------------------------------------------------------------------------
 
 function readSecretKey(path: string): Uint8Array {
+  checkInputFile(path, 'key', 'a key file (64 hex digits; --new-key creates one)');
   const text = readFileSync(path, 'utf8').trim();
   if (!/^[0-9a-fA-F]{64}$/.test(text)) {
     throw new CliError(`${path}: not an ed25519 secret key (expected 64 hex digits on one line). Create one with --new-key.`);
