@@ -98,6 +98,13 @@ describe('bad input (issue 11)', () => {
     expectOneLine(bankai('bake', '--model', tinyModel, '--patch', patch, '--out', join(dir, 'no', 'such', 'out.gguf')), /out\.gguf: cannot write: the folder .* does not exist\. Fix: /);
   });
 
+  it('other bad flags and files are one line too, never an internal error', () => {
+    expectOneLine(bankai('gen-model', '--preset', 'tiny', '--vocab', '10', '--out', at('g.gguf')), /gen-model: invalid Qwen3 model options: vocab 10 must be at least 259/);
+    expectOneLine(bankai('patch', 'sign', '--patch', manifestFile('k.json', [{ tensor: 'blk.0.ffn_gate', row: 1 }]), '--key', dir, '--out', at('k2.json')), /is a directory, not a file \(--key\)/);
+    expectOneLine(bankai('generate', '--model', tinyModel, '--prompt', 'x'.repeat(3000)), /the prompt has 3000 tokens but the context holds \d+\. Fix: /);
+    expectOneLine(bankai('gen-model', '--preset', 'tiny', '--out', dir), /is a directory\. Fix: choose an output file path/);
+  });
+
   it('`bankai audit ... | head -1` exits quietly (no unhandled EPIPE)', () => {
     // two probe files: ~90 kB of table, more than a pipe holds, so the writes after head exits fail
     const cmd = `"${process.execPath}" "${BIN}" audit --probes "${tinyProbePath('addition')}" --probes "${tinyProbePath('comparison')}" | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`;

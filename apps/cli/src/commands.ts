@@ -8,7 +8,7 @@ import { fileSource, sha256File } from '@bankai/gguf/node';
 import { Model, logSoftmaxRows, readModelConfig } from '@bankai/model';
 
 export { sha256File };
-import { presetOptions, PRESETS, type PresetName, type WeightFormat } from '@bankai/model-gen';
+import { presetOptions, PRESETS, validateQwen3Options, type PresetName, type WeightFormat } from '@bankai/model-gen';
 import { writeQwen3File } from '@bankai/model-gen/node';
 import { CliError, GGUF_FILE, checkInputFile, positiveInt, requireFlag, requireInputFile, type CommandSpec, type Flags } from './args.js';
 import { demo } from './demo.js';
@@ -227,6 +227,12 @@ const genModel: Command = {
       ...(flags.vocab !== undefined ? { vocab: positiveInt('gen-model', flags, 'vocab') } : {}),
       ...(flags.tied !== undefined ? { tied: flags.tied as boolean } : {}),
     });
+    try {
+      validateQwen3Options(o); // model-gen's option checks are RangeErrors: here they are bad flags
+    } catch (e) {
+      if (e instanceof RangeError) throw new CliError(`bankai gen-model: ${e.message}.`);
+      throw e;
+    }
     mkdirSync(dirname(resolve(dest)), { recursive: true });
     const r = await writeQwen3File(dest, o);
     if (flags.json) {
