@@ -136,8 +136,8 @@ export interface AtomicFileSink extends ByteSink {
 
 // ---- temp files of atomic writes -------------------------------------------------------------
 // A write goes to `.NAME.<pid>.<8 hex>.tmp` beside the target and is renamed onto it when whole.
-// While one is pending, SIGINT / SIGTERM / exit remove it (then the signal does what it would
-// have done); a temp file whose writer died without that chance (SIGKILL, power loss) is swept
+// While one is pending, SIGINT / SIGTERM (unless another handler takes them) and exit remove it,
+// and the signal then does what it would have done; a temp file whose writer died without that chance (SIGKILL, power loss) is swept
 // by the next write to the same target once its pid is gone.
 
 const pendingTemps = new Set<string>();
@@ -198,9 +198,11 @@ export function removePendingTempFiles(): string[] {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  removePendingTempFiles();
-  // nobody else handles it: die of it, as without the handler
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  // another handler takes the signal (a search that stops after its step): the process goes on,
+  // and so does the write; if that handler exits, the exit handler removes the file
+  if (process.listenerCount(signal) > 1) return;
+  removePendingTempFiles(); // unwatches too: re-raised, the signal now does what it would have done
+  process.kill(process.pid, signal);
 }
 const onExit = (): void => {
   removePendingTempFiles();
