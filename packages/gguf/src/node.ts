@@ -153,7 +153,9 @@ function pidAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+    // only "no such process" means dead: EPERM is another user's live process, and a runtime
+    // that cannot ask must not have a live writer's file deleted
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
