@@ -14,8 +14,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { helpAndExit } from './usage.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+helpAndExit(import.meta.url);
 const { values: args } = parseArgs({
   options: {
     child: { type: 'string' },

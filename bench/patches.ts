@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { helpAndExit } from './usage.js';
 import { fileSource } from '@bankai/gguf/node';
 import { applyPatch, Model, modelShape } from '@bankai/model';
 import { presetOptions } from '@bankai/model-gen';
@@ -37,6 +38,7 @@ import {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = join(here, '../test/fixtures/upstream-bankai/patches');
+helpAndExit(import.meta.url);
 const { values: args } = parseArgs({
   options: {
     models: { type: 'string', default: '8b,1.7b' },

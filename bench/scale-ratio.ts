@@ -19,6 +19,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { helpAndExit } from './usage.js';
 import { fileSource } from '@bankai/gguf/node';
 import { Model } from '@bankai/model';
 import { prepareProbes, tinyProbeSpec, type Metric, type Probe } from '@bankai/probes';
@@ -27,6 +28,7 @@ import { CandidateSpace, Evaluator, parseLayers, PROJECTIONS, Rng, scaleOrder, t
 import { modelPath as tinyModelPath } from '@bankai/tiny-model';
 
 const here = dirname(fileURLToPath(import.meta.url));
+helpAndExit(import.meta.url);
 const { values: args } = parseArgs({
   options: {
     skill: { type: 'string', default: 'multiplication' },

@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { helpAndExit } from './usage.js';
 import { fileSource, sha256File } from '@bankai/gguf/node';
 import { Model, modelShape, oneBitTensors } from '@bankai/model';
 import { createManifest } from '@bankai/patch-format';
@@ -24,6 +25,7 @@ import { Rng } from '@bankai/rng';
 import { startServer, type RunningServer } from '@bankai/serve/node';
 import { modelPath } from '@bankai/tiny-model';
 
+helpAndExit(import.meta.url);
 const { values: args } = parseArgs({
   options: {
     model: { type: 'string', default: modelPath },

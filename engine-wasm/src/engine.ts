@@ -5,6 +5,12 @@
 import type { EngineExports } from './exports.js';
 
 /** Byte offset into engine memory. */
+/** The engine's memory cannot hold what was asked (a model or batch too big for the 4 GiB
+ *  maximum, an arena, or the host's RAM): a limit of the input, not a bug. */
+export class EngineMemoryError extends RangeError {
+  override name = 'EngineMemoryError';
+}
+
 export type Ptr = number;
 
 /** Largest memory the module accepts: 65536 pages of 64 KiB = 4 GiB. */
@@ -165,7 +171,7 @@ export class Engine {
     const ptr = align(this.top, alignment);
     const end = ptr + bytes;
     if (end > this.limit) {
-      throw new RangeError(this.limit === MAX_PAGES * PAGE
+      throw new EngineMemoryError(this.limit === MAX_PAGES * PAGE
         ? `alloc: ${bytes} bytes at offset ${ptr} would pass the engine's 4 GiB maximum ` +
           `(${MAX_PAGES} pages); free memory with reset(mark) or use a smaller model/batch`
         : `alloc: ${bytes} bytes at offset ${ptr} would pass the end of this engine's arena ` +
@@ -177,7 +183,7 @@ export class Engine {
       try {
         this.memory.grow(pages);
       } catch (err) {
-        throw new RangeError(`alloc: growing engine memory by ${pages} pages to ${end} bytes failed ` +
+        throw new EngineMemoryError(`alloc: growing engine memory by ${pages} pages to ${end} bytes failed ` +
           `(${(err as Error).message}); the memory's maximum or the host's RAM is too small`);
       }
     }

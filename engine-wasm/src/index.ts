@@ -1,4 +1,4 @@
-export { compileEngine, createEngine, Engine, MAX_PAGES } from './engine.js';
+export { compileEngine, createEngine, Engine, EngineMemoryError, MAX_PAGES } from './engine.js';
 export type {
   Ptr, Q1Layout, Q1Tensor, FlipSet, CreateEngineOptions, CompileEngineOptions, EngineVariant,
 } from './engine.js';

@@ -1,6 +1,6 @@
 // Flag parsing: every way to turn a boolean off, numbers, lists, and the errors that name the flag.
 import { describe, expect, it } from 'vitest';
-import { CliError, parseFlags, type CommandSpec } from './args.js';
+import { CliError, formatHelp, parseFlags, type CommandSpec } from './args.js';
 
 const spec: CommandSpec = {
   summary: 's', usage: 'u',
@@ -28,5 +28,19 @@ describe('parseFlags', () => {
     expect(() => parseFlags('search', spec, ['--iters', 'x'])).toThrow(/--iters must be a number, got "x"/);
     expect(() => parseFlags('search', spec, ['--own-answers=maybe'])).toThrow(/--own-answers takes no value/);
     expect(() => parseFlags('search', spec, ['--bogus'])).toThrow(/unknown flag --bogus/);
+  });
+
+  it('reads an alias as its flag (one name per concept, old names kept), in help too', () => {
+    const aliased: CommandSpec = {
+      summary: 's', usage: 'u',
+      flags: {
+        base: { type: 'string', value: 'FILE', help: 'h', aliases: ['model'] },
+        probes: { type: 'list', help: 'h', aliases: ['target'] },
+        quiet: { type: 'boolean', help: 'h', aliases: ['silent'] },
+      },
+    };
+    expect(parseFlags('x', aliased, ['--model', 'm.gguf', '--target', 'a', '--probes=b', '--silent'])).toEqual({ base: 'm.gguf', probes: ['a', 'b'], quiet: true });
+    expect(parseFlags('x', aliased, ['--no-silent']).quiet).toBe(false);
+    expect(formatHelp('x', aliased)).toContain('--base, --model FILE');
   });
 });

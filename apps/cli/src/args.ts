@@ -1,6 +1,8 @@
 // Flag parsing for the `bankai` command: each command declares its flags as data, and both the
 // parser and `--help` read that table, so help text cannot drift from what is accepted.
 
+import { statSync } from 'node:fs';
+
 export class CliError extends Error {
   override name = 'CliError';
 }
@@ -11,6 +13,8 @@ export interface FlagSpec {
   /** Shown in help as the value placeholder. */
   value?: string;
   default?: string | number | boolean;
+  /** Other names accepted for the same flag (one concept, one name: the other commands' name). */
+  aliases?: string[];
 }
 
 export interface CommandSpec {
@@ -25,7 +29,11 @@ export type Flags = Record<string, string | number | boolean | string[] | undefi
 /** Parse `--name value`, `--name=value` and boolean `--name` / `--no-name` / `--name false` against `spec`. */
 export function parseFlags(command: string, spec: CommandSpec, argv: string[]): Flags {
   const out: Flags = {};
-  for (const [name, f] of Object.entries(spec.flags)) if (f.default !== undefined) out[name] = f.default;
+  const aliasOf = new Map<string, string>();
+  for (const [name, f] of Object.entries(spec.flags)) {
+    if (f.default !== undefined) out[name] = f.default;
+    for (const a of f.aliases ?? []) aliasOf.set(a, name);
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) {
@@ -38,9 +46,11 @@ export function parseFlags(command: string, spec: CommandSpec, argv: string[]): 
       value = name.slice(eq + 1);
       name = name.slice(0, eq);
     }
+    name = aliasOf.get(name) ?? name;
     let f = spec.flags[name];
-    if (!f && name.startsWith('no-') && spec.flags[name.slice(3)]?.type === 'boolean' && value === undefined) {
-      out[name.slice(3)] = false;
+    const negated = name.startsWith('no-') ? aliasOf.get(name.slice(3)) ?? name.slice(3) : undefined;
+    if (!f && negated !== undefined && spec.flags[negated]?.type === 'boolean' && value === undefined) {
+      out[negated] = false;
       continue;
     }
     if (!f) {
@@ -83,11 +93,47 @@ export function requireFlag(command: string, flags: Flags, name: string): string
   return v;
 }
 
+/** A positive integer flag, or a CliError naming it. */
+export function positiveInt(command: string, flags: Flags, name: string): number {
+  const v = flags[name];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+    throw new CliError(`bankai ${command}: --${name} must be a positive integer, got ${String(v)}.`);
+  }
+  return v;
+}
+
+/** What a --model flag takes, for messages: "pass the path of ...". */
+export const GGUF_FILE = 'a GGUF model file (.gguf)';
+/** What a --patch flag takes. */
+export const PATCH_FILE = 'a patch file (.json manifest or upstream, or .bkp)';
+
+/** Checks that `path` (given as --flag) is an existing regular file: a CliError naming the path,
+ *  the flag and the fix otherwise (never a raw ENOENT / EISDIR). `what` completes "pass the path of ...". */
+export function checkInputFile(path: string, flag: string, what: string): string {
+  let info;
+  try {
+    info = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CliError(`${path}: no such file (--${flag}). Check the path.`);
+    throw new CliError(`${path}: cannot read it (--${flag}: ${code ?? (e as Error).message}). Pass the path of ${what} you can read.`);
+  }
+  if (info.isDirectory()) throw new CliError(`${path}: is a directory, not a file (--${flag}). Pass the path of ${what}.`);
+  if (!info.isFile()) throw new CliError(`${path}: is not a regular file (--${flag}). Pass the path of ${what}.`);
+  return path;
+}
+
+/** The required --flag, which must name an existing regular file. */
+export function requireInputFile(command: string, flags: Flags, name: string, what: string): string {
+  return checkInputFile(requireFlag(command, flags, name), name, what);
+}
+
 export function formatHelp(command: string, spec: CommandSpec): string {
   const lines = [`bankai ${command}: ${spec.summary}`, '', `usage: ${spec.usage}`, ''];
-  const width = Math.max(...Object.entries(spec.flags).map(([k, f]) => k.length + (f.value ? f.value.length + 1 : 0))) + 4;
+  const names = (k: string, f: FlagSpec) => [k, ...(f.aliases ?? [])].map((n) => `--${n}`).join(', ');
+  const width = Math.max(...Object.entries(spec.flags).map(([k, f]) => names(k, f).length + (f.value ? f.value.length + 1 : 0))) + 2;
   for (const [name, f] of Object.entries(spec.flags)) {
-    const left = `--${name}${f.value ? ' ' + f.value : ''}`;
+    const left = `${names(name, f)}${f.value ? ' ' + f.value : ''}`;
     const def = f.default !== undefined && f.default !== false ? ` (default: ${f.default})` : '';
     lines.push(`  ${left.padEnd(width)}${f.help}${def}`);
   }

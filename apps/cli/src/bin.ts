@@ -1,15 +1,19 @@
 #!/usr/bin/env node
-// `bankai`: the command-line edge of the toolkit. Known errors print as one clear message
-// (exit 1); only a bug in Bankai itself prints a stack trace.
+// `bankai`: the command-line edge of the toolkit. Bad input (the project's typed errors and
+// CliError) prints as one clear line, exit 1; anything else is a bug in Bankai: a stack trace,
+// exit 70, and a request to report it. A closed stdout (`bankai audit ... | head -1`) ends the
+// command quietly.
 
-import { GgufError } from '@bankai/gguf';
-import { ModelConfigError } from '@bankai/model';
+import { readFileSync } from 'node:fs';
 import { CliError, formatHelp, parseFlags } from './args.js';
 import { commands } from './commands.js';
+import { isUserError } from './errors.js';
 
-const USAGE = `bankai: sparse XOR patches for true 1-bit LLMs (Qwen3 / Bonsai GGUF, Q1_0)
+const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-usage: bankai <command> [flags]        bankai <command> --help
+const USAGE = `bankai ${PACKAGE.version}: sparse XOR patches for true 1-bit LLMs (Qwen3 / Bonsai GGUF, Q1_0)
+
+usage: bankai <command> [flags]        bankai <command> --help        bankai --version
 
 commands:
 ${Object.entries(commands)
@@ -22,6 +26,10 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`${PACKAGE.version}\n`);
+    return 0;
   }
   // `bankai patch info ...` is `bankai patch-info ...` (and `bankai probes fresh`, `probes-fresh`)
   if (rest[0] && !rest[0].startsWith('-') && commands[`${name}-${rest[0]}`]) return main([`${name}-${rest[0]}`, ...rest.slice(1)]);
@@ -36,12 +44,12 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Errors that describe bad input (files, flags, options): printed as one line, not a stack. */
-const USER_ERRORS = new Set(['PatchFormatError', 'ProbeFormatError', 'StrategyError', 'FileExistsError', 'ServeConfigError']);
-
-function isUserError(e: unknown): e is Error {
-  return e instanceof CliError || e instanceof GgufError || e instanceof ModelConfigError ||
-    (e instanceof Error && (USER_ERRORS.has(e.name) || e instanceof RangeError));
+// A reader that went away (`| head -1`): stop quietly, as a pipeline expects.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode === undefined || process.exitCode === 0 ? 0 : Number(process.exitCode));
+    throw e;
+  });
 }
 
 main(process.argv.slice(2)).then(
@@ -53,7 +61,8 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`error: ${e.message}\n`);
       process.exitCode = 1;
     } else {
-      process.stderr.write(`bankai: internal error (please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
+      process.stderr.write(`bankai ${PACKAGE.version}: internal error: a bug in bankai, not in your input. ` +
+        `Please report it with the command line and this trace:\n${(e as Error)?.stack ?? String(e)}\n`);
       process.exitCode = 70;
     }
   },

@@ -1,16 +1,16 @@
 // The `bankai` commands: each is a spec (flags, help) and a run function. Files and processes
 // stay here, at the edge; the packages below take ByteSources and engine handles.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GGML_TYPE, ggmlTypeInfo, readGguf, type GgufFile } from '@bankai/gguf';
 import { fileSource, sha256File } from '@bankai/gguf/node';
 import { Model, logSoftmaxRows, readModelConfig } from '@bankai/model';
 
 export { sha256File };
-import { presetOptions, PRESETS, type PresetName, type WeightFormat } from '@bankai/model-gen';
+import { presetOptions, PRESETS, validateQwen3Options, type PresetName, type WeightFormat } from '@bankai/model-gen';
 import { writeQwen3File } from '@bankai/model-gen/node';
-import { CliError, requireFlag, type CommandSpec, type Flags } from './args.js';
+import { CliError, GGUF_FILE, checkInputFile, positiveInt, requireFlag, requireInputFile, type CommandSpec, type Flags } from './args.js';
 import { demo } from './demo.js';
 import { audit, evaluate, probesFresh } from './probe-commands.js';
 import { patchCommands } from './patch-commands.js';
@@ -24,8 +24,8 @@ export interface Command extends CommandSpec {
 const modelFlag = { type: 'string', value: 'FILE', help: 'a Qwen3 GGUF file (Q1_0 1-bit, or F32/F16 weights)' } as const;
 const jsonFlag = { type: 'boolean', help: 'print one JSON object instead of text' } as const;
 
-export async function openModel(path: string, opts: { maxContext?: number } = {}): Promise<Model> {
-  if (!existsSync(path)) throw new CliError(`${path}: no such file. Pass --model with the path of a GGUF file.`);
+export async function openModel(path: string, opts: { maxContext?: number; flag?: string } = {}): Promise<Model> {
+  checkInputFile(path, opts.flag ?? 'model', GGUF_FILE);
   const src = await fileSource(path);
   try {
     return await Model.load(src, { maxContext: opts.maxContext });
@@ -62,8 +62,7 @@ const info: Command = {
     tensors: { type: 'boolean', help: 'also list every tensor with its type and shape' },
   },
   async run(flags, out) {
-    const path = requireFlag('info', flags, 'model');
-    if (!existsSync(path)) throw new CliError(`${path}: no such file. Pass --model with the path of a GGUF file.`);
+    const path = requireInputFile('info', flags, 'model', GGUF_FILE);
     const src = await fileSource(path);
     let header: GgufFile;
     try {
@@ -204,7 +203,7 @@ const tokenize: Command = {
 
 const genModel: Command = {
   summary: 'write a Qwen3 GGUF with random 1-bit weights (test and benchmark models)',
-  usage: 'bankai gen-model --preset NAME --out FILE [--weights q1_0|f32|f16] [--seed N] [--layers N] ...',
+  usage: 'bankai gen-model --preset NAME --out FILE [--weights q1_0|f32|f16] [--seed N] [--layers N] [--vocab N] [--tied] [--json]',
   flags: {
     preset: { type: 'string', value: 'NAME', help: `shape preset: ${Object.keys(PRESETS).join(', ')}`, default: 'small' },
     out: { type: 'string', value: 'FILE', help: 'output GGUF path (written to a temp file, then renamed)' },
@@ -213,6 +212,7 @@ const genModel: Command = {
     layers: { type: 'number', value: 'N', help: 'override the number of layers' },
     vocab: { type: 'number', value: 'N', help: 'override the vocabulary size' },
     tied: { type: 'boolean', help: 'tie the output head to token_embd (override the preset)' },
+    json: jsonFlag,
   },
   async run(flags, out) {
     const preset = flags.preset as string;
@@ -227,19 +227,26 @@ const genModel: Command = {
       ...(flags.vocab !== undefined ? { vocab: positiveInt('gen-model', flags, 'vocab') } : {}),
       ...(flags.tied !== undefined ? { tied: flags.tied as boolean } : {}),
     });
+    try {
+      validateQwen3Options(o); // model-gen's option checks are RangeErrors: here they are bad flags
+    } catch (e) {
+      if (e instanceof RangeError) throw new CliError(`bankai gen-model: ${e.message}.`);
+      throw e;
+    }
     mkdirSync(dirname(resolve(dest)), { recursive: true });
     const r = await writeQwen3File(dest, o);
+    if (flags.json) {
+      out(JSON.stringify({
+        out: dest, bytes: r.bytesWritten, preset, weights: o.weights, seed: o.seed,
+        layers: o.nLayer, nEmbd: o.nEmbd, nFf: o.nFf, heads: o.nHead, kvHeads: o.nHeadKv, headDim: o.headDim, vocab: o.vocab, tied: o.tied,
+        tensors: r.tensors.length,
+      }, null, 2));
+      return;
+    }
     out(`wrote ${dest} (${(r.bytesWritten / 2 ** 20).toFixed(2)} MiB): ${preset}, ${o.weights}, ${o.nLayer} layers, seed ${o.seed}`);
   },
 };
 
-function positiveInt(command: string, flags: Flags, name: string): number {
-  const v = flags[name];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new CliError(`bankai ${command}: --${name} must be a positive integer, got ${String(v)}.`);
-  }
-  return v;
-}
 
 export const commands: Record<string, Command> = {
   demo,

@@ -33,7 +33,7 @@ import {
   type TensorShapes,
 } from '@bankai/patch-format';
 import { bakePatchFile, readPatchFile, sha256File, writeFileAtomic, writePatchFile, type PatchFileFormat } from '@bankai/patch-format/node';
-import { CliError, requireFlag, type Flags } from './args.js';
+import { CliError, GGUF_FILE, PATCH_FILE, checkInputFile, positiveInt, requireFlag, requireInputFile, type Flags } from './args.js';
 import type { Command } from './commands.js';
 
 const TOOL_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -43,16 +43,17 @@ const flag = {
   patch: { type: 'string', value: 'FILE', help: 'a patch: manifest .json, binary .bkp, or upstream Bankai JSON' },
   out: { type: 'string', value: 'FILE', help: 'output path (written to a temp file, then renamed)' },
   overwrite: { type: 'boolean', help: 'replace an existing output file (never an input)' },
-  force: { type: 'boolean', help: 'go on when the patch fingerprint (base sha256 / shapes) does not match the model; flips outside the model are never forced' },
+  force: { type: 'boolean', help: 'go on when the patch fingerprint (base sha256 / shapes) does not match the model, or its signature does not hold (loudly); flips outside the model are never forced' },
+  'require-signature': { type: 'boolean', help: 'refuse a patch without a valid signature (--force does not override this)' },
+  'trusted-key': { type: 'list', value: 'HEX', help: 'an ed25519 public key (64 hex digits) whose signatures you accept; a patch signed by another key is refused (repeatable)' },
   json: { type: 'boolean', help: 'print one JSON object instead of text' },
 } as const;
 
 // ---- shared helpers ---------------------------------------------------------------------------
 
+/** The required --name: an existing file (a patch for --patch, else a GGUF model). */
 function requireFile(command: string, flags: Flags, name: string): string {
-  const path = requireFlag(command, flags, name);
-  if (!existsSync(path)) throw new CliError(`${path}: no such file (--${name}). Check the path.`);
-  return path;
+  return requireInputFile(command, flags, name, name === 'patch' ? PATCH_FILE : GGUF_FILE);
 }
 
 /** The model's shape from its header, with the file's sha256. */
@@ -85,6 +86,22 @@ function outputFormat(command: string, value: unknown): PatchFileFormat | undefi
     throw new CliError(`bankai ${command}: --as must be manifest, upstream or binary, got "${String(value)}".`);
   }
   return value;
+}
+
+/** --trusted-key HEX..., checked. */
+function trustedKeysOf(command: string, flags: Flags): string[] {
+  const keys = (flags['trusted-key'] as string[] | undefined) ?? [];
+  for (const k of keys) if (!/^[0-9a-fA-F]{64}$/.test(k)) throw new CliError(`bankai ${command}: --trusted-key "${k}" is not 64 hex digits (an ed25519 public key).`);
+  return keys.map((k) => k.toLowerCase());
+}
+
+/** Warnings go with the result; one that let a patch with a broken signature through is also
+ *  shouted on stderr, where a script's log keeps it. */
+function printWarnings(warnings: readonly string[], out: (s: string) => void): void {
+  for (const w of warnings) {
+    out(`warning: ${w}`);
+    if (/SIGNATURE DOES NOT HOLD/.test(w)) process.stderr.write(`WARNING: ${w}\n`);
+  }
 }
 
 // ---- patch-info ---------------------------------------------------------------------------------
@@ -120,7 +137,7 @@ function describePatch(path: string, loaded: LoadedPatch, model: ModelShape | un
   let fingerprint: string | undefined;
   if (model) {
     try {
-      const { warnings } = checkPatchForModel(m, model);
+      const { warnings } = checkPatchForModel(m, model, { verifySignature: false }); // the signature is reported apart
       fingerprint = warnings.length === 0 ? 'matches the model' : warnings.join('; ');
     } catch (e) {
       fingerprint = `DOES NOT FIT: ${(e as Error).message}`;
@@ -154,9 +171,8 @@ const patchInfo: Command = {
   async run(flags, out) {
     const paths = (flags.patch as string[] | undefined) ?? [];
     if (paths.length === 0) throw new CliError('bankai patch-info: --patch is required (repeat it to compare several patches).');
-    for (const p of paths) if (!existsSync(p)) throw new CliError(`${p}: no such file (--patch). Check the path.`);
-    const trusted = (flags['trusted-key'] as string[] | undefined) ?? [];
-    for (const k of trusted) if (!/^[0-9a-fA-F]{64}$/.test(k)) throw new CliError(`bankai patch-info: --trusted-key "${k}" is not 64 hex digits (an ed25519 public key).`);
+    for (const p of paths) checkInputFile(p, 'patch', PATCH_FILE);
+    const trusted = trustedKeysOf('patch-info', flags);
     const model = typeof flags.model === 'string' ? (requireFile('patch-info', flags, 'model'), await readModelShape(flags.model)) : undefined;
     // upstream patches record no shapes: read them against the model when one is given
     const loaded = await Promise.all(paths.map(async (p) => ({ path: p, patch: await loadPatch(p, model) })));
@@ -200,7 +216,7 @@ const patchInfo: Command = {
 
 const patchConvert: Command = {
   summary: 'convert a patch between the manifest (.json), binary (.bkp) and upstream Bankai JSON formats',
-  usage: 'bankai patch-convert --patch FILE --out FILE [--as manifest|upstream|binary] [--model FILE] [--force] [--overwrite]',
+  usage: 'bankai patch-convert --patch FILE --out FILE [--as manifest|upstream|binary] [--model FILE] [--force] [--overwrite] [--json]',
   flags: {
     patch: flag.patch,
     out: { ...flag.out, help: 'output path: .bkp writes the binary form, .json the manifest (or --as upstream)' },
@@ -208,6 +224,7 @@ const patchConvert: Command = {
     model: { ...flag.model, help: 'record the model\'s sha256 and tensor shapes in the patch (and check the patch fits it)' },
     force: flag.force,
     overwrite: flag.overwrite,
+    json: flag.json,
   },
   async run(flags, out) {
     const path = requireFile('patch-convert', flags, 'patch');
@@ -216,13 +233,18 @@ const patchConvert: Command = {
     const model = typeof flags.model === 'string' ? (requireFile('patch-convert', flags, 'model'), await readModelShape(flags.model)) : undefined;
     const loaded = await loadPatch(path, model);
     let manifest = loaded.manifest;
+    let warnings: readonly string[] = [];
     if (model) {
-      const { warnings } = checkPatchForModel(manifest, model, { file: path, force: flags.force as boolean | undefined });
-      for (const w of warnings) out(`warning: ${w}`);
+      ({ warnings } = checkPatchForModel(manifest, model, { file: path, force: flags.force as boolean | undefined }));
       if (manifest.base.sha256 === undefined) manifest = withFlips(manifest, manifest.flips, model);
     }
     const r = await writePatchFile(dest, manifest, { ...(as ? { as } : {}), overwrite: flags.overwrite === true });
     const n = manifest.flips.length;
+    if (flags.json) {
+      out(JSON.stringify({ out: dest, format: r.format, bytes: r.bytes, flips: n, from: loaded.kind, signed: manifest.signature !== undefined, warnings: [...warnings] }, null, 2));
+      return;
+    }
+    printWarnings(warnings, out);
     out(`wrote ${dest}: ${r.format}, ${count(r.bytes)} bytes, ${count(n)} flips${n > 0 ? ` (${(r.bytes / n).toFixed(2)} bytes a flip)` : ''} (from ${loaded.kind})`);
   },
 };
@@ -231,17 +253,18 @@ const patchConvert: Command = {
 
 const patchStack: Command = {
   summary: 'XOR-stack patches into one (weights flipped by both cancel); lists their overlaps',
-  usage: 'bankai patch-stack --patch A --patch B [--patch C ...] --out FILE [--name TEXT] [--overwrite]',
+  usage: 'bankai patch-stack --patch A --patch B [--patch C ...] --out FILE [--name TEXT] [--overwrite] [--json]',
   flags: {
     patch: { type: 'list', value: 'FILE', help: 'a patch to stack (repeat: at least two)' },
     out: flag.out,
     name: { type: 'string', value: 'TEXT', help: 'name of the stacked patch' },
     overwrite: flag.overwrite,
+    json: flag.json,
   },
   async run(flags, out) {
     const paths = (flags.patch as string[] | undefined) ?? [];
     if (paths.length < 2) throw new CliError('bankai patch-stack: pass at least two --patch files.');
-    for (const p of paths) if (!existsSync(p)) throw new CliError(`${p}: no such file (--patch). Check the path.`);
+    for (const p of paths) checkInputFile(p, 'patch', PATCH_FILE);
     const dest = requireFlag('patch-stack', flags, 'out');
     const patches = await Promise.all(paths.map(async (p) => (await loadPatch(p)).manifest));
     const stacked = stackPatches(patches, {
@@ -249,14 +272,20 @@ const patchStack: Command = {
       ...(typeof flags.name === 'string' ? { name: flags.name } : {}),
     });
     const shapes = baseShapes(stacked.base);
+    const overlaps = [];
     for (let i = 0; i < patches.length; i++) {
       for (let j = i + 1; j < patches.length; j++) {
         const r = overlapReport(patches[i]!.flips, patches[j]!.flips, shapes);
-        if (r.sharedRows > 0) out(`overlap ${paths[i]} x ${paths[j]}: ${r.sharedRows} shared row(s), ${r.conflicts} conflicting`);
+        if (r.sharedRows > 0) overlaps.push({ a: paths[i]!, b: paths[j]!, sharedRows: r.sharedRows, conflicts: r.conflicts });
       }
     }
     const r = await writePatchFile(dest, stacked, { overwrite: flags.overwrite === true });
     const total = patches.reduce((n, p) => n + p.flips.length, 0);
+    if (flags.json) {
+      out(JSON.stringify({ out: dest, format: r.format, bytes: r.bytes, flips: stacked.flips.length, inputFlips: total, patches: paths, overlaps }, null, 2));
+      return;
+    }
+    for (const o of overlaps) out(`overlap ${o.a} x ${o.b}: ${o.sharedRows} shared row(s), ${o.conflicts} conflicting`);
     out(`wrote ${dest}: ${count(stacked.flips.length)} flips from ${count(total)} in ${patches.length} patches (${r.format}, ${count(r.bytes)} bytes)`);
   },
 };
@@ -265,14 +294,15 @@ const patchStack: Command = {
 
 const patchDiff: Command = {
   summary: 'the patch that turns one GGUF into another of the same shapes (row, group and bit flips)',
-  usage: 'bankai patch-diff --base FILE --patched FILE --out FILE [--name TEXT] [--max-flips N] [--overwrite]',
+  usage: 'bankai patch-diff --base FILE --patched FILE --out FILE [--name TEXT] [--max-flips N] [--overwrite] [--json]',
   flags: {
-    base: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model' },
+    base: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model', aliases: ['model'] },
     patched: { type: 'string', value: 'FILE', help: 'the patched GGUF (same tensors and shapes; only sign bits may differ)' },
     out: { ...flag.out, help: 'the patch to write (.json manifest or .bkp binary)' },
     name: { type: 'string', value: 'TEXT', help: 'name of the patch' },
     'max-flips': { type: 'number', value: 'N', help: 'give up when the models differ in more flips than this', default: 1 << 22 },
     overwrite: flag.overwrite,
+    json: flag.json,
   },
   async run(flags, out) {
     const basePath = requireFile('patch-diff', flags, 'base');
@@ -298,6 +328,10 @@ const patchDiff: Command = {
     });
     const r = await writePatchFile(dest, manifest, { overwrite: flags.overwrite === true });
     const s = computeStats(manifest);
+    if (flags.json) {
+      out(JSON.stringify({ out: dest, format: r.format, bytes: r.bytes, flips: s.flips, rowFlips: s.rowFlips, groupFlips: s.groupFlips, bitFlips: s.bitFlips, tensors: s.tensors, hamming: diff.hamming }, null, 2));
+      return;
+    }
     out(`wrote ${dest}: ${count(s.flips)} flips (${count(s.rowFlips)} row, ${count(s.groupFlips)} group, ${count(s.bitFlips)} bit) on ${s.tensors} tensor(s), ${count(diff.hamming)} bits differ (${r.format}, ${count(r.bytes)} bytes)`);
   },
 };
@@ -308,7 +342,7 @@ const patchVerify: Command = {
   summary: 'check that a patched GGUF is its base with exactly the patch applied (Hamming distance and flips)',
   usage: 'bankai patch-verify --base FILE --patched FILE --patch FILE [--json]',
   flags: {
-    base: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model' },
+    base: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model', aliases: ['model'] },
     patched: { type: 'string', value: 'FILE', help: 'the patched GGUF to check' },
     patch: flag.patch,
     json: flag.json,
@@ -347,6 +381,7 @@ const patchVerify: Command = {
 // ---- patch-sign -----------------------------------------------------------------------------------
 
 function readSecretKey(path: string): Uint8Array {
+  checkInputFile(path, 'key', 'a key file (64 hex digits; --new-key creates one)');
   const text = readFileSync(path, 'utf8').trim();
   if (!/^[0-9a-fA-F]{64}$/.test(text)) {
     throw new CliError(`${path}: not an ed25519 secret key (expected 64 hex digits on one line). Create one with --new-key.`);
@@ -358,13 +393,14 @@ const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padSt
 
 const patchSign: Command = {
   summary: 'sign a patch with an ed25519 key (the signature covers its canonical content)',
-  usage: 'bankai patch-sign --patch FILE --key KEYFILE --out FILE [--new-key] [--overwrite]',
+  usage: 'bankai patch-sign --patch FILE --key KEYFILE --out FILE [--new-key] [--overwrite] [--json]',
   flags: {
     patch: flag.patch,
     key: { type: 'string', value: 'KEYFILE', help: 'file holding the ed25519 secret key as 64 hex digits' },
     'new-key': { type: 'boolean', help: 'create a new key in --key first (refuses to replace an existing key file)' },
     out: { ...flag.out, help: 'the signed patch (.json manifest or .bkp binary; upstream JSON cannot hold a signature)' },
     overwrite: flag.overwrite,
+    json: flag.json,
   },
   async run(flags, out) {
     const path = requireFile('patch-sign', flags, 'patch');
@@ -374,7 +410,7 @@ const patchSign: Command = {
       if (existsSync(keyPath)) throw new CliError(`${keyPath}: key file exists; --new-key never replaces a key. Drop --new-key to sign with it.`);
       const { secretKey } = generateSigningKey();
       await writeFileAtomic(keyPath, new TextEncoder().encode(`${hex(secretKey)}\n`));
-      out(`wrote new key ${keyPath} (keep it secret)`);
+      if (!flags.json) out(`wrote new key ${keyPath} (keep it secret)`);
     } else if (!existsSync(keyPath)) {
       throw new CliError(`${keyPath}: no such key file (--key). Pass --new-key to create one.`);
     }
@@ -382,6 +418,10 @@ const patchSign: Command = {
     const { manifest } = await loadPatch(path);
     const signed: PatchManifest = signManifest(manifest, secretKey);
     const r = await writePatchFile(dest, signed, { overwrite: flags.overwrite === true });
+    if (flags.json) {
+      out(JSON.stringify({ out: dest, format: r.format, bytes: r.bytes, flips: signed.flips.length, publicKey: signed.signature!.publicKey, newKey: flags['new-key'] === true ? keyPath : undefined }, null, 2));
+      return;
+    }
     out(`wrote ${dest} (${r.format}, ${count(r.bytes)} bytes), signed by public key ${hex(publicKeyOf(secretKey))}`);
   },
 };
@@ -390,21 +430,25 @@ const patchSign: Command = {
 
 const apply: Command = {
   summary: 'apply a patch to a model in memory: generation before and after, apply / revert time',
-  usage: 'bankai apply --model FILE --patch FILE --prompt TEXT [--max-tokens N] [--force] [--json]',
+  usage: 'bankai apply --model FILE --patch FILE --prompt TEXT [--max-tokens N] [--require-signature] [--trusted-key HEX ...] [--force] [--json]',
   flags: {
     model: flag.model,
     patch: flag.patch,
     prompt: { type: 'string', value: 'TEXT', help: 'the prompt to generate from, before and after the patch' },
     'max-tokens': { type: 'number', value: 'N', help: 'most tokens to generate', default: 32 },
+    'require-signature': flag['require-signature'],
+    'trusted-key': flag['trusted-key'],
     force: flag.force,
     json: flag.json,
   },
+  details: 'A patch that carries a signature is applied only when it holds (by a --trusted-key, when given);\n' +
+    '--force applies it anyway, with a warning on stdout and stderr. --require-signature refuses unsigned patches.',
   async run(flags, out) {
     const modelPath = requireFile('apply', flags, 'model');
     const patchPath = requireFile('apply', flags, 'patch');
     const prompt = requireFlag('apply', flags, 'prompt');
-    const maxTokens = flags['max-tokens'] as number;
-    if (!Number.isInteger(maxTokens) || maxTokens <= 0) throw new CliError(`bankai apply: --max-tokens must be a positive integer, got ${maxTokens}.`);
+    const maxTokens = positiveInt('apply', flags, 'max-tokens');
+    const trustedKeys = trustedKeysOf('apply', flags);
     const sha256 = await sha256File(modelPath);
     const src = await fileSource(modelPath);
     let model: Model;
@@ -415,7 +459,7 @@ const apply: Command = {
     }
     const { manifest } = await loadPatch(patchPath, modelShapeOf(model.header, sha256));
     const before = model.generate(prompt, { maxTokens });
-    const applied = applyPatch(model, manifest, { force: flags.force === true, sha256, file: patchPath });
+    const applied = applyPatch(model, manifest, { force: flags.force === true, sha256, file: patchPath, requireSignature: flags['require-signature'] === true, trustedKeys });
     const after = model.generate(prompt, { maxTokens });
     const reverted = applied.revert();
     const again = model.generate(prompt, { maxTokens });
@@ -426,10 +470,11 @@ const apply: Command = {
       warnings: applied.warnings, forced: flags.force === true,
     };
     if (flags.json) {
+      for (const w of applied.warnings) if (/SIGNATURE DOES NOT HOLD/.test(w)) process.stderr.write(`WARNING: ${w}\n`);
       out(JSON.stringify(result, null, 2));
       return;
     }
-    for (const w of applied.warnings) out(`warning: ${w}`);
+    printWarnings(applied.warnings, out);
     out(`before: ${prompt}${before.text}`);
     out(`after:  ${prompt}${after.text}${result.changed ? '' : '   (unchanged)'}`);
     out(`applied ${count(applied.flips)} flips (${count(applied.bitsFlipped)} bits) in ${applied.micros.toFixed(1)} us, reverted in ${reverted.micros.toFixed(1)} us; ` +
@@ -446,27 +491,37 @@ function contextFor(prompt: string, maxTokens: number): number {
 
 const bake: Command = {
   summary: 'write a new GGUF with the patch applied, byte-identical to the model except the flipped bits',
-  usage: 'bankai bake --model FILE --patch FILE --out FILE [--force] [--overwrite] [--json]',
+  usage: 'bankai bake --model FILE --patch FILE --out FILE [--require-signature] [--trusted-key HEX ...] [--force] [--overwrite] [--json]',
   flags: {
     model: flag.model,
     patch: flag.patch,
     out: { ...flag.out, help: 'the patched GGUF to write (never the input file)' },
+    'require-signature': flag['require-signature'],
+    'trusted-key': flag['trusted-key'],
     force: flag.force,
     overwrite: flag.overwrite,
     json: flag.json,
   },
+  details: 'A patch that carries a signature is baked only when it holds (by a --trusted-key, when given);\n' +
+    '--force bakes it anyway, with a warning on stdout and stderr. --require-signature refuses unsigned patches.\n' +
+    'The model is written to a temp file beside --out and renamed when whole: an interrupted bake leaves nothing.',
   async run(flags, out) {
     const modelPath = requireFile('bake', flags, 'model');
     const patchPath = requireFile('bake', flags, 'patch');
     const dest = requireFlag('bake', flags, 'out');
+    const trustedKeys = trustedKeysOf('bake', flags);
     const shape = await readModelShape(modelPath);
     const { manifest } = await loadPatch(patchPath, shape);
-    const r = await bakePatchFile(modelPath, manifest, dest, { force: flags.force === true, overwrite: flags.overwrite === true, sha256: shape.sha256, patchFile: patchPath });
+    const r = await bakePatchFile(modelPath, manifest, dest, {
+      force: flags.force === true, overwrite: flags.overwrite === true, sha256: shape.sha256, patchFile: patchPath,
+      requireSignature: flags['require-signature'] === true, trustedKeys,
+    });
     if (flags.json) {
+      for (const w of r.warnings) if (/SIGNATURE DOES NOT HOLD/.test(w)) process.stderr.write(`WARNING: ${w}\n`);
       out(JSON.stringify({ out: dest, ...r, warnings: [...r.warnings] }, null, 2));
       return;
     }
-    for (const w of r.warnings) out(`warning: ${w}`);
+    printWarnings(r.warnings, out);
     out(`wrote ${dest}: ${count(r.bitsFlipped)} bits flipped in ${count(r.editedRows)} rows; otherwise byte-identical to ${modelPath} (${count(r.bytesWritten)} bytes)`);
   },
 };

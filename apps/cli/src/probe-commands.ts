@@ -22,7 +22,7 @@ import {
 } from '@bankai/probes';
 import { combinedSha256, readProbeFile, writeProbeFile, type LoadedProbes } from '@bankai/probes/node';
 import { DEFAULT_NULL_PATCHES, NullSpaceError, evaluateManifest, nullSpaceOf, type NullSummary, type PatchEvaluation } from '@bankai/search';
-import { CliError, requireFlag, type Flags } from './args.js';
+import { CliError, GGUF_FILE, PATCH_FILE, checkInputFile, positiveInt, requireFlag, type Flags } from './args.js';
 import { openModel, sha256File, type Command } from './commands.js';
 
 
@@ -33,7 +33,7 @@ const ignoreCaseFlag = { type: 'boolean', help: 'match greedy answers case-insen
 const jsonFlag = { type: 'boolean', help: 'print one JSON object instead of tables' } as const;
 
 export async function modelPathOf(command: string, flags: Flags): Promise<string> {
-  if (typeof flags.model === 'string') return flags.model;
+  if (typeof flags.model === 'string') return checkInputFile(flags.model, 'model', GGUF_FILE);
   try {
     return (await import('@bankai/tiny-model')).modelPath;
   } catch (e) {
@@ -65,11 +65,6 @@ export function metricOf(command: string, flags: Flags): Metric {
   return m;
 }
 
-const positiveInt = (command: string, flags: Flags, name: string): number => {
-  const v = flags[name];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new CliError(`bankai ${command}: --${name} must be a positive integer, got ${String(v)}.`);
-  return v;
-};
 
 const q = (s: string | undefined, width: number): string => {
   if (s === undefined) return '-'.padEnd(width);
@@ -280,7 +275,7 @@ export const evaluate: Command = {
   flags: {
     model: modelFlag,
     patch: { type: 'string', value: 'PATCH', help: 'a patch file (.json manifest or upstream, or .bkp)' },
-    probes: { type: 'list', value: 'FILE[#SETS]', help: `target probes: ${probesHelp}` },
+    probes: { type: 'list', value: 'FILE[#SETS]', help: `target probes: ${probesHelp}`, aliases: ['target'] },
     heldout: { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes, reported separately (repeatable)' },
     ...nullFlags,
     metric: { type: 'string', value: 'NAME', help: 'gap metric: seq_logprob (answer vs distractor, whole answers) or token_gap (first token, legacy)', default: 'seq_logprob' },
@@ -295,7 +290,7 @@ export const evaluate: Command = {
     '(its provenance.search: layers, projections, granularity), else from the layers and projections it flips; each is\n' +
     'evaluated like the patch. p = (1 + #{random net >= patch net}) / (K + 1): a net the null reaches often is chance.',
   async run(flags, out) {
-    const patchPath = requireFlag('eval', flags, 'patch');
+    const patchPath = checkInputFile(requireFlag('eval', flags, 'patch'), 'patch', PATCH_FILE);
     const metric = metricOf('eval', flags);
     const maxTokens = positiveInt('eval', flags, 'max-tokens');
     const nullWanted = nullFlagsOf('eval', flags);

@@ -15,6 +15,9 @@ export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 export const GGUF_DEFAULT_ALIGNMENT = 32;
 const MAX_DIMS = 4;
 const HEADER_CHUNK = 1 << 20;
+/** Largest metadata array (a 152k-token vocabulary is ~3 MB): a corrupt count in a large file
+ *  must not make the reader allocate gigabytes. */
+const MAX_METADATA_ARRAY_BYTES = 256 << 20;
 
 export interface GgufTensorInfo {
   name: string;
@@ -279,8 +282,13 @@ async function readArray(c: HeaderCursor, key: string): Promise<GgufValue> {
       `array "${key}" claims ${n} items of ${itemType} (at least ${n * minItem} bytes) but only ${c.remaining} bytes are left`,
       'The header is corrupt or the file is truncated');
   }
+  if (n * minItem > MAX_METADATA_ARRAY_BYTES) {
+    throw ggufError(c.src.name, countAt,
+      `array "${key}" claims ${n} items of ${itemType} (at least ${n * minItem} bytes), more than any GGUF metadata (${MAX_METADATA_ARRAY_BYTES} bytes)`,
+      'The header is corrupt: export the model again');
+  }
   if (itemType === 'string') {
-    const out: string[] = new Array(n);
+    const out: string[] = []; // grown as strings are read: the count alone sizes nothing
     for (let i = 0; i < n; i++) {
       if (!c.has(8)) await c.need(8, `string ${i} of "${key}"`);
       const at = c.pos;
@@ -292,7 +300,7 @@ async function readArray(c: HeaderCursor, key: string): Promise<GgufValue> {
       }
       const len = Number(big);
       if (!c.has(len)) await c.need(len, `string ${i} of "${key}"`);
-      out[i] = c.decode(len, `string ${i} of "${key}"`, at);
+      out.push(c.decode(len, `string ${i} of "${key}"`, at));
     }
     return { type: 'array', itemType, value: out };
   }

@@ -31,7 +31,7 @@ export function readQwen3Config(
   const arch = md('general.architecture');
   if (arch !== 'qwen3') {
     throw new ModelConfigError(
-      `${file}: general.architecture is ${JSON.stringify(arch)}; Bankai runs Qwen3 models ` +
+      `${file}: general.architecture is ${typeof arch === 'string' ? JSON.stringify(arch.slice(0, 64)) : typeof arch === 'object' ? 'an array' : String(arch)}; Bankai runs Qwen3 models ` +
         `(general.architecture = "qwen3"), such as PrismML's Bonsai.`,
     );
   }
@@ -43,18 +43,25 @@ export function readQwen3Config(
     }
     const n = typeof v === 'bigint' ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
-      throw new ModelConfigError(`${file}: metadata key ${arch}.${key} = ${String(v)} is not a positive number.`);
+      throw new ModelConfigError(`${file}: metadata key ${arch}.${key} = ${typeof v === 'object' ? 'an array' : String(v)} is not a positive number.`);
     }
     return n;
   };
-  const nEmbd = num('embedding_length');
-  const nHead = num('attention.head_count');
-  const headDim = num('attention.key_length', nEmbd / nHead);
-  const valueLength = num('attention.value_length', headDim);
+  // sizes and counts: integers (they size buffers and loops), the layer count bounded by the
+  // tensors the file has (a corrupt count must not build a billion-entry tensor plan)
+  const int = (key: string, fallback?: number): number => {
+    const n = num(key, fallback);
+    if (!Number.isSafeInteger(n)) throw new ModelConfigError(`${file}: metadata key ${arch}.${key} = ${n} is not an integer.`);
+    return n;
+  };
+  const nEmbd = int('embedding_length');
+  const nHead = int('attention.head_count');
+  const headDim = int('attention.key_length', nEmbd / nHead);
+  const valueLength = int('attention.value_length', headDim);
   if (valueLength !== headDim) {
     throw new ModelConfigError(`${file}: ${arch}.attention.value_length (${valueLength}) != key_length (${headDim}); Qwen3 uses one head size.`);
   }
-  const nHeadKv = num('attention.head_count_kv', nHead);
+  const nHeadKv = int('attention.head_count_kv', nHead);
   if (nHead % nHeadKv !== 0) {
     throw new ModelConfigError(`${file}: head_count ${nHead} is not a multiple of head_count_kv ${nHeadKv}.`);
   }
@@ -62,19 +69,23 @@ export function readQwen3Config(
   if (!embd) throw new ModelConfigError(`${file}: tensor token_embd.weight is missing.`);
   const cfg: Qwen3Config = {
     architecture: arch,
-    nLayer: num('block_count'),
+    nLayer: int('block_count'),
     nEmbd,
-    nFf: num('feed_forward_length'),
+    nFf: int('feed_forward_length'),
     nHead,
     nHeadKv,
     headDim,
-    ropeDim: num('rope.dimension_count', headDim),
+    ropeDim: int('rope.dimension_count', headDim),
     ropeFreqBase: num('rope.freq_base', 10000),
     rmsEps: num('attention.layer_norm_rms_epsilon', 1e-6),
-    contextLength: num('context_length', 2048),
+    contextLength: int('context_length', 2048),
     vocabSize: embd.shape[1]!,
     tiedOutput: !tensors.some((t) => t.name === 'output.weight'),
   };
+  if (cfg.nLayer > tensors.length) {
+    throw new ModelConfigError(`${file}: ${arch}.block_count is ${cfg.nLayer} but the file has only ${tensors.length} tensors; the metadata is corrupt: export the model again.`);
+  }
+  if (embd.shape.length < 2) throw new ModelConfigError(`${file}: tensor token_embd.weight has shape [${embd.shape}]; it must be [n_embd, vocab].`);
   if (embd.shape[0] !== nEmbd) {
     throw new ModelConfigError(`${file}: token_embd.weight has ${embd.shape[0]} columns but embedding_length is ${nEmbd}.`);
   }

@@ -9,7 +9,7 @@ export {
   argmax, competitorMargin, decodeSteps, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, scoreRows, splitInContext, tokenLogprobs,
   type ContinuationScore, type DecodeEnd, type DecodeStepOptions, type Encoder, type GenerateOptions,
 } from './scoring.js';
-export { Tokenizer, type TokenizerMetadata } from './tokenizer.js';
+export { Tokenizer, TokenizerError, type TokenizerMetadata } from './tokenizer.js';
 export { ScoringPool, type SequenceScore } from './pool.js';
 export { applyPatch, xorFlips, modelShape, oneBitTensors, q1TensorBytes, snapshotWeights, weightsHamming, type AppliedPatch, type ApplyOptions, type WeightSnapshot, type WeightsHamming } from './patching.js';
 export { exp, log, pow } from './portable-math.js';

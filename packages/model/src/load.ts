@@ -38,7 +38,12 @@ export function tokenizerFromHeader(header: GgufFile): Tokenizer {
     }
     return v;
   };
-  const optNum = (key: string) => (md(key) === undefined ? undefined : Number(md(key)));
+  // an id is an integer-typed scalar; anything else (a string, an array) is reported as it is
+  const optNum = (key: string): number | undefined => {
+    const v = md(key);
+    if (v === undefined) return undefined;
+    return typeof v === 'number' || typeof v === 'bigint' ? Number(v) : (v as number);
+  };
   return Tokenizer.fromMetadata({
     model: need('tokenizer.ggml.model') as string,
     pre: (md('tokenizer.ggml.pre') as string | undefined) ?? 'default',
@@ -48,7 +53,7 @@ export function tokenizerFromHeader(header: GgufFile): Tokenizer {
     bosId: optNum('tokenizer.ggml.bos_token_id'),
     eosId: optNum('tokenizer.ggml.eos_token_id'),
     eotId: optNum('tokenizer.ggml.eot_token_id'),
-  });
+  }, header.file);
 }
 
 /** Check every tensor's presence, shape and type before any weight is read. */

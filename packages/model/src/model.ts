@@ -8,8 +8,8 @@ import type { Qwen3Config } from './config.js';
 import { loadWeights, tokenizerFromHeader, type LoadProgress } from './load.js';
 import { layoutRunner, Qwen3Runner, type ModelWeights, type RunnerLayout } from './qwen3.js';
 import { generateGreedy, scoreContinuation, splitInContext, tokenLogprobs, type ContinuationScore } from './scoring.js';
-import { generateText, streamText, type TextGeneration, type TextGenerationOptions, type TextPiece } from './stream.js';
-import type { Tokenizer } from './tokenizer.js';
+import { ContextLengthError, generateText, streamText, type TextGeneration, type TextGenerationOptions, type TextPiece } from './stream.js';
+import { TokenizerError, type Tokenizer } from './tokenizer.js';
 
 export interface ModelOptions {
   /** Load into this engine (e.g. one whose memory workers share); default: a new engine. */
@@ -54,9 +54,9 @@ export class Model {
     const engine = opts.engine ?? (await createEngine());
     const weights = await loadWeights(engine, src, header, opts.onProgress);
     if (tokenizer.vocabSize > weights.config.vocabSize) {
-      throw new RangeError(
-        `${src.name}: the tokenizer has ${tokenizer.vocabSize} tokens but token_embd has ${weights.config.vocabSize} rows.`,
-      );
+      throw new TokenizerError(`has ${tokenizer.vocabSize} tokens but token_embd.weight has ${weights.config.vocabSize} rows`, {
+        file: src.name, field: 'tokenizer.ggml.tokens', fix: 'the tokenizer and the weights are from different models: export the model again',
+      });
     }
     const layout = layoutRunner(engine, weights.config, { maxContext: opts.maxContext, maxBatch: opts.maxBatch });
     return new Model(engine, header, weights, tokenizer, layout);
@@ -93,7 +93,9 @@ export class Model {
   generate(prompt: string, opts: GenerateTextOptions = {}): Generation {
     const stopAtNewline = opts.stopAtNewline ?? true;
     const stopTokens = [...this.tokenizer.eogIds];
-    const tokens = generateGreedy(this.runner, this.encode(prompt), {
+    const promptIds = this.encode(prompt);
+    if (promptIds.length > this.runner.layout.maxContext) throw new ContextLengthError(promptIds.length, this.runner.layout.maxContext);
+    const tokens = generateGreedy(this.runner, promptIds, {
       maxTokens: opts.maxTokens ?? 64,
       stopTokens,
       stopWhen: stopAtNewline ? (ids) => this.decode(ids.slice(-1)).includes('\n') : undefined,

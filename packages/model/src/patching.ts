@@ -53,6 +53,11 @@ export interface ApplyOptions {
   sha256?: string;
   /** Patch file label for messages. */
   file?: string;
+  /** Refuse an unsigned patch. A patch that carries a signature is applied only when it holds
+   *  (under `trustedKeys`, when given), unless `force`, which makes that a warning. */
+  requireSignature?: boolean;
+  /** Accept only signatures by these public keys (hex or 32 bytes). */
+  trustedKeys?: readonly (string | Uint8Array)[];
 }
 
 export interface AppliedPatch {
@@ -78,13 +83,13 @@ interface TensorPlan {
 }
 
 /**
- * Validates the patch against the model (every flip inside a 1-bit tensor of the model; the
- * fingerprint unless forced), then XORs all its flips into the weights in place. The runner's
+ * Validates the patch against the model (its signature when it carries one, every flip inside a
+ * 1-bit tensor of the model, the fingerprint; signature and fingerprint unless forced), then XORs all its flips into the weights in place. The runner's
  * KV cache is cleared (it held states of the old weights). Returns the time and a revert().
  */
 export function applyPatch(model: Model, manifest: PatchManifest, opts: ApplyOptions = {}): AppliedPatch {
   const shape = modelShape(model, opts.sha256);
-  const { warnings } = checkPatchForModel(manifest, shape, { force: opts.force, file: opts.file });
+  const { warnings } = checkPatchForModel(manifest, shape, { force: opts.force, file: opts.file, requireSignature: opts.requireSignature, trustedKeys: opts.trustedKeys });
   const flips = normalize(manifest.flips, shape.tensors);
   const plans = planXor(model, flips, opts.file);
   const micros = xorPlans(model.engine, plans);

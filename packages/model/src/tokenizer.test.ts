@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Tokenizer, TOKEN_TYPE, codePointClass, splitQwen2, toWellFormed, type TokenizerMetadata } from './tokenizer.js';
+import { Tokenizer, TokenizerError, TOKEN_TYPE, codePointClass, splitQwen2, toWellFormed, type TokenizerMetadata } from './tokenizer.js';
 import { Rng } from '@bankai/rng';
 
 // ---- helpers ---------------------------------------------------------------------------------
@@ -338,6 +338,31 @@ describe('fromMetadata errors', () => {
     expect(() => Tokenizer.fromMetadata({ ...base(), merges: ['ab'] })).toThrow(/merges\[0\] = "ab"/);
     expect(() => Tokenizer.fromMetadata({ ...base(), eosId: 99999 })).toThrow(/eos_token_id = 99999/);
     expect(() => Tokenizer.fromMetadata({ ...base(), tokens: [] })).toThrow(/tokens is missing or empty/);
+  });
+  it('is a TokenizerError naming the file, the metadata key and the fix, never a plain Error', () => {
+    const errorOf = (md: TokenizerMetadata): TokenizerError => {
+      try {
+        Tokenizer.fromMetadata(md, 'm.gguf');
+      } catch (e) {
+        expect(e).toBeInstanceOf(TokenizerError);
+        return e as TokenizerError;
+      }
+      throw new Error('expected a TokenizerError');
+    };
+    let e = errorOf({ ...base(), eotId: 257 });
+    expect(e.field).toBe('tokenizer.ggml.eot_token_id');
+    expect(e.message).toBe('m.gguf: tokenizer.ggml.eot_token_id = 257 is outside the vocabulary (0..256). Fix: set tokenizer.ggml.eot_token_id to a token id below 257, or remove it');
+    const dup = { ...base(), tokenTypes: undefined };
+    dup.tokens = [...dup.tokens, 'a'];
+    e = errorOf(dup);
+    expect(e.message).toMatch(/^m\.gguf: tokenizer\.ggml\.tokens\[257\] = "a" duplicates tokens\[97\].*\. Fix: /);
+    // values of the wrong GGUF type: described, never a TypeError from JSON.stringify(bigint)
+    expect(errorOf({ ...base(), model: 5n as unknown as string }).message).toMatch(/tokenizer\.ggml\.model = 5 is not supported/);
+    expect(errorOf({ ...base(), pre: ['qwen2'] as unknown as string }).field).toBe('tokenizer.ggml.pre');
+    expect(errorOf({ ...base(), tokens: new Uint8Array(3) as unknown as string[] }).message).toMatch(/tokens is a numeric array, not an array of strings/);
+    expect(errorOf({ ...base(), merges: 'a b' as unknown as string[] }).field).toBe('tokenizer.ggml.merges');
+    expect(errorOf({ ...base(), tokenTypes: 'x'.repeat(257) as unknown as number[] }).field).toBe('tokenizer.ggml.token_type');
+    expect(errorOf({ ...base(), bosId: Number.NaN }).field).toBe('tokenizer.ggml.bos_token_id');
   });
   it('rejects out-of-range ids when decoding', () => {
     const tok = Tokenizer.fromMetadata(base());

@@ -311,6 +311,35 @@ class MergeQueue {
 
 // ---- the tokenizer ---------------------------------------------------------------------------
 
+/** Malformed or unsupported tokenizer metadata: names the file, the metadata key and the fix. */
+export class TokenizerError extends Error {
+  override readonly name = 'TokenizerError';
+  readonly file?: string;
+  /** The metadata key at fault, e.g. `tokenizer.ggml.eot_token_id`. */
+  readonly field: string;
+  readonly fix: string;
+  /** The problem alone, without location and fix. */
+  readonly problem: string;
+  constructor(problem: string, where: { file?: string; field: string; fix: string }) {
+    super(`${where.file ? `${where.file}: ` : ''}${where.field}${problem.startsWith('[') ? '' : ' '}${problem}. Fix: ${where.fix}`);
+    this.file = where.file;
+    this.field = where.field;
+    this.fix = where.fix;
+    this.problem = problem;
+  }
+}
+
+/** A metadata value for a message (never throws: bigints, typed arrays, long strings). */
+function describe(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (typeof v === 'bigint') return `${v}`;
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v);
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (ArrayBuffer.isView(v)) return `a numeric array`;
+  if (typeof v === 'object') return 'an object';
+  return String(v);
+}
+
 const MAX_CACHED_WORDS = 1 << 16;
 
 export class Tokenizer {
@@ -369,43 +398,47 @@ export class Tokenizer {
     this.eogIds = eog;
   }
 
-  /** Build from GGUF metadata; throws a clear error naming the field on anything unsupported or malformed. */
-  static fromMetadata(md: TokenizerMetadata): Tokenizer {
+  /** Build from GGUF metadata; anything unsupported or malformed is a TokenizerError naming the
+   *  file (when given), the metadata key and the fix. */
+  static fromMetadata(md: TokenizerMetadata, file?: string): Tokenizer {
+    const fail = (field: string, problem: string, fix: string): never => {
+      throw new TokenizerError(problem, { file, field: `tokenizer.ggml.${field}`, fix });
+    };
+    const reexport = 'the file\'s tokenizer is corrupt: export the model again with a current converter';
     if (md.model !== 'gpt2') {
-      throw new Error(
-        `tokenizer.ggml.model = ${JSON.stringify(md.model)} is not supported: only "gpt2" (byte-level BPE, as in Qwen/Bonsai GGUF files) is implemented`,
-      );
+      fail('model', `= ${describe(md.model)} is not supported: only "gpt2" (byte-level BPE, as in Qwen/Bonsai GGUF files) is implemented`,
+        'use a Qwen3 GGUF (its tokenizer is "gpt2")');
     }
-    if (!QWEN2_PRE_NAMES.has(md.pre)) {
-      throw new Error(
-        `tokenizer.ggml.pre = ${JSON.stringify(md.pre)} is not supported: only ${[...QWEN2_PRE_NAMES].map((s) => `"${s}"`).join(', ')} (the Qwen2/Qwen3 pre-tokenizer) is implemented`,
-      );
+    if (typeof md.pre !== 'string' || !QWEN2_PRE_NAMES.has(md.pre)) {
+      fail('pre', `= ${describe(md.pre)} is not supported: only ${[...QWEN2_PRE_NAMES].map((s) => `"${s}"`).join(', ')} (the Qwen2/Qwen3 pre-tokenizer) is implemented`,
+        'use a Qwen3 GGUF (its pre-tokenizer is "qwen2")');
     }
     if (!Array.isArray(md.tokens) || md.tokens.length === 0) {
-      throw new Error('tokenizer.ggml.tokens is missing or empty: the GGUF file has no vocabulary');
+      fail('tokens', Array.isArray(md.tokens) ? 'is missing or empty: the GGUF file has no vocabulary' : `is ${describe(md.tokens)}, not an array of strings`, reexport);
     }
     const seen = new Map<string, number>();
     for (let id = 0; id < md.tokens.length; id++) {
       const t = md.tokens[id];
-      if (typeof t !== 'string') throw new Error(`tokenizer.ggml.tokens[${id}] is not a string`);
+      if (typeof t !== 'string') fail('tokens', `[${id}] is ${describe(t)}, not a string`, reexport);
       const prev = seen.get(t);
       if (prev !== undefined) {
-        throw new Error(
-          `tokenizer.ggml.tokens[${id}] = ${JSON.stringify(t)} duplicates tokens[${prev}]: token texts must be unique (llama.cpp rejects this file too)`,
-        );
+        fail('tokens', `[${id}] = ${describe(t)} duplicates tokens[${prev}]: token texts must be unique (llama.cpp rejects this file too)`, reexport);
       }
       seen.set(t, id);
     }
-    if (md.tokenTypes !== undefined && md.tokenTypes.length !== md.tokens.length) {
-      throw new Error(
-        `tokenizer.ggml.token_type has ${md.tokenTypes.length} entries but tokenizer.ggml.tokens has ${md.tokens.length}: they must match`,
-      );
+    if (md.tokenTypes !== undefined) {
+      const types = md.tokenTypes as unknown;
+      const isList = Array.isArray(types) || (ArrayBuffer.isView(types) && !(types instanceof DataView));
+      if (!isList) fail('token_type', `is ${describe(types)}, not an array of integers`, reexport);
+      if (md.tokenTypes.length !== md.tokens.length) {
+        fail('token_type', `has ${md.tokenTypes.length} entries but tokenizer.ggml.tokens has ${md.tokens.length}: they must match`, reexport);
+      }
     }
-    if (!Array.isArray(md.merges)) throw new Error('tokenizer.ggml.merges is missing: a gpt2 tokenizer needs its merge list');
+    if (!Array.isArray(md.merges)) fail('merges', `is ${describe(md.merges)}: a gpt2 tokenizer needs its merge list (an array of "left right" strings)`, reexport);
     for (let i = 0; i < md.merges.length; i++) {
       const m = md.merges[i];
       if (typeof m !== 'string' || m.indexOf(' ', 1) < 0) {
-        throw new Error(`tokenizer.ggml.merges[${i}] = ${JSON.stringify(m)} is not of the form "left right"`);
+        fail('merges', `[${i}] = ${describe(m)} is not of the form "left right"`, reexport);
       }
     }
     for (const [field, id] of [
@@ -414,7 +447,8 @@ export class Tokenizer {
       ['eot_token_id', md.eotId],
     ] as const) {
       if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id < md.tokens.length)) {
-        throw new Error(`tokenizer.ggml.${field} = ${id} is outside the vocabulary (0..${md.tokens.length - 1})`);
+        fail(field, `= ${describe(id)} is outside the vocabulary (0..${md.tokens.length - 1})`,
+          `set tokenizer.ggml.${field} to a token id below ${md.tokens.length}, or remove it`);
       }
     }
     return new Tokenizer(md);

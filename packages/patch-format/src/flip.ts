@@ -94,10 +94,18 @@ export function blockTensorName(layer: number, local: string): string {
   return `blk.${layer}.${local}`;
 }
 
+/** Names a tensor may not have: they would look up an object's prototype (`constructor`,
+ *  `toString`, `__proto__`, ...) wherever tensors are keys. */
+const PROTOTYPE_NAMES: ReadonlySet<string> = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+
 /** Checks a tensor name's spelling (not whether the model has it: see validateAgainstModel). */
 export function checkTensorName(name: unknown, where: Where): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > 128) {
     fail(where, `tensor must be a non-empty string of at most 128 characters, got ${show(name)}`,
+      "name a GGUF tensor without its '.weight' suffix, e.g. 'blk.12.ffn_gate' or 'token_embd'");
+  }
+  if (PROTOTYPE_NAMES.has(name)) {
+    fail(where, `tensor '${name}' is not a GGUF tensor name (it names a JavaScript object property)`,
       "name a GGUF tensor without its '.weight' suffix, e.g. 'blk.12.ffn_gate' or 'token_embd'");
   }
   if (name.endsWith('.weight')) {
@@ -238,7 +246,12 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 
 export function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = Array.isArray(value) ? '[...]' : typeof value === 'object' ? '{...}' : String(value);
+  }
   if (text === undefined) return String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -95,15 +95,18 @@ export {
 } from './upstream.js';
 export { BINARY_MAGIC, BINARY_VERSION, binaryLayout, decodeBinary, encodeBinary, isBinaryPatch, type BinaryLayout } from './binary.js';
 export { crc32, crc32Reference } from './crc32.js';
-export { readPatch, type LoadedPatch, type PatchSourceKind, type ReadPatchOptions } from './read.js';
+export { MAX_PATCH_BYTES, readPatch, type LoadedPatch, type PatchSourceKind, type ReadPatchOptions } from './read.js';
 export { checkPatchForModel, flipProblem, validateFlips, type ModelCheckOptions, type ModelCheckResult } from './validate.js';
 export {
   SIGNATURE_DOMAIN,
+  checkSignature,
   generateSigningKey,
   publicKeyOf,
   signManifest,
   signingPayload,
   verifyManifest,
+  type SignatureCheck,
+  type SignaturePolicy,
   type SigningKeyPair,
   type VerifyOptions,
   type VerifyResult,
@@ -114,4 +117,4 @@ export {
   bakeEdits, bakePatch, diffModels, flipTensorName, modelShapeOf, planBake, q1BitPosition, verifyPatchedModel, xorQ1RowBytes,
   type BakeOptions, type BakeResult, type DiffOptions, type ModelDiff, type PatchVerification, type TensorVerification,
 } from './model-file.js';
-export type { JsonObject, JsonValue } from './json.js';
+export { MAX_JSON_DEPTH, MAX_JSON_TEXT, PROTOTYPE_KEYS, jsonLimitProblem, type JsonLimitProblem, type JsonObject, type JsonValue } from './json.js';

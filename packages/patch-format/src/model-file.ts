@@ -352,12 +352,17 @@ export async function bakeEdits(src: ByteSource, header: GgufFile, flips: readon
 }
 
 export interface BakeOptions {
-  /** Apply even when the patch's fingerprint does not match the model (it becomes a warning). */
+  /** Apply even when the patch's fingerprint does not match the model, or its signature does
+   *  not hold (each becomes a warning). */
   readonly force?: boolean;
   /** sha256 of the model file, to check the patch's fingerprint (without it: a warning). */
   readonly sha256?: string;
   /** Patch file label for messages. */
   readonly file?: string;
+  /** Refuse an unsigned patch (checkSignature). */
+  readonly requireSignature?: boolean;
+  /** Accept only signatures by these public keys. */
+  readonly trustedKeys?: readonly (string | Uint8Array)[];
 }
 
 export interface BakeResult {
@@ -370,12 +375,12 @@ export interface BakeResult {
   readonly bitsFlipped: number;
 }
 
-/** Checks the patch against the model (fingerprint unless forced, every flip in range) and the
- *  byte edits that bake it. */
+/** Checks the patch against the model (its signature and fingerprint unless forced, every flip
+ *  in range) and the byte edits that bake it. */
 export async function planBake(src: ByteSource, manifest: PatchManifest, opts: BakeOptions = {}): Promise<{ header: GgufFile; edits: TensorByteEdit[]; warnings: readonly string[]; bitsFlipped: number }> {
   const header = await readGguf(src);
   const shape = modelShapeOf(header, opts.sha256);
-  const { warnings } = checkPatchForModel(manifest, shape, { file: opts.file, force: opts.force });
+  const { warnings } = checkPatchForModel(manifest, shape, { file: opts.file, force: opts.force, requireSignature: opts.requireSignature, trustedKeys: opts.trustedKeys });
   const flips = normalize(manifest.flips, shape.tensors);
   const edits = await bakeEdits(src, header, flips);
   return { header, edits, warnings, bitsFlipped: bitsFlipped(flips, shape.tensors) ?? 0 };

@@ -11,10 +11,10 @@ import { encodeBinary } from './binary.js';
 import { PatchFormatError } from './errors.js';
 import { utf8 } from './json.js';
 import { formatManifest, type PatchManifest } from './manifest.js';
-import { readPatch, type LoadedPatch } from './read.js';
+import { MAX_PATCH_BYTES, readPatch, type LoadedPatch } from './read.js';
 import type { ModelShape } from './shape.js';
 import { formatUpstream } from './upstream.js';
-import { copyGgufFileWithEdits, fileSource, sha256File, writeFileAtomic } from '@bankai/gguf/node';
+import { copyGgufFileWithEdits, fileAccessError, fileSource, sha256File, statFile, writeFileAtomic } from '@bankai/gguf/node';
 
 export { sha256File, writeFileAtomic };
 import { planBake, type BakeResult } from './model-file.js';
@@ -23,16 +23,21 @@ export const BINARY_EXTENSION = '.bkp';
 
 /** sha256 (lowercase hex) of a file, streamed (GGUF files are gigabytes). */
 
-/** Upper bound on a patch file: a million flips in JSON is ~50 MB. */
-const MAX_PATCH_FILE_BYTES = 256 << 20;
-
-/** Reads a patch file of any supported format (detected from its content). */
+/** Reads a patch file of any supported format (detected from its content). A missing path or a
+ *  directory is a FileAccessError, a file larger than any patch a PatchFormatError; nothing is
+ *  read before the size is checked. */
 export async function readPatchFile(path: string, opts: { model?: ModelShape } = {}): Promise<LoadedPatch> {
-  const info = await stat(path);
-  if (info.size > MAX_PATCH_FILE_BYTES) {
-    throw new PatchFormatError(`file is ${info.size} bytes, more than any patch (${MAX_PATCH_FILE_BYTES})`, { file: path, fix: 'pass a patch file, not a model' });
+  const fix = 'pass the path of a patch file (.json manifest or upstream, or .bkp)';
+  const info = await statFile(path, { fix });
+  if (info.size > MAX_PATCH_BYTES) {
+    throw new PatchFormatError(`file is ${info.size} bytes, more than any patch (${MAX_PATCH_BYTES})`, { file: path, fix: 'pass a patch file, not a model' });
   }
-  const bytes = new Uint8Array(await readFile(path));
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw fileAccessError(path, e, { fix });
+  }
   return readPatch(bytes, { file: path, ...opts });
 }
 
@@ -86,20 +91,26 @@ export interface BakeFileOptions {
   readonly sha256?: string;
   /** Patch file label for messages. */
   readonly patchFile?: string;
+  /** Refuse an unsigned patch (a signed one must always verify, unless forced). */
+  readonly requireSignature?: boolean;
+  /** Accept only signatures by these public keys. */
+  readonly trustedKeys?: readonly (string | Uint8Array)[];
 }
 
 /** Writes `outPath`: the model at `modelPath` with the patch applied, byte-identical except the
- *  flipped bits, via a temp file and a rename. The fingerprint is checked first; the input file
- *  is never written. */
+ *  flipped bits, via a temp file and a rename. The signature (when the patch carries one) and
+ *  the fingerprint are checked first; the input file is never written. */
 export async function bakePatchFile(modelPath: string, manifest: PatchManifest, outPath: string, opts: BakeFileOptions = {}): Promise<BakeResult & { sha256: string }> {
-  if (!opts.overwrite && (await stat(outPath).then(() => true, () => false))) {
+  const existing = await stat(outPath).catch(() => undefined);
+  if (existing?.isDirectory()) throw new PatchFormatError('is a directory', { file: outPath, fix: 'choose an output file path, not a folder' });
+  if (!opts.overwrite && existing) {
     throw new PatchFormatError('file exists', { file: outPath, fix: 'choose another output path, or pass overwrite to replace it' });
   }
   const sha256 = opts.sha256 ?? (await sha256File(modelPath));
   const src = await fileSource(modelPath);
   let plan: Awaited<ReturnType<typeof planBake>>;
   try {
-    plan = await planBake(src, manifest, { force: opts.force, sha256, file: opts.patchFile });
+    plan = await planBake(src, manifest, { force: opts.force, sha256, file: opts.patchFile, requireSignature: opts.requireSignature, trustedKeys: opts.trustedKeys });
   } finally {
     await src.close();
   }

@@ -4,7 +4,7 @@
 import { decodeBinary, isBinaryPatch } from './binary.js';
 import { fail } from './errors.js';
 import { isPlainObject } from './flip.js';
-import { fromUtf8, parseJsonText } from './json.js';
+import { fromUtf8, MAX_JSON_TEXT, parseJsonText } from './json.js';
 import { MANIFEST_FORMAT, parseManifestValue, type PatchManifest } from './manifest.js';
 import type { ModelShape } from './shape.js';
 import { detectUpstreamShape, fromUpstream, type UpstreamShape } from './upstream.js';
@@ -25,7 +25,13 @@ export interface ReadPatchOptions {
   readonly model?: ModelShape;
 }
 
+/** Largest patch read, in bytes (a million flips in JSON is ~50 MB, in binary ~2.4 MB). */
+export const MAX_PATCH_BYTES = MAX_JSON_TEXT;
+
 export function readPatch(input: Uint8Array | string, opts: ReadPatchOptions = {}): LoadedPatch {
+  if (input.length > MAX_PATCH_BYTES) {
+    fail({ file: opts.file, path: '' }, `${input.length} ${typeof input === 'string' ? 'characters' : 'bytes'}, more than any patch (${MAX_PATCH_BYTES})`, 'pass a patch file (.json or .bkp), not a model or a data dump');
+  }
   if (typeof input !== 'string' && isBinaryPatch(input)) return { manifest: decodeBinary(input, opts.file), kind: 'binary' };
   let text: string;
   if (typeof input === 'string') text = input;

@@ -7,6 +7,7 @@ import { PatchFormatError } from './errors.js';
 import { describeFlip, GROUP_SIZE, parseTensorName, type Flip } from './flip.js';
 import type { PatchManifest } from './manifest.js';
 import { GGML_TYPE_Q1_0, groupsPerRow, lookupShape, type ModelShape } from './shape.js';
+import { checkSignature } from './sign.js';
 
 /** How many offending flips an error lists before summarizing. */
 const LISTED = 8;
@@ -63,6 +64,13 @@ export interface ModelCheckOptions {
   readonly force?: boolean;
   /** Refuse a patch whose base names no sha256 (default: warn). */
   readonly requireFingerprint?: boolean;
+  /** Refuse an unsigned patch (see checkSignature; `force` does not override it). */
+  readonly requireSignature?: boolean;
+  /** Accept only signatures by these public keys (hex or 32 bytes). */
+  readonly trustedKeys?: readonly (string | Uint8Array)[];
+  /** Check the signature of a signed patch (default true). Only for describing a patch without
+   *  using it (`patch info` reports the signature apart). */
+  readonly verifySignature?: boolean;
 }
 
 export interface ModelCheckResult {
@@ -70,10 +78,14 @@ export interface ModelCheckResult {
   readonly warnings: readonly string[];
 }
 
-/** Checks a patch against the loaded model before applying it. */
+/** Checks a patch before it is applied to, or baked into, this model: its signature when it
+ *  carries one (checkSignature), every flip against the model's shapes, its fingerprint. */
 export function checkPatchForModel(manifest: PatchManifest, model: ModelShape, opts: ModelCheckOptions = {}): ModelCheckResult {
-  validateFlips(manifest.flips, model, opts);
   const warnings: string[] = [];
+  if (opts.verifySignature !== false) {
+    warnings.push(...checkSignature(manifest, { requireSignature: opts.requireSignature, trustedKeys: opts.trustedKeys, force: opts.force, file: opts.file }).warnings);
+  }
+  validateFlips(manifest.flips, model, opts);
   const mismatches: string[] = [];
   const wanted = manifest.base.sha256;
   if (wanted === undefined) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -125,5 +125,22 @@ describe('probe files', () => {
     expect(b.sets.map((s) => s.name)).toEqual(['MATH_PROBES', 'CODE_PROBES', 'KNOWLEDGE_PROBES']);
     b.sets[0]!.probes[0]!.correct = 'changed';
     expect(builtinProbes().sets[0]!.probes[0]!.correct).toBe(' 2');
+  });
+
+  it('refuses hostile JSON: deep nesting, prototype keys, oversized files, directories', async () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    let e = errorOf(() => parseProbeFile(`{"sets":{"A":[{"prompt":"a","correct":"b","alternates":${deep}}]}}`, 'p.json'));
+    expect(e.message).toMatch(/^p\.json: sets\.A\[0\]\.alternates\[0\].*: nested more than 64 levels deep\. Fix: /);
+    e = errorOf(() => parseProbeFile('{"sets":{"__proto__":[{"prompt":"a","correct":"b"}]}}', 'p.json'));
+    expect(e.path).toBe('sets.__proto__');
+    expect(e.message).toMatch(/key "__proto__" is not allowed/);
+    e = errorOf(() => parseProbeFile('{"probes":[{"prompt":"a","correct":"b","constructor":"x"}]}', 'p.json'));
+    expect(e.path).toBe('probes[0].constructor');
+    const big = join(dir, 'big.json');
+    writeFileSync(big, '');
+    truncateSync(big, 100 << 20);
+    await expect(readProbeFile(big)).rejects.toThrow(/big\.json: is 104857600 bytes, more than any probe file/);
+    await expect(readProbeFile(dir)).rejects.toThrow(ProbeFormatError);
+    await expect(readProbeFile(dir)).rejects.toThrow(/is not a file/);
   });
 });

@@ -8,6 +8,7 @@
 // probe = { "name"?, "category"?, "prompt", "correct", "wrong"?, "alternates"?: [..] }, strings.
 // A probe without a name is named `<set>_<index>`.
 
+import { MAX_JSON_DEPTH, jsonLimitProblem } from '@bankai/patch-format';
 import { ProbeFormatError } from './errors.js';
 import type { Probe, ProbeFile, ProbeSet } from './types.js';
 
@@ -30,16 +31,25 @@ const show = (v: unknown): string => {
   return `${typeof v} ${s.length > 40 ? s.slice(0, 37) + '...' : s}`;
 };
 
-/** Parse and validate a probe file. `input` is JSON text or an already parsed value. */
+/** Longest probe file read, in characters (the largest upstream one is ~30 kB). */
+export const MAX_PROBE_TEXT = 64 << 20;
+
+/** Parse and validate a probe file. `input` is JSON text or an already parsed value: at most
+ *  MAX_PROBE_TEXT characters, nested at most MAX_JSON_DEPTH deep, no prototype keys. */
 export function parseProbeFile(input: unknown, file = '<probes>'): ProbeFile {
   let value = input;
   if (typeof input === 'string') {
+    if (input.length > MAX_PROBE_TEXT) {
+      throw new ProbeFormatError(`is ${input.length} characters, more than any probe file (${MAX_PROBE_TEXT})`, { file, fix: 'pass a probe JSON file, not a model or a data dump' });
+    }
     try {
       value = JSON.parse(input.charCodeAt(0) === 0xfeff ? input.slice(1) : input);
     } catch (e) {
       throw new ProbeFormatError(`not valid JSON (${(e as Error).message})`, { file, fix: FORMAT_HELP });
     }
   }
+  const limit = jsonLimitProblem(value, MAX_JSON_DEPTH);
+  if (limit) throw new ProbeFormatError(limit.problem, { file, path: limit.path || '(top level)', fix: limit.fix });
   if (Array.isArray(value)) {
     return { file, sets: [parseSet(value, DEFAULT_SET_NAME, '', file)] };
   }

@@ -39,7 +39,12 @@ export async function readProbeFile(spec: string): Promise<LoadedProbes> {
   if (info.size > MAX_PROBE_FILE_BYTES) {
     throw new ProbeFormatError(`is ${info.size} bytes, more than any probe file (${MAX_PROBE_FILE_BYTES})`, { file: path, fix: 'pass a probe JSON file, not a model or a data dump' });
   }
-  const bytes = new Uint8Array(await readFile(path));
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new ProbeFormatError(`cannot be read (${(e as Error).message})`, { file: path, fix: 'pass the path of a readable probe JSON file' });
+  }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

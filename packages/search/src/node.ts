@@ -25,14 +25,19 @@ export function readCheckpoint(path: string): CheckpointRecord[] {
   return out;
 }
 
-/** Appends records durably. `fresh` truncates an existing log (a new search). */
+/** Appends records durably. `fresh` truncates an existing log (a new search). The file is
+ *  opened at the first record, so a search stopped before it leaves no empty log behind. */
 export function fileCheckpoint(path: string, opts: { fresh: boolean }): CheckpointSink & { close(): void } {
-  const fd = openSync(path, opts.fresh ? 'w' : 'a');
+  let fd: number | undefined;
   return {
     append(record) {
+      fd ??= openSync(path, opts.fresh ? 'w' : 'a');
       writeSync(fd, JSON.stringify(record) + '\n');
       fsyncSync(fd);
     },
-    close: () => closeSync(fd),
+    close: () => {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
   };
 }

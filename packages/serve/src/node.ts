@@ -104,7 +104,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     if (!info?.isDirectory()) throw new ServeConfigError('patches', `${opts.patches} is not a folder`, 'pass the folder that holds the patch files (create it if it is empty)');
   }
   const modelStat = await stat(opts.model).catch(() => undefined);
-  if (!modelStat?.isFile()) throw new ServeConfigError('model', `${opts.model}: no such file`, 'pass the path of a GGUF model file');
+  if (!modelStat?.isFile()) {
+    throw new ServeConfigError('model', `${opts.model}: ${modelStat?.isDirectory() ? 'is a directory, not a file' : 'no such file'}`, 'pass the path of a GGUF model file');
+  }
 
   const modelSha256 = await sha256File(opts.model);
   const src = await fileSource(opts.model);

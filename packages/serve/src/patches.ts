@@ -1,11 +1,11 @@
 // The patches a server offers: one per file of the patch folder, named by the file's stem, each
 // checked once when it is (re)loaded: it parses, every flip fits the model, it names the model's
 // sha256 as its base, and a signed patch's signature holds (by a trusted key, when keys are
-// given). A patch that fails is refused, and listed with the reason. No file access here: the
+// given: checkSignature, the check apply and bake make too). A patch that fails is refused, and listed with the reason. No file access here: the
 // node entry reads the folder and hands the bytes over (see node.ts).
 
 import { modelShape, type Model } from '@bankai/model';
-import { checkPatchForModel, readPatch, sha256Hex, verifyManifest, type PatchManifest } from '@bankai/patch-format';
+import { checkPatchForModel, checkSignature, PatchFormatError, readPatch, sha256Hex, type PatchManifest } from '@bankai/patch-format';
 
 /** The id that selects the unpatched model. */
 export const BASE_MODEL_ID = 'base';
@@ -132,13 +132,20 @@ export class PatchLibrary {
     try {
       const shape = modelShape(this.model, this.opts.modelSha256);
       const { manifest } = readPatch(bytes, { file: name, model: { tensors: shape.tensors } });
-      checkPatchForModel(manifest, shape, { file: name, requireFingerprint: true });
-      const sig = manifest.signature ? verifyManifest(manifest, this.opts.trustedKeys?.length ? { trustedKeys: this.opts.trustedKeys } : {}) : undefined;
-      if (sig && !sig.ok) return refuse(`signature: ${sig.reason}`);
-      if (!sig && this.opts.requireSignature) return refuse('the patch is not signed and the server requires signatures (sign it with `bankai patch sign`)');
+      // the same signature check as apply and bake (never forced here)
+      let sig;
+      try {
+        sig = checkSignature(manifest, { file: name, requireSignature: this.opts.requireSignature, trustedKeys: this.opts.trustedKeys });
+      } catch (e) {
+        if (e instanceof PatchFormatError && e.path === 'signature') {
+          return refuse(manifest.signature ? `signature: ${e.problem}` : 'the patch is not signed and the server requires signatures (sign it with `bankai patch sign`)');
+        }
+        throw e;
+      }
+      checkPatchForModel(manifest, shape, { file: name, requireFingerprint: true, verifySignature: false });
       return {
         id, file: name, manifest, sha256: sha256Hex(bytes), flips: manifest.flips.length,
-        signed: sig !== undefined, ...(sig?.publicKey ? { signer: sig.publicKey } : {}), loadedAt: Math.floor(Date.now() / 1000),
+        signed: sig.signed, ...(sig.signer ? { signer: sig.signer } : {}), loadedAt: Math.floor(Date.now() / 1000),
       };
     } catch (e) {
       return refuse((e as Error).message);
