@@ -23,8 +23,9 @@ const common = [
   '--control', tinyProbeSpec('addition', 'CONTROL'),
   '--control', tinyProbeSpec('capital', 'CONTROL'),
   '--layers=-2--1', '--iters', '6', '--opt', 'batch=4', '--seed', '3', '--quiet',
-  // the paper's greedy with its metric (the default is the guided strategy: see its own test)
-  '--strategy', 'greedy', '--metric', 'seq_logprob',
+  // the previous search: the paper's greedy with its metric, no margin, no validation (the
+  // default is the guided strategy: see the demo's test)
+  '--strategy', 'greedy', '--metric', 'seq_logprob', '--margin', '-1', '--validation', '0',
 ];
 
 function bankai(...args: string[]) {

@@ -22,7 +22,8 @@ describe('isUserError', () => {
     for (const e of [new RangeError('varint out of range: NaN'), new RangeError('Maximum call stack size exceeded'), new TypeError('x is undefined'), enoent, 'a string']) {
       expect(isUserError(e), String(e)).toBe(false);
     }
-    // the search space's untyped option checks, until they are typed
-    expect(isUserError(new RangeError('search space: layer 9 is outside 0..3'))).toBe(true);
+    // the search's option checks are typed: their error is the user's, a plain RangeError with the same words is not
+    expect(isUserError(new RangeError('search space: layer 9 is outside 0..3'))).toBe(false);
+    expect(isUserError(Object.assign(new RangeError('search space: layer 9 is outside 0..3'), { name: 'SearchOptionError' }))).toBe(true);
   });
 });

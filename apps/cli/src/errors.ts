@@ -12,25 +12,18 @@ import { CliError } from './args.js';
 const USER_ERRORS = new Set([
   'GgufError', 'FileAccessError', 'FileExistsError', // @bankai/gguf
   'PatchFormatError', // @bankai/patch-format
-  'ModelConfigError', 'TokenizerError', 'ChatTemplateError', 'GenerationOptionError', 'ContextLengthError', // @bankai/model
+  'ModelConfigError', 'TokenizerError', 'ChatTemplateError', 'GenerationOptionError', 'ContextLengthError', 'BackwardError', // @bankai/model
   'EngineMemoryError', // @bankai/engine-wasm
   'ProbeFormatError', // @bankai/probes
-  'StrategyError', 'NullSpaceError', // @bankai/search
+  'StrategyError', 'NullSpaceError', 'SearchOptionError', // @bankai/search
   'ServeConfigError', // @bankai/serve
   'FreshPromptsError', // @bankai/tiny-model
 ]);
-
-/**
- * The search space's option checks (`packages/search/src/space.ts`: `--layers`, `--projs`)
- * still throw plain RangeErrors; until they have a typed error, exactly those messages count
- * as bad input. Every other RangeError is a bug.
- */
-const UNTYPED_OPTION_ERROR = /^(search space: |--layers: )/;
 
 /** True for bad input: printed as one line, exit 1. */
 export function isUserError(e: unknown): e is Error {
   if (e instanceof CliError) return true;
   if (!(e instanceof Error)) return false;
-  return USER_ERRORS.has(e.name) || (e instanceof RangeError && e.name === 'RangeError' && UNTYPED_OPTION_ERROR.test(e.message));
+  return USER_ERRORS.has(e.name);
 }
 

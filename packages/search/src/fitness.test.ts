@@ -40,7 +40,7 @@ describe('fitness', () => {
     expect([...validationSplit(48, 0.33, 2)]).not.toEqual([...a]);
     for (const i of a) expect(i >= 0 && i < 48).toBe(true);
     expect(validationSplit(48, 0, 1).size).toBe(0);
-    expect(() => validationSplit(48, 1, 1)).toThrow(/fraction in \[0, 1\)/);
+    expect(() => validationSplit(48, 1, 1)).toThrow(/--validation must be a fraction in \[0, 1\)/);
     expect(() => validationSplit(1, 0.6, 1)).toThrow(/1 targets leaves none/);
     // targets and controls split on their own streams
     expect([...validationSplit(48, 0.33, 1, 'controls')]).not.toEqual([...a]);

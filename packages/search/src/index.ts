@@ -1,5 +1,5 @@
 export { Rng } from '@bankai/rng';
-export { CandidateSpace, parseLayers, PROJECTIONS, type Candidate, type Granularity, type Projection, type SpaceOptions, type SpaceTensor } from './space.js';
+export { CandidateSpace, parseLayers, PROJECTIONS, SearchOptionError, type Candidate, type Granularity, type Projection, type SpaceOptions, type SpaceTensor } from './space.js';
 export { Evaluator, type EvalPart, type EvalResult, type EvalTask } from './evaluator.js';
 export { controlLoss, fitness, targetGain, validationFitness, type Aggregate, type FitnessOptions, type FitnessParts } from './fitness.js';
 export {

@@ -8,7 +8,7 @@ import { Evaluator, type EvalResult, type EvalTask } from './evaluator.js';
 import { fitness, validationFitness, type Aggregate, type FitnessOptions } from './fitness.js';
 import { FirstOrderModel } from './first-order.js';
 import { hash32, Rng } from '@bankai/rng';
-import { CandidateSpace, type Candidate, type Granularity, type Projection } from './space.js';
+import { CandidateSpace, SearchOptionError, type Candidate, type Granularity, type Projection } from './space.js';
 import { resolveOptions, StrategyError, type Evaluation, type FirstOrderRanking, type ProgressEvent, type SearchContext, type Strategy } from './strategy.js';
 
 /** Appends one JSON record to the checkpoint log, durably, before returning. */
@@ -138,10 +138,10 @@ export function ownAnswers(model: Model, probes: readonly Probe[], onProbe?: (do
  * is untouched).
  */
 export function validationSplit(n: number, fraction: number, seed: number, what = 'targets'): Set<number> {
-  if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`validation must be a fraction in [0, 1), got ${fraction}`);
+  if (!(fraction >= 0 && fraction < 1)) throw new SearchOptionError(`--validation must be a fraction in [0, 1), got ${fraction}`);
   const k = Math.round(n * fraction);
   if (k === 0) return new Set();
-  if (n - k < 1) throw new RangeError(`validation ${fraction} of ${n} ${what} leaves none for the fitness`);
+  if (n - k < 1) throw new SearchOptionError(`--validation ${fraction} of ${n} ${what} leaves none for the fitness; give more probes or a smaller fraction`);
   const rng = new Rng(hash32(`validation:${what}:${seed}`));
   const idx = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {

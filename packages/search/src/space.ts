@@ -17,6 +17,11 @@ const LINEAR_OF: Record<Projection, 'gate' | 'up' | 'down' | 'q' | 'k' | 'v' | '
 
 export type Granularity = 'row' | 'group';
 
+/** A search option that cannot work on this model (layers, projections, validation): names the option and the fix. */
+export class SearchOptionError extends RangeError {
+  override name = 'SearchOptionError';
+}
+
 /** One flip: a whole row, or one 128-weight group of a row, as in patch files (`blk.3.ffn_gate`). */
 export type Candidate = RowFlip | GroupFlip;
 
@@ -50,14 +55,14 @@ export class CandidateSpace {
 
   constructor(model: Model, opts: SpaceOptions) {
     const c = model.config;
-    if (opts.layers.length === 0) throw new RangeError('search space: no layers chosen');
-    if (opts.projs.length === 0) throw new RangeError('search space: no projections chosen');
+    if (opts.layers.length === 0) throw new SearchOptionError('search space: no layers chosen');
+    if (opts.projs.length === 0) throw new SearchOptionError('search space: no projections chosen');
     const layers = [...new Set(opts.layers)].sort((a, b) => a - b);
     for (const l of layers) {
-      if (!Number.isInteger(l) || l < 0 || l >= c.nLayer) throw new RangeError(`search space: layer ${l} is outside 0..${c.nLayer - 1}`);
+      if (!Number.isInteger(l) || l < 0 || l >= c.nLayer) throw new SearchOptionError(`search space: layer ${l} is outside 0..${c.nLayer - 1}`);
     }
     for (const p of opts.projs) {
-      if (!PROJECTIONS.includes(p)) throw new RangeError(`search space: unknown projection "${p}"; use ${PROJECTIONS.join(', ')}`);
+      if (!PROJECTIONS.includes(p)) throw new SearchOptionError(`search space: unknown projection "${p}"; use ${PROJECTIONS.join(', ')}`);
     }
     const projs = PROJECTIONS.filter((p) => opts.projs.includes(p));
     const e = model.engine;
@@ -67,7 +72,7 @@ export class CandidateSpace {
       for (const proj of projs) {
         const lin = model.weights.layers[layer]![LINEAR_OF[proj]];
         if (lin.kind !== 'q1') {
-          throw new RangeError(`search space: blk.${layer}.${TENSOR_OF[proj]} is ${lin.kind.toUpperCase()}, not 1-bit; patches flip Q1_0 weights only`);
+          throw new SearchOptionError(`search space: blk.${layer}.${TENSOR_OF[proj]} is ${lin.kind.toUpperCase()}, not 1-bit; patches flip Q1_0 weights only`);
         }
         const groups = lin.cols / 128;
         const count = opts.granularity === 'row' ? lin.rows : lin.rows * groups;
@@ -136,7 +141,7 @@ export function parseLayers(spec: string, nLayer: number): number[] {
   const out: number[] = [];
   for (const part of spec.split(',')) {
     const m = /^\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?$/.exec(part);
-    if (!m) throw new RangeError(`--layers: "${part}" is not a layer or range (e.g. 0,2,5-7 or all)`);
+    if (!m) throw new SearchOptionError(`--layers: "${part}" is not a layer or range (e.g. 0,2,5-7 or all)`);
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
     for (let l = Math.min(a, b); l <= Math.max(a, b); l++) out.push(l < 0 ? nLayer + l : l);
