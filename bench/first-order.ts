@@ -11,7 +11,9 @@ import { prepareProbes, tinyProbeSpec, TINY_PROBE_SKILLS, type Metric } from '@b
 import { readProbeFile } from '@bankai/probes/node';
 import { CandidateSpace, Evaluator, measureFirstOrder, type Granularity, type Projection } from '@bankai/search';
 import { modelPath, type SkillName } from '@bankai/tiny-model';
+import { helpAndExit } from './usage.js';
 
+helpAndExit(import.meta.url);
 const { values: args } = parseArgs({
   options: {
     skill: { type: 'string', default: 'addition' },

@@ -20,7 +20,9 @@ import { formatStudy, runStudy, type SearchConfig, type StudyArm, type StudySkil
 import greedy from '@bankai/strategy-greedy';
 import guided from '@bankai/strategy-guided';
 import { FreshPromptsError, freshProbes, modelPath, type SkillName } from '@bankai/tiny-model';
+import { helpAndExit } from './usage.js';
 
+helpAndExit(import.meta.url);
 const { values: args } = parseArgs({
   options: {
     skills: { type: 'string', default: 'addition,primality,derivative,multiplication' },
