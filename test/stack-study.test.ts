@@ -10,7 +10,7 @@ import { Model } from '@bankai/model';
 import { tinyProbeSpec, type Probe } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
 import {
-  evaluatePatch, formatStackStudy, OTHER_SKILLS, Rng, runStackStudy, STACK_ARMS, xorStack,
+  evaluatePatch, formatStackStudy, OTHER_SKILLS, Rng, runSearch, runStackStudy, STACK_ARMS, xorStack,
   type StackDomain, type StackStudyInput, type StackStudyResult,
 } from '@bankai/search';
 import guided from '@bankai/strategy-guided';
@@ -120,6 +120,29 @@ describe('runStackStudy on random models', () => {
       const one = await runStackStudy(input, { seeds: [1, 2], workers: 1, nullPatches: 3, maxTokens: 6 });
       expect(strip(one)).toEqual(strip(r));
     }
+  });
+});
+
+describe('the joint strategy from an initial patch', () => {
+  it('with adds=false and swaps=0 only drops flips, and only while the fitness rises', async () => {
+    const sink = memorySink();
+    await generateQwen3(presetOptions('tiny', { seed: 6 }), sink);
+    const model = await Model.load(bytesSource(sink.bytes(), 'random-tiny.gguf'), { maxContext: 32 });
+    const rng = new Rng(4);
+    const target = [...probes('add', 8, rng).map((probe) => ({ probe, domain: 'add' })), ...probes('mul', 8, rng).map((probe) => ({ probe, domain: 'mul' }))];
+    // random rows: noise, some of which a drop repairs
+    const initialPatch = ['blk.0.ffn_gate', 'blk.0.ffn_down', 'blk.1.ffn_gate', 'blk.1.ffn_up'].flatMap((tensor) => [5, 60, 111].map((row) => ({ tensor, row })));
+    const run = (strategyOptions: Record<string, string>) => runSearch({
+      model, target, control: probes('sub', 8, rng), strategy: joint, workers: 2,
+      config: { ...config, seed: 1, iterations: 6, strategy: 'joint', strategyOptions, initialPatch },
+    });
+    const drops = await run({ adds: 'false', swaps: '0' });
+    for (const f of drops.flips) expect(initialPatch).toContainEqual(f);
+    expect(drops.flips.length).toBeLessThan(initialPatch.length);
+    expect(drops.history.every((h) => h.flips.length === 0)).toBe(true);
+    expect(drops.fitness).toBeGreaterThan(drops.initialFitness);
+    const all = await run({});
+    expect(all.fitness).toBeGreaterThanOrEqual(all.initialFitness);
   });
 });
 

@@ -42,6 +42,7 @@ export default defineStrategy({
   description: 'joint multi-domain repair: from the XOR stack of per-domain patches (or nothing), drop, swap and add flips while the patch fitness rises',
   options: {
     verify: { type: 'number', default: 8, help: 'single toggles (drops and adds) verified exactly per round, best predicted first' },
+    adds: { type: 'boolean', default: true, help: 'propose additions (single flips not in the patch); false: only drops and swaps' },
     swaps: { type: 'number', default: 4, help: 'swap moves (drop one flip, add another) verified per round, best predicted first; 0: none' },
     'swap-width': { type: 'number', default: 6, help: 'swaps pair the best-ranked this-many removals with as many additions' },
     depth: { type: 'number', default: 64, help: 'most moves verified in one step before the search stops as converged' },
@@ -76,19 +77,21 @@ export default defineStrategy({
     for (const iteration of ctx.steps()) {
       const ranking = await ctx.firstOrder({ patch: true });
       const order = Array.from(ranking.order);
-      const removals = order.filter((i) => inPatch(space.candidate(i)));
-      const additions = order.filter((i) => !inPatch(space.candidate(i)));
+      const inP = new Set(ctx.accepted.map((c) => space.indexOf(c)));
+      const removals = order.filter((i) => inP.has(i));
+      const additions = order.filter((i) => !inP.has(i));
+      const singles = o.adds ? order : removals;
       const pairs = o.swaps > 0 && removals.length > 0 ? swapPairs(ranking.fitness, removals, additions, ctx.fitness, o['swap-width']) : [];
       let acceptedNow = 0;
       let tried = 0;
       let nextSingle = 0;
       let nextSwap = 0;
-      while (acceptedNow === 0 && tried < o.depth && (nextSingle < order.length || nextSwap < pairs.length)) {
-        const singles = order.slice(nextSingle, nextSingle + Math.min(o.verify, o.depth - tried)).map((i) => [space.candidate(i)]);
-        nextSingle += singles.length;
-        const swaps = pairs.slice(nextSwap, nextSwap + Math.min(o.swaps, Math.max(0, o.depth - tried - singles.length))).map(([r, a]) => [space.candidate(r), space.candidate(a)]);
+      while (acceptedNow === 0 && tried < o.depth && (nextSingle < singles.length || nextSwap < pairs.length)) {
+        const toggles = singles.slice(nextSingle, nextSingle + Math.min(o.verify, o.depth - tried)).map((i) => [space.candidate(i)]);
+        nextSingle += toggles.length;
+        const swaps = pairs.slice(nextSwap, nextSwap + Math.min(o.swaps, Math.max(0, o.depth - tried - toggles.length))).map(([r, a]) => [space.candidate(r), space.candidate(a)]);
         nextSwap += swaps.length;
-        const moves = [...singles, ...swaps];
+        const moves = [...toggles, ...swaps];
         if (moves.length === 0) break;
         tried += moves.length;
         let winners = byGain(await ctx.evaluate(moves));
