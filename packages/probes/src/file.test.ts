@@ -40,7 +40,7 @@ describe('probe files', () => {
   it('loads every shipped tiny-model probe file', () => {
     for (const skill of TINY_PROBE_SKILLS) {
       const f = parseProbeFile(readFileSync(tinyProbePath(skill), 'utf8'), tinyProbePath(skill));
-      expect(f.sets.map((s) => s.name)).toEqual(['SEARCH', 'EVAL', 'CONTROL'].map((s) => `${skill.toUpperCase()}_${s}`));
+      expect(f.sets.map((s) => s.name)).toEqual(['SEARCH', 'EVAL', 'CONTROL', 'HELDOUT', 'TRAIN'].map((s) => `${skill.toUpperCase()}_${s}`));
     }
   });
 
