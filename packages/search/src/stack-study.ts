@@ -173,7 +173,7 @@ const key = (c: Candidate) => `${c.tensor}:${c.row}:${c.group ?? -1}`;
 
 /**
  * The XOR stack of patches: every flip an odd number of them hold, in first-seen order (a flip
- * two of them share cancels). Shared with `bankai patch stack` in meaning (compose), on candidates.
+ * two of them share cancels): the mask compose() of @bankai/patch-format gives, on candidates.
  */
 export function xorStack(patches: readonly (readonly Candidate[])[]): Candidate[] {
   const count = new Map<string, { c: Candidate; n: number }>();
