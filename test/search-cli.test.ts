@@ -107,26 +107,109 @@ describe('bankai search', () => {
     expect((await readPatchFile(out)).manifest.provenance.strategy).toBe('first-rows');
   });
 
-  it('stack --compare searches each domain alone, stacks them by XOR and compares with a joint patch', async () => {
+  const stackArgs = [
+    'stack', '--compare',
+    '--target', tinyProbeSpec('addition', 'SEARCH'), '--target', tinyProbeSpec('capital', 'SEARCH'),
+    '--heldout', tinyProbeSpec('addition', 'EVAL'), '--heldout', tinyProbeSpec('capital', 'EVAL'),
+    '--control', tinyProbeSpec('multiplication', 'CONTROL'), '--heldout-control', tinyProbeSpec('multiplication', 'EVAL'),
+    '--layers=-2--1', '--iters', '3', '--null', '3', '--opt', 'verify=4', '--joint-opt', 'verify=3', '--joint-opt', 'swaps=2', '--quiet',
+  ];
+
+  it('stack --compare searches each domain alone, stacks them by XOR, repairs the stack into a joint patch, and tables all three against the null', async () => {
     const outDir = join(dir, 'stack');
-    const r = bankai('stack', '--compare',
-      '--target', tinyProbeSpec('addition', 'SEARCH'), '--target', tinyProbeSpec('capital', 'SEARCH'),
-      '--heldout', tinyProbeSpec('addition', 'EVAL'), '--heldout', tinyProbeSpec('capital', 'EVAL'),
-      '--control', tinyProbeSpec('multiplication', 'CONTROL'), '--layers=-2--1', '--iters', '4', '--quiet', '--out', outDir);
+    const r = bankai(...stackArgs, '--out', outDir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const table = r.stdout.split('\n').filter((l) => /_EVAL\s/.test(l));
-    expect(table).toHaveLength(2);
-    for (const row of table) expect(row).toMatch(/^\S+\s+\d+\/\d+\s+\d+\/\d+ \(\+\d+ -\d+\)\s+\d+\/\d+ \(\+\d+ -\d+\)\s+\d+\/\d+ \(\+\d+ -\d+\)$/);
+    const row = (domain: string, arm: string) => new RegExp(`^\\| ${domain.replace(/[.#]/g, '\\$&')} \\| ${arm} \\| [\\d.]+ \\| \\d+/\\d+ \\| [\\d.]+ / [\\d.]+ \\| [+-][\\d.]+ \\| [+-][\\d.]+ / [+-][\\d.]+ \\| [01]/1 \\|$`, 'm');
+    for (const d of ['addition.json#ADDITION_SEARCH', 'capital.json#CAPITAL_SEARCH']) {
+      for (const arm of ['own patch', 'naive XOR stack', 'joint patch']) expect(r.stdout).toMatch(row(d, arm));
+    }
+    expect(r.stdout).toMatch(/^\| \(other skills\) \| naive XOR stack \|/m); // --heldout-control is read
+    expect(r.stdout).toMatch(/held-out probes: addition\.json#ADDITION_SEARCH -> addition\.json#ADDITION_EVAL/);
+    expect(r.stdout).toMatch(/where stacking cancels/);
     // the stacked patch is exactly the XOR of the two domain patches
-    const [a, c, st] = await Promise.all([
+    const [a, c, st, jt] = await Promise.all([
       flipsOf(join(outDir, 'alone-addition.json_ADDITION_SEARCH.json')),
       flipsOf(join(outDir, 'alone-capital.json_CAPITAL_SEARCH.json')),
       flipsOf(join(outDir, 'stacked.json')),
+      readPatchFile(join(outDir, 'joint.json')),
     ]);
     const { compose } = await import('@bankai/patch-format');
     expect(st).toEqual(compose([a, c]));
-    expect(existsSync(join(outDir, 'joint.json'))).toBe(true);
+    // the joint search got its --joint-opt values (and --opt went to the per-domain searches)
+    expect(jt.manifest.provenance).toMatchObject({ strategy: 'joint', options: { verify: '3', swaps: '2' } });
+    expect((await readPatchFile(join(outDir, 'alone-capital.json_CAPITAL_SEARCH.json'))).manifest.provenance).toMatchObject({ strategy: 'guided', options: { verify: '4' } });
+    // each search's checkpoint log, the joint one starting from the stack
+    const log = readFileSync(join(outDir, 'joint.json.log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log[0].config.initialPatch.length).toBe(st.length);
+    // running it again without --resume refuses to overwrite the logs
+    const again = bankai(...stackArgs, '--out', outDir);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/holds an earlier search; pass --resume/);
+  });
+
+  it('stack --compare --resume continues a killed study to the same patches', async () => {
+    const full = join(dir, 'stack');
+    const killed = join(dir, 'stack-killed');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...stackArgs, '--out', killed], { stdio: 'ignore' });
+      const log = join(killed, 'alone-capital.json_CAPITAL_SEARCH.json.log.jsonl');
+      const timer = setInterval(() => {
+        const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+        if (text.split('\n').filter((l) => l.includes('"step"')).length >= 1) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+        }
+      }, 10);
+      child.on('exit', () => {
+        clearInterval(timer);
+        resolve();
+      });
+      child.on('error', reject);
+    });
+    expect(existsSync(join(killed, 'joint.json'))).toBe(false);
+    const r = bankai(...stackArgs, '--out', killed, '--resume');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const f of ['alone-addition.json_ADDITION_SEARCH.json', 'alone-capital.json_CAPITAL_SEARCH.json', 'stacked.json', 'joint.json']) {
+      expect(await flipsOf(join(killed, f)), f).toEqual(await flipsOf(join(full, f)));
+    }
+  });
+
+  it('stack --compare --json with three domains prints the typed study result', () => {
+    const r = bankai('stack', '--compare', '--json',
+      '--target', tinyProbeSpec('addition', 'SEARCH'), '--target', tinyProbeSpec('capital', 'SEARCH'), '--target', tinyProbeSpec('multiplication', 'SEARCH'),
+      '--control', tinyProbeSpec('comparison', 'CONTROL'), '--layers=-1', '--iters', '2', '--null', '2', '--quiet');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const study = JSON.parse(r.stdout) as import('@bankai/search').StackStudyResult;
+    expect(study.domains).toHaveLength(3);
+    expect(study.runs).toHaveLength(1);
+    const run = study.runs[0]!;
+    expect(run.heldout).toHaveLength(3);
+    expect(run.joint.fitness).toBeGreaterThanOrEqual(run.stack.fitness);
+    expect(run.heldout[2]!.joint.null.patches).toBe(2);
+    expect(study.cells.map((c) => c.arm)).toEqual(['own', 'stack', 'joint', 'own', 'stack', 'joint', 'own', 'stack', 'joint']);
+  });
+
+  it('stack --help-strategy lists both strategies\' options; bad stack flags fail in one line', () => {
+    const help = bankai('stack', '--compare', '--help-strategy', '--strategy', 'greedy');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/per-domain searches[\s\S]*strategy greedy[\s\S]*joint patch[\s\S]*strategy joint[\s\S]*--opt swaps=NUMBER/);
+    const two = ['--target', tinyProbeSpec('addition', 'SEARCH'), '--target', tinyProbeSpec('capital', 'SEARCH'), '--quiet'];
+    const cases: [string[], RegExp][] = [
+      [['stack', '--compare', ...two, '--joint-opt', 'bogus=1'], /strategy joint has no option "bogus"/],
+      [['stack', '--compare', ...two, '--joint-opt', 'verify'], /--joint-opt takes KEY=VALUE/],
+      [['stack', '--compare', ...two, '--resume'], /--resume: pass --out DIR/],
+      [['stack', '--compare', '--target', tinyProbeSpec('addition', 'SEARCH')], /two or more --target/],
+      [['stack', ...two], /pass --compare/],
+    ];
+    for (const [args, message] of cases) {
+      const r = bankai(...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 
   it('bankai demo (the README main job) runs its search on the tiny model and writes the patch', () => {

@@ -1,17 +1,19 @@
 // `bankai search` and `bankai stack --compare`: patch search on a model with target and control
 // probes, strategies as plugins, a checkpoint log next to the output, and the before/after table
-// in free generation at the end.
+// in free generation at the end. The stacking study itself is runStackStudy in @bankai/search:
+// this file parses, calls and prints.
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { modelShape, type Model } from '@bankai/model';
-import { compose, createManifest, type PatchManifest } from '@bankai/patch-format';
+import { createManifest, type PatchManifest } from '@bankai/patch-format';
 import { writePatchFile } from '@bankai/patch-format/node';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
-  evaluatePatch, loadStrategy, parseLayers, PROJECTIONS, runSearch, StrategyError,
-  type Aggregate, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type Strategy,
+  evaluatePatch, formatStackStudy, loadStrategy, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, StrategyError,
+  type Aggregate, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type StackSearchId,
+  type StackStudyResult, type Strategy,
 } from '@bankai/search';
 import { checkpointPath, fileCheckpoint, readCheckpoint } from '@bankai/search/node';
 import { CliError, requireFlag, type Flags } from './args.js';
@@ -29,7 +31,7 @@ const searchFlags = {
   control: { type: 'list', value: 'FILE[#SETS]', help: 'control probes that must not degrade (repeatable; cover every skill you care about)' },
   heldout: { type: 'list', value: 'FILE[#SETS]', help: 'held-out target probes for the final before/after table (never seen by the search)' },
   'heldout-control': { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes of the other skills: their accuracy before/after, per category (never seen by the search)' },
-  strategy: { type: 'string', value: 'NAME|PATH', help: 'guided (gradient-guided, the default), greedy (scale-ranked, the paper\'s method), random, joint, an installed strategy package, or a path to a module', default: 'guided' },
+  strategy: { type: 'string', value: 'NAME|PATH', help: 'guided (gradient-guided, the default), greedy (scale-ranked, the paper\'s method), random, joint (repairs an initial patch; see bankai stack), evolution (population, XOR crossover), an installed strategy package, or a path to a module', default: 'guided' },
   opt: { type: 'list', value: 'KEY=VALUE', help: 'a strategy option (repeatable); `bankai search --strategy NAME --help-strategy` lists them' },
   'help-strategy': { type: 'boolean', help: 'print the chosen strategy\'s options and exit' },
   layers: { type: 'string', value: 'LIST', help: 'layers to search: 0,2,5-7, negative from the end (-2--1), or all', default: 'all' },
@@ -53,11 +55,11 @@ const searchFlags = {
   quiet: { type: 'boolean', help: 'no progress bar' },
 } as const;
 
-function parseOpts(flags: Flags): Record<string, string> {
+function parseOpts(flags: Flags, command = 'search', flag = 'opt'): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const kv of (flags.opt as string[] | undefined) ?? []) {
+  for (const kv of (flags[flag] as string[] | undefined) ?? []) {
     const eq = kv.indexOf('=');
-    if (eq <= 0) throw new CliError(`bankai search: --opt takes KEY=VALUE, got "${kv}".`);
+    if (eq <= 0) throw new CliError(`bankai ${command}: --${flag} takes KEY=VALUE, got "${kv}".`);
     out[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   return out;
@@ -277,62 +279,132 @@ export const search: Command = {
 };
 
 export const stackCompare: Command = {
-  summary: 'the stacking study: search each target domain alone, stack the patches by XOR, and compare with one joint patch',
-  usage: 'bankai stack --compare --target A.json[#SETS] --target B.json[#SETS]... [--control ...] [--heldout ...] [search flags]',
+  summary: 'the stacking study: search each target domain alone, stack the patches by XOR, repair the stack into one joint patch, and compare all three on held-out probes against a random-patch null',
+  usage: 'bankai stack --compare --target A.json[#SETS] --target B.json[#SETS]... [--heldout ...] [--control ...] [--heldout-control ...] [--joint-strategy joint] [--json] [search flags]',
   flags: {
     ...searchFlags,
+    ...nullFlags,
     compare: { type: 'boolean', help: 'run the comparison (required: this command only compares)' },
-    'joint-strategy': { type: 'string', value: 'NAME|PATH', help: 'strategy for the joint patch', default: 'joint' },
+    opt: { type: 'list', value: 'KEY=VALUE', help: 'an option of --strategy, the per-domain searches (repeatable); --help-strategy lists them' },
+    'joint-strategy': { type: 'string', value: 'NAME|PATH', help: 'strategy for the joint patch; it starts from the XOR stack of the domain patches', default: 'joint' },
+    'joint-opt': { type: 'list', value: 'KEY=VALUE', help: 'an option of --joint-strategy (repeatable)' },
+    'help-strategy': { type: 'boolean', help: 'print the options of --strategy and --joint-strategy and exit' },
     heldout: { type: 'list', value: 'FILE[#SETS]', help: 'one held-out set per --target, in the same order (default: score the targets themselves)' },
-    out: { type: 'string', value: 'DIR', help: 'write each domain\'s patch, the stacked and the joint patch into DIR (optional)' },
+    'heldout-control': { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes of the other skills: each patch\'s collateral fixed / broken, against the null' },
+    out: { type: 'string', value: 'DIR', help: 'write each domain\'s patch, the stacked and the joint patch into DIR, with each search\'s checkpoint log (optional)' },
+    resume: { type: 'boolean', help: 'continue a killed study from the checkpoint logs in --out DIR (same options)' },
+    json: { type: 'boolean', help: 'print the study\'s result as one JSON object instead of tables' },
   },
-  details: 'Each --target is one domain. Per domain the held-out (or target) probes are scored in free generation for\n' +
-    'the base model, its own patch, the naive XOR stack of all domain patches, and the joint patch.',
+  details: 'Each --target is one domain. Per domain its held-out (or target) probes are scored in free generation for its\n' +
+    'own patch, the naive XOR stack of all domain patches, and the joint patch, each next to K random patches of\n' +
+    'the same size from the search space (--null K). The joint search starts from the stack and accepts only moves that\n' +
+    'raise its fitness, so on the search objective it is never worse than the stack. The last table measures every\n' +
+    'flip of the domain patches on that objective: where stacking cancels and which flips conflict.',
   async run(flags, out) {
     if (flags.compare !== true) throw new CliError('bankai stack: pass --compare (patch composition itself is `bankai patch stack`).');
     const single = await loadStrategy(String(flags.strategy), process.cwd(), importHere);
     const joint = await loadStrategy(String(flags['joint-strategy']), process.cwd(), importHere);
-    const options = parseOpts(flags);
+    if (flags['help-strategy']) {
+      out(`per-domain searches (--strategy, --opt):\n${strategyHelp(single)}\n\njoint patch (--joint-strategy, --joint-opt):\n${strategyHelp(joint)}`);
+      return;
+    }
+    const options = parseOpts(flags, 'stack');
+    const jointOptions = parseOpts(flags, 'stack', 'joint-opt');
+    // unknown or malformed options fail here, before any search runs
+    try {
+      resolveOptions(single, options);
+      resolveOptions(joint, jointOptions);
+    } catch (e) {
+      if (e instanceof StrategyError) throw new CliError(`bankai stack: ${e.message}`);
+      throw e;
+    }
+    const nullWanted = nullFlagsOf('stack', flags);
     const s = await setupSearch('stack', flags);
     if (s.target.length < 2) throw new CliError('bankai stack --compare: give two or more --target domains.');
-    const progress = progressPrinter(flags.quiet === true);
-    const patches: { name: string; manifest: PatchManifest }[] = [];
-    for (const domain of s.target) {
-      out(`searching ${label(domain)} alone (${single.name})`);
-      const r = await searchOnce(s, single, options, [domain], { onProgress: progress });
-      if (!flags.quiet) process.stderr.write('\n');
-      patches.push({ name: label(domain), manifest: manifestOf({ ...s, target: [domain] }, r, single, options, `alone-${label(domain)}`) });
-    }
-    const stacked = createManifest({ name: 'stacked', flips: compose(patches.map((p) => p.manifest.flips)), provenance: { tool: 'bankai', toolVersion: TOOL_VERSION, strategy: 'xor-stack' }, model: modelShape(s.model, s.sha256) });
-    out(`searching all ${s.target.length} domains jointly (${joint.name})`);
-    const jr = await searchOnce(s, joint, {}, s.target, { onProgress: progress });
-    if (!flags.quiet) process.stderr.write('\n');
-    const jointManifest = manifestOf(s, jr, joint, {}, 'joint');
-    const maxTokens = flags['max-tokens'] as number;
     // held-out sets pair with the targets in order (the i-th --heldout is domain i's); without
     // them each domain's own target probes are scored
     if (s.heldout.length > 0 && s.heldout.length !== s.target.length) {
       throw new CliError(`bankai stack --compare: give one --heldout per --target (in the same order), or none; got ${s.heldout.length} for ${s.target.length}.`);
     }
-    const evalSets = s.heldout.length > 0 ? s.heldout : s.target;
-    const rows: string[][] = [];
-    const cell = (m: PatchManifest, l: LoadedProbes) => evalTable(s, m.flips, 'probes', [l], maxTokens);
-    const fmt = (g: EvalGroup) => `${g.accuracy.after.correct}/${g.accuracy.after.n} (+${g.counts.fixed} -${g.counts.broken})`;
-    evalSets.forEach((l, i) => {
-      const base = cell(createManifest({ flips: [], provenance: { tool: 'bankai' } }), l);
-      rows.push([label(l), `${base.accuracy.before.correct}/${base.accuracy.before.n}`, fmt(cell(patches[i]!.manifest, l)), fmt(cell(stacked, l)), fmt(cell(jointManifest, l))]);
-    });
-    out(`\n${'probes'.padEnd(36)}${'base'.padEnd(12)}${'own patch'.padEnd(20)}${`stacked (${stacked.flips.length})`.padEnd(20)}joint (${jointManifest.flips.length})`);
-    for (const r of rows) out(`${r[0]!.padEnd(36)}${r[1]!.padEnd(12)}${r[2]!.padEnd(20)}${r[3]!.padEnd(20)}${r[4]}`);
-    out('greedy accuracy in free generation (+fixed -broken against the base model)');
-    if (typeof flags.out === 'string') {
-      const dir = flags.out;
+    const names = s.target.map(label);
+    if (new Set(names).size !== names.length) throw new CliError('bankai stack --compare: two --target domains are the same file and sets.');
+    const dir = typeof flags.out === 'string' ? flags.out : undefined;
+    if (flags.resume === true && !dir) throw new CliError('bankai stack --compare --resume: pass --out DIR, where the checkpoint logs are.');
+    const fileName = (id: StackSearchId) => (id.kind === 'joint' ? 'joint' : `alone-${id.domain!.replace(/[^\w.-]+/g, '_')}`);
+    const logOf = (id: StackSearchId) => checkpointPath(join(dir!, `${fileName(id)}.json`));
+    if (dir) {
       mkdirSync(dir, { recursive: true });
-      for (const p of [...patches.map((x) => ({ name: `alone-${x.name.replace(/[^\w.-]+/g, '_')}`, manifest: x.manifest })), { name: 'stacked', manifest: stacked }, { name: 'joint', manifest: jointManifest }]) {
-        await writePatchFile(`${dir}/${p.name}.json`, p.manifest, { overwrite: true });
+      if (flags.resume !== true) {
+        for (const id of [...names.map((domain) => ({ kind: 'alone' as const, domain, seed: s.config.seed })), { kind: 'joint' as const, seed: s.config.seed }]) {
+          if (existsSync(logOf(id)) && readCheckpoint(logOf(id)).length > 1) {
+            throw new CliError(`bankai stack --compare: ${logOf(id)} holds an earlier search; pass --resume to continue the study, or delete it to start over.`);
+          }
+        }
       }
-      out(`wrote the patches to ${dir}/`);
     }
+    const sinks: { close(): void }[] = [];
+    const checkpoints = dir
+      ? (id: StackSearchId) => {
+        const resume = flags.resume === true ? readCheckpoint(logOf(id)) : [];
+        const sink = fileCheckpoint(logOf(id), { fresh: resume.length === 0 });
+        sinks.push(sink);
+        return { sink, resume };
+      }
+      : undefined;
+    const abort = new AbortController();
+    const onSigint = () => {
+      process.stderr.write('\nstopping after this step (Ctrl-C again to kill; --resume continues)\n');
+      abort.abort();
+      process.off('SIGINT', onSigint);
+    };
+    process.on('SIGINT', onSigint);
+    const progress = progressPrinter(flags.quiet === true);
+    let result: StackStudyResult;
+    try {
+      result = await runStackStudy({
+        model: s.model,
+        domains: s.target.map((l, i) => ({ name: names[i]!, target: l.probes, heldout: (s.heldout[i] ?? l).probes })),
+        control: s.control.flatMap((l) => l.probes),
+        other: s.heldoutControl.flatMap((l) => l.probes),
+        single: { strategy: single, options },
+        joint: { strategy: joint, options: jointOptions },
+        config: s.config,
+      }, {
+        seeds: [s.config.seed], workers: s.workers, nullPatches: nullWanted.patches, nullSeed: nullWanted.seed,
+        maxTokens: flags['max-tokens'] as number, checkpoints, signal: abort.signal,
+        onProgress: (m) => {
+          if (flags.quiet !== true) process.stderr.write(`${m}\n`);
+        },
+        onSearchProgress: (_id, e) => progress(e),
+      });
+    } catch (e) {
+      if (e instanceof StrategyError) throw new CliError(`bankai stack: ${e.message}`);
+      throw e;
+    } finally {
+      process.off('SIGINT', onSigint);
+      for (const k of sinks) k.close();
+    }
+    const run = result.runs[0]!;
+    if (run.own.some((p) => p.stoppedEarly) || run.joint.stoppedEarly) out('stopped early (Ctrl-C): the patches are those found so far; --resume continues');
+    if (dir) {
+      const shape = modelShape(s.model, s.sha256);
+      const provenance = (strategy: string, extra: Record<string, unknown> = {}) => ({ tool: 'bankai', toolVersion: TOOL_VERSION, strategy, seed: s.config.seed, ...extra });
+      const patches = [
+        ...run.own.map((p, i) => ({ name: fileName({ kind: 'alone', domain: names[i]!, seed: s.config.seed }), flips: p.flips, provenance: provenance(single.name, { options: { ...options }, fitness: p.fitness }) })),
+        { name: 'stacked', flips: run.stack.flips, provenance: provenance('xor-stack', { fitness: run.stack.fitness }) },
+        { name: 'joint', flips: run.joint.flips, provenance: provenance(joint.name, { options: { ...jointOptions }, fitness: run.joint.fitness }) },
+      ];
+      for (const p of patches) {
+        const search = { layers: s.config.layers, projs: [...s.config.projs], granularity: s.config.granularity, targets: names, controls: s.control.map(label) };
+        await writePatchFile(join(dir, `${p.name}.json`), createManifest({ name: p.name, flips: p.flips, provenance: { ...p.provenance, search }, model: shape }), { overwrite: true });
+      }
+    }
+    if (flags.json) {
+      out(JSON.stringify(result));
+      return;
+    }
+    out(`held-out probes: ${names.map((n, i) => `${n} -> ${label(s.heldout[i] ?? s.target[i]!)}`).join(', ')}${s.heldoutControl.length ? `; other skills: ${s.heldoutControl.map(label).join(' ')}` : ''}\n`);
+    out(formatStackStudy(result));
+    if (dir) out(`wrote the patches to ${dir}/`);
   },
 };
-

@@ -23,3 +23,8 @@ export {
   formatStudy, runStudy, STUDY_GROUPS,
   type GroupOutcome, type StudyArm, type StudyCell, type StudyGroup, type StudyOptions, type StudyResult, type StudyRun, type StudySkill,
 } from './study.js';
+export {
+  formatStackStudy, OTHER_SKILLS, runStackStudy, STACK_ARMS, xorStack,
+  type StackArm, type StackCancellation, type StackCell, type StackDomain, type StackFlip, type StackOutcome, type StackPatch,
+  type StackRun, type StackSearchId, type StackStrategy, type StackStudyInput, type StackStudyOptions, type StackStudyResult,
+} from './stack-study.js';

@@ -6,10 +6,11 @@ export const BUILTIN_STRATEGIES: Record<string, string> = {
   random: '@bankai/strategy-random',
   joint: '@bankai/strategy-joint',
   guided: '@bankai/strategy-guided',
+  evolution: '@bankai/strategy-evolution',
 };
 
 /**
- * `greedy` / `guided` / `random` / `joint` (built in), a package name (`bankai-strategy-foo`), or a path to
+ * `greedy` / `guided` / `random` / `joint` / `evolution` (built in), a package name (`bankai-strategy-foo`), or a path to
  * a module (`./my-strategy.js`, resolved against `cwd`). The module's default export must be a
  * strategy made with defineStrategy.
  */
@@ -20,7 +21,7 @@ export async function loadStrategy(spec: string, cwd: string, importer: (s: stri
   try {
     mod = await importer(target);
   } catch (e) {
-    throw new StrategyError(`cannot load strategy "${spec}" (${(e as Error).message}); pass greedy, guided, random, joint, an installed package name or a path to a module`);
+    throw new StrategyError(`cannot load strategy "${spec}" (${(e as Error).message}); pass greedy, guided, random, joint, evolution, an installed package name or a path to a module`);
   }
   const s = (mod as { default?: unknown }).default ?? mod;
   if (!isStrategy(s)) throw new StrategyError(`strategy "${spec}": its default export is not a strategy (make it with defineStrategy from @bankai/search)`);

@@ -44,6 +44,13 @@ export interface SearchConfig {
    * strategies that use it accept only flips it rewards. Undefined or 0: none.
    */
   validation?: number;
+  /**
+   * The patch the search starts from (e.g. the XOR stack of per-domain patches), every flip in
+   * the search space: materialized after the original model's baseline and before the current
+   * one, counted as accepted (a strategy may remove its flips), and recorded in the start record,
+   * so a resume is exact. The fitness is still measured against the original model.
+   */
+  initialPatch?: Candidate[];
   /** Fingerprints of what is searched: a log from another model or probe set cannot be resumed. */
   modelSha256?: string;
   probesSha256?: string;
@@ -51,7 +58,14 @@ export interface SearchConfig {
 
 export type CheckpointRecord =
   | { type: 'start'; version: 1; config: SearchConfig }
-  | { type: 'step'; iteration: number; rng: number[]; accepted: Candidate[]; fitness: number; evaluations: number };
+  | {
+    type: 'step'; iteration: number; rng: number[];
+    /** Flips this step added to the patch (in the order it holds them). */
+    accepted: Candidate[];
+    /** Flips this step removed from the patch (absent when none). */
+    removed?: Candidate[];
+    fitness: number; evaluations: number;
+  };
 
 export interface SearchInput {
   model: Model;
@@ -96,6 +110,8 @@ export interface SearchResult {
   flips: Candidate[];
   /** Cumulative fitness of the patch against the original model. */
   fitness: number;
+  /** The same for SearchConfig.initialPatch (0 without one): where the search started. */
+  initialFitness: number;
   targetGain: number;
   controlLoss: number;
   /** Gaps of every probe (targets then controls) before and after. */
@@ -105,7 +121,8 @@ export interface SearchResult {
   finalCorrect: Uint8Array;
   /** The probes in gap order: fitness targets, fitness controls, validation targets, validation controls. */
   prepared: { target: PreparedProbe[]; control: PreparedProbe[]; validation: { target: PreparedProbe[]; control: PreparedProbe[] } };
-  history: { iteration: number; flips: Candidate[]; fitness: number }[];
+  /** Steps that changed the patch: the flips each added (and removed, when any). */
+  history: { iteration: number; flips: Candidate[]; removed?: Candidate[]; fitness: number }[];
   evaluations: number;
   /** Backward passes run for first-order rankings (ctx.firstOrder), and their seconds. */
   backwards: number;
@@ -153,6 +170,12 @@ export function validationSplit(n: number, fraction: number, seed: number, what 
 
 const key = (c: Candidate) => `${c.tensor}:${c.row}:${c.group ?? -1}`;
 
+/** The patch after a step: its removed flips taken out, its added ones appended (how a resume replays the log). */
+function applyStep(patch: readonly Candidate[], added: readonly Candidate[], removed: readonly Candidate[]): Candidate[] {
+  const gone = new Set(removed.map(key));
+  return [...patch.filter((c) => !gone.has(key(c))), ...added];
+}
+
 function sameConfig(a: SearchConfig, b: SearchConfig): string | undefined {
   for (const k of Object.keys({ ...a, ...b }) as (keyof SearchConfig)[]) {
     if (k === 'iterations') continue; // a resumed search may run longer
@@ -198,7 +221,16 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
 
   // ---- resume: replay the log's accepted flips, RNG state and iteration ----
   const rng = new Rng(config.seed);
-  const accepted: Candidate[] = [];
+  const initial = config.initialPatch ?? [];
+  {
+    const seen = new Set<string>();
+    for (const c of initial) {
+      if (space.indexOf(c) < 0) throw new StrategyError(`initial patch: ${key(c)} is not in the search space (layers ${config.layers.join(',')}, ${config.projs.join(',')} ${config.granularity}s)`);
+      if (seen.has(key(c))) throw new StrategyError(`initial patch: ${key(c)} appears twice (XOR them away first)`);
+      seen.add(key(c));
+    }
+  }
+  let accepted: Candidate[] = [...initial];
   const history: SearchResult['history'] = [];
   let startIteration = 0;
   let evaluationsBefore = 0;
@@ -209,8 +241,8 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     if (diff) throw new StrategyError(`checkpoint log belongs to a different search (${diff}); start a new one or pass the same options`);
     for (const r of input.resume.slice(1)) {
       if (r.type !== 'step') continue;
-      accepted.push(...r.accepted);
-      if (r.accepted.length) history.push({ iteration: r.iteration, flips: r.accepted, fitness: r.fitness });
+      accepted = applyStep(accepted, r.accepted, r.removed ?? []);
+      if (r.accepted.length || r.removed?.length) history.push({ iteration: r.iteration, flips: r.accepted, ...(r.removed?.length ? { removed: r.removed } : {}), fitness: r.fitness });
       rng.state = r.rng;
       startIteration = r.iteration + 1;
       evaluationsBefore = r.evaluations;
@@ -249,8 +281,21 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     const prepareSeconds = (performance.now() - t0) / 1000;
     const base0 = original!;
     let current = fitness(base!.gaps, base0.gaps, target.length, fitOpts);
+    let initialFitness = 0;
+    if (initial.length > 0) {
+      if (accepted.length === initial.length && accepted.every((c, i) => key(c) === key(initial[i]!))) initialFitness = current.fitness;
+      else {
+        // resumed past a change of the patch: the initial patch is the accepted one toggled back
+        const now = new Set(accepted.map(key));
+        const was = new Set(initial.map(key));
+        const back = [...accepted.filter((c) => !was.has(key(c))), ...initial.filter((c) => !now.has(key(c)))];
+        const [r] = await evaluator.evaluate([{ flips: back, part: 'all' }]);
+        initialFitness = fitness(r!.gaps, base0.gaps, target.length, fitOpts).fitness;
+      }
+    }
     const acceptedKeys = new Set(accepted.map(key));
-    let stepAccepted: Candidate[] = [];
+    // the patch as the current step found it (a step's net change is checkpointed at its end)
+    let stepStart: Candidate[] = [];
     let inFlight = 0;
     let stoppedEarly = false;
     const signal = input.signal ?? new AbortController().signal;
@@ -270,7 +315,12 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       }
       if (!screenedOut && config.maxBrokenControls !== undefined && brokenControls > config.maxBrokenControls) f.fitness = -Infinity;
       const v = screenedOut ? undefined : validationFitness(r.gaps, base!.gaps, fitOpts);
-      return { flips, ...f, screenedOut, targetCorrect, controlCorrect, brokenControls, ...(v ? { validation: { fitness: v.fitness, targetGain: v.targetGain, controlLoss: v.controlLoss } } : {}) };
+      const pf = screenedOut ? undefined : fitness(r.gaps, base0.gaps, nT, fitOpts).fitness;
+      return {
+        flips, ...f, screenedOut, targetCorrect, controlCorrect, brokenControls,
+        ...(v ? { validation: { fitness: v.fitness, targetGain: v.targetGain, controlLoss: v.controlLoss } } : {}),
+        ...(pf !== undefined ? { patchFitness: pf } : {}),
+      };
     };
 
     const emit = (iteration: number, message?: string) => {
@@ -294,6 +344,9 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       get accepted() {
         return accepted;
       },
+      get fitness() {
+        return current.fitness;
+      },
       domains,
       signal,
       *steps() {
@@ -302,11 +355,17 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
             stoppedEarly = true;
             return;
           }
-          stepAccepted = [];
+          stepStart = [...accepted];
           yield it;
           if (inFlight) throw new StrategyError('a strategy must await its evaluations before the next step');
-          input.checkpoint?.append({ type: 'step', iteration: it, rng: rng.state, accepted: stepAccepted, fitness: current.fitness, evaluations: evaluations });
-          if (stepAccepted.length) history.push({ iteration: it, flips: stepAccepted, fitness: current.fitness });
+          // the step's net change: flips it added (in patch order) and flips it removed; the patch
+          // is put in the order a resume rebuilds it in (removed and re-added flips keep their place)
+          const was = new Set(stepStart.map(key));
+          const added = accepted.filter((c) => !was.has(key(c)));
+          const removed = stepStart.filter((c) => !acceptedKeys.has(key(c)));
+          accepted = applyStep(stepStart, added, removed);
+          input.checkpoint?.append({ type: 'step', iteration: it, rng: rng.state, accepted: added, ...(removed.length ? { removed } : {}), fitness: current.fitness, evaluations: evaluations });
+          if (added.length || removed.length) history.push({ iteration: it, flips: added, ...(removed.length ? { removed } : {}), fitness: current.fitness });
           emit(it);
         }
       },
@@ -339,18 +398,26 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       async accept(e) {
         if (inFlight) throw new StrategyError('accept() while evaluations are running');
         if (e.screenedOut) throw new StrategyError('accept(): this candidate was screened out; evaluate it without screening first');
+        const seen = new Set<string>();
         for (const c of e.flips) {
-          if (acceptedKeys.has(key(c))) throw new StrategyError(`accept(): ${key(c)} is already in the patch`);
+          if (seen.has(key(c))) throw new StrategyError(`accept(): ${key(c)} appears twice in the flip set`);
+          seen.add(key(c));
         }
+        // a flip already in the patch is removed (XOR toggles it back), any other one is added
         xorFlips(model, e.flips);
         firstOrderModel?.update(e.flips);
-        for (const c of e.flips) acceptedKeys.add(key(c));
-        accepted.push(...e.flips);
-        stepAccepted.push(...e.flips);
+        for (const c of e.flips) {
+          const k = key(c);
+          if (acceptedKeys.delete(k)) accepted = accepted.filter((a) => key(a) !== k);
+          else {
+            acceptedKeys.add(k);
+            accepted.push(c);
+          }
+        }
         [base] = await evaluate([{ flips: [], part: 'all' }]);
         current = fitness(base!.gaps, base0.gaps, target.length, fitOpts);
       },
-      async firstOrder(): Promise<FirstOrderRanking> {
+      async firstOrder(opts = {}): Promise<FirstOrderRanking> {
         if (inFlight) throw new StrategyError('firstOrder() while evaluations are running');
         firstOrderModel ??= new FirstOrderModel(model, space, scored, config.metric, evaluator);
         const fx = await firstOrderModel.compute();
@@ -358,15 +425,17 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
         firstOrderSeconds += fx.seconds;
         const { size, nProbes, deltas } = fx;
         const baseGaps = base!.gaps;
+        // patch: every candidate toggled (accepted ones removed), scored against the original model
+        const against = opts.patch ? base0.gaps : baseGaps;
         const predicted = new Float64Array(nProbes);
         const fit = new Float64Array(size);
         for (let c = 0; c < size; c++) {
-          if (acceptedKeys.has(key(space.candidate(c)))) {
+          if (!opts.patch && acceptedKeys.has(key(space.candidate(c)))) {
             fit[c] = -Infinity;
             continue;
           }
           for (let i = 0; i < nProbes; i++) predicted[i] = baseGaps[i]! + deltas[i * size + c]!;
-          fit[c] = fitness(predicted, baseGaps, target.length, fitOpts).fitness;
+          fit[c] = fitness(predicted, against, target.length, fitOpts).fitness;
         }
         const order = Uint32Array.from({ length: size }, (_, i) => i)
           .filter((c) => fit[c] !== -Infinity)
@@ -382,6 +451,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     return {
       flips: [...accepted],
       fitness: current.fitness,
+      initialFitness,
       targetGain: current.targetGain,
       controlLoss: current.controlLoss,
       baseGaps: base0.gaps,

@@ -38,13 +38,24 @@ export interface Evaluation {
    * checked against.
    */
   validation?: { fitness: number; targetGain: number; controlLoss: number };
+  /**
+   * Fitness of the patch these flips would make (the accepted patch with them toggled) against
+   * the original model: what SearchResult.fitness reports, comparable across steps (fitness is
+   * the gain over the accepted patch, and its control hinge does not credit controls a flip set
+   * repairs). Undefined when screened out.
+   */
+  patchFitness?: number;
 }
 
 /** First-order predictions for every candidate on top of the accepted patch (SearchContext.firstOrder). */
 export interface FirstOrderRanking {
-  /** Predicted fitness of each candidate (space index order), by the search's own fitness rules; accepted candidates: -Infinity. */
+  /**
+   * Predicted fitness of each candidate (space index order), by the search's own fitness rules;
+   * accepted candidates: -Infinity. With `{ patch: true }`: the predicted patchFitness of toggling
+   * each candidate, accepted ones (their removal) included.
+   */
   readonly fitness: Float64Array;
-  /** Candidate indices by decreasing predicted fitness (ties by index), accepted ones left out. */
+  /** Candidate indices by decreasing predicted fitness (ties by index), accepted ones left out (unless `{ patch: true }`). */
   readonly order: Uint32Array;
   /** Predicted change of probe i's gap (targets, then controls) for candidate c. */
   delta(probe: number, candidate: number): number;
@@ -71,23 +82,34 @@ export interface SearchContext<O = Record<string, unknown>> {
   readonly budget: { iterations: number };
   /** A flip set is accepted only if its fitness exceeds this (a cost per flip). */
   readonly minGain: number;
-  /** Flips accepted so far, in order. */
+  /** Flips accepted so far, in order (SearchConfig.initialPatch first). */
   readonly accepted: readonly Candidate[];
+  /** Fitness of the accepted patch against the original model (Evaluation.patchFitness of the empty flip set). */
+  readonly fitness: number;
   /** Target domains (joint optimization): names, and target probe indices per domain. */
   readonly domains: readonly { name: string; probes: readonly number[] }[];
   readonly signal: AbortSignal;
   /** Iteration numbers from where the search stands (a resumed search continues); each boundary is checkpointed. */
   steps(): Iterable<number>;
-  /** Evaluate flip sets on top of the accepted patch, in parallel; results in input order. */
+  /**
+   * Evaluate flip sets on top of the accepted patch, in parallel; results in input order. A flip
+   * set toggles: a flip already in the patch is evaluated as its removal.
+   */
   evaluate(flipSets: readonly Candidate[][], opts?: { screen?: boolean }): Promise<Evaluation[]>;
-  /** Accept an evaluated flip set into the patch (materialized; baselines move to the new weights). */
+  /**
+   * Accept an evaluated flip set into the patch (materialized; baselines move to the new weights):
+   * its flips not in the patch are added, those in it are removed. Each step's net change is
+   * checkpointed at the step's end.
+   */
   accept(e: Evaluation): Promise<void>;
   /**
    * Rank every candidate of the space by its first-order predicted fitness on top of the accepted
    * patch (one backward pass per scored answer of every probe; costs about as much as a few exact
-   * evaluations). Predictions are a guide: verify with evaluate() before accepting.
+   * evaluations). Predictions are a guide: verify with evaluate() before accepting. `{ patch: true }`
+   * ranks toggles instead (accepted candidates as removals) by the predicted fitness of the
+   * resulting patch against the original model (Evaluation.patchFitness).
    */
-  firstOrder(): Promise<FirstOrderRanking>;
+  firstOrder(opts?: { patch?: boolean }): Promise<FirstOrderRanking>;
   /** Whether a candidate is already in the accepted patch. */
   isAccepted(c: Candidate): boolean;
   progress(message?: string): void;

@@ -1,28 +1,116 @@
-// Joint multi-domain optimization: one patch for several target domains at once. With several
-// domains the fitness weighs each domain's mean gain the same (--aggregate min: the worst
-// domain's); this strategy also refuses any flip that makes a domain lose more than `tolerance`,
-// so no domain pays for another. Compare against naive stacking with `bankai stack --compare`.
-import { defineStrategy, hillClimb, scaleSampler } from '@bankai/search';
+// Joint multi-domain repair: one patch for several target domains, never worse than where it
+// starts on the search objective. Started from the XOR stack of per-domain patches
+// (SearchConfig.initialPatch; `bankai stack --compare` and runStackStudy pass it), it repairs the
+// stack under the joint objective (every domain's mean gain weighs the same, controls guarded):
+//   drop    remove a flip of the patch (one that costs another domain more than it gives its own)
+//   swap    remove one flip and add another in one move
+//   add     add a flip (e.g. one the stack cancelled because two domains both chose it)
+// Each step ranks every toggle by its first-order predicted patch fitness
+// (ctx.firstOrder({ patch: true }): removals and additions alike), verifies the best ones and the
+// best-predicted swaps exactly in parallel, and accepts the move that raises the patch's fitness
+// against the original model (Evaluation.patchFitness) the most, then re-verifies the other
+// winners on top of it. A move is accepted only if it raises the patch fitness (additions: by more
+// than --min-gain, the cost of a flip), so the final patch's search fitness is >= the initial
+// patch's by construction. Every step is self-contained (a fresh ranking on the patch), so resume
+// is exact. Without an initial patch it is a gradient-guided joint search from nothing.
+import { defineStrategy, type Candidate, type Evaluation } from '@bankai/search';
+
+export type MoveKind = 'drop' | 'swap' | 'add';
+
+/** What a flip set does to the patch: removes flips only, adds only, or both. */
+export function moveKind(flips: readonly Candidate[], inPatch: (c: Candidate) => boolean): MoveKind {
+  const removes = flips.filter(inPatch).length;
+  if (removes === flips.length) return 'drop';
+  return removes > 0 ? 'swap' : 'add';
+}
+
+/**
+ * Swap proposals: every (removal, addition) pair of the `width` best-ranked of each, by the sum of
+ * their predicted patch-fitness gains over `current` (first order is additive), best first, ties
+ * by index.
+ */
+export function swapPairs(fitness: Float64Array, removals: readonly number[], additions: readonly number[], current: number, width: number): [number, number][] {
+  const rs = removals.slice(0, width);
+  const as = additions.slice(0, width);
+  const pairs: { r: number; a: number; gain: number }[] = [];
+  for (const r of rs) for (const a of as) pairs.push({ r, a, gain: fitness[r]! - current + (fitness[a]! - current) });
+  return pairs.sort((x, y) => y.gain - x.gain || x.r - y.r || x.a - y.a).map((p) => [p.r, p.a]);
+}
 
 export default defineStrategy({
   name: 'joint',
-  description: 'joint multi-domain optimizer (domains weigh the same; no domain may lose)',
+  description: 'joint multi-domain repair: from the XOR stack of per-domain patches (or nothing), drop, swap and add flips while the patch fitness rises',
   options: {
-    batch: { type: 'number', default: 8, help: 'candidates evaluated per step' },
-    power: { type: 'number', default: 1, help: 'sample rows with probability proportional to scale^power' },
-    tolerance: { type: 'number', default: 0, help: 'largest loss of mean gap any single domain may take from one flip' },
-    screen: { type: 'boolean', default: true, help: 'score targets first; only candidates that could pass see the controls' },
-    'max-flips': { type: 'number', default: 64, help: 'stop after this many accepted flips' },
+    verify: { type: 'number', default: 8, help: 'single toggles (drops and adds) verified exactly per round, best predicted first' },
+    adds: { type: 'boolean', default: true, help: 'propose additions (single flips not in the patch); false: only drops and swaps' },
+    swaps: { type: 'number', default: 4, help: 'swap moves (drop one flip, add another) verified per round, best predicted first; 0: none' },
+    'swap-width': { type: 'number', default: 6, help: 'swaps pair the best-ranked this-many removals with as many additions' },
+    depth: { type: 'number', default: 64, help: 'most moves verified in one step before the search stops as converged' },
+    'per-step': { type: 'number', default: 4, help: 'most moves accepted per step (each re-verified on top of the ones before it)' },
+    validation: { type: 'boolean', default: true, help: 'with validation targets: additions must raise them, drops and swaps must not lower them' },
+    'max-flips': { type: 'number', default: 64, help: 'no additions once the patch has this many flips (drops and swaps go on)' },
   },
   async run(ctx) {
     const o = ctx.options;
-    const sample = scaleSampler(ctx.space, o.power);
-    await hillClimb(ctx, {
-      batch: o.batch,
-      screen: o.screen,
-      maxFlips: o['max-flips'],
-      propose: (rng) => sample(rng),
-      acceptable: (e) => (e.domainGains ?? []).every((g) => g >= -o.tolerance),
-    });
+    for (const [k, v] of [['verify', o.verify], ['depth', o.depth], ['per-step', o['per-step']], ['max-flips', o['max-flips']], ['swap-width', o['swap-width']]] as const) {
+      if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`strategy joint: ${k} must be a positive integer, got ${v}`);
+    }
+    if (!(Number.isInteger(o.swaps) && o.swaps >= 0)) throw new RangeError(`strategy joint: swaps must be an integer >= 0, got ${o.swaps}`);
+    const space = ctx.space;
+    const inPatch = (c: Candidate) => ctx.isAccepted(c);
+    /** The patch-fitness gain a move must beat: a flip more costs --min-gain; never less than 0. */
+    const threshold = (flips: readonly Candidate[]) => {
+      const grows = flips.length - 2 * flips.filter(inPatch).length;
+      return Math.max(0, ctx.minGain * grows);
+    };
+    const passes = (e: Evaluation) => {
+      if (e.screenedOut || e.fitness === -Infinity || e.patchFitness === undefined) return false;
+      const kind = moveKind(e.flips, inPatch);
+      if (kind === 'add' && ctx.accepted.length + e.flips.length > o['max-flips']) return false;
+      if (o.validation && e.validation !== undefined && (kind === 'add' ? !(e.validation.fitness > 0) : e.validation.fitness < 0)) return false;
+      return e.patchFitness - ctx.fitness > threshold(e.flips);
+    };
+    const byGain = (evals: Evaluation[]) => evals.map((e, k) => ({ e, k })).filter((x) => passes(x.e))
+      .sort((a, b) => b.e.patchFitness! - a.e.patchFitness! || a.k - b.k).map((x) => x.e);
+    const touches = (a: readonly Candidate[], b: readonly Candidate[]) => a.some((x) => b.some((y) => x.tensor === y.tensor && x.row === y.row && x.group === y.group));
+
+    for (const iteration of ctx.steps()) {
+      const ranking = await ctx.firstOrder({ patch: true });
+      const order = Array.from(ranking.order);
+      const inP = new Set(ctx.accepted.map((c) => space.indexOf(c)));
+      const removals = order.filter((i) => inP.has(i));
+      const additions = order.filter((i) => !inP.has(i));
+      const singles = o.adds ? order : removals;
+      const pairs = o.swaps > 0 && removals.length > 0 ? swapPairs(ranking.fitness, removals, additions, ctx.fitness, o['swap-width']) : [];
+      let acceptedNow = 0;
+      let tried = 0;
+      let nextSingle = 0;
+      let nextSwap = 0;
+      while (acceptedNow === 0 && tried < o.depth && (nextSingle < singles.length || nextSwap < pairs.length)) {
+        const toggles = singles.slice(nextSingle, nextSingle + Math.min(o.verify, o.depth - tried)).map((i) => [space.candidate(i)]);
+        nextSingle += toggles.length;
+        const swaps = pairs.slice(nextSwap, nextSwap + Math.min(o.swaps, Math.max(0, o.depth - tried - toggles.length))).map(([r, a]) => [space.candidate(r), space.candidate(a)]);
+        nextSwap += swaps.length;
+        const moves = [...toggles, ...swaps];
+        if (moves.length === 0) break;
+        tried += moves.length;
+        let winners = byGain(await ctx.evaluate(moves));
+        // best first; the rest (those not touching a flip just changed) re-verified on top of it
+        const changed: Candidate[] = [];
+        while (winners.length > 0) {
+          const best = winners[0]!;
+          await ctx.accept(best);
+          changed.push(...best.flips);
+          acceptedNow++;
+          const rest = winners.slice(1).filter((e) => !touches(e.flips, changed));
+          if (acceptedNow >= o['per-step'] || rest.length === 0) break;
+          winners = byGain(await ctx.evaluate(rest.map((e) => e.flips)));
+        }
+      }
+      if (acceptedNow === 0) {
+        ctx.progress(`converged at step ${iteration + 1}: none of the ${tried} best-ranked moves raises the patch fitness`);
+        break;
+      }
+    }
   },
 });

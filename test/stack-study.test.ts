@@ -1,0 +1,168 @@
+// The stacking study (runStackStudy) on random 1-bit models and on the shipped tiny model, with
+// two and three domains: the stack is the XOR of the domain patches, the joint patch starts from
+// it and its search fitness is never below the stack's, the held-out counts and their null are
+// what evaluatePatch says for the same patch and null seed, and 1 or 2 workers give one result.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bytesSource, memorySink } from '@bankai/gguf';
+import { fileSource } from '@bankai/gguf/node';
+import { generateQwen3, presetOptions } from '@bankai/model-gen';
+import { Model } from '@bankai/model';
+import { tinyProbeSpec, type Probe } from '@bankai/probes';
+import { readProbeFile } from '@bankai/probes/node';
+import {
+  evaluatePatch, formatStackStudy, OTHER_SKILLS, Rng, runSearch, runStackStudy, STACK_ARMS, xorStack,
+  type StackDomain, type StackStudyInput, type StackStudyResult,
+} from '@bankai/search';
+import guided from '@bankai/strategy-guided';
+import joint from '@bankai/strategy-joint';
+import { modelPath } from '@bankai/tiny-model';
+
+/** Made-up arithmetic probes: a random model knows none of them, but its gaps move with flips. */
+function probes(kind: string, n: number, rng: Rng): Probe[] {
+  return Array.from({ length: n }, (_, i) => {
+    const a = rng.int(50);
+    const b = rng.int(50);
+    const [prompt, correct, wrong] =
+      kind === 'add' ? [`${a}+${b}=`, ` ${a + b}`, ` ${a + b + 1}`]
+        : kind === 'mul' ? [`${a}*${b}=`, ` ${a * b}`, ` ${a * b + 2}`]
+          : kind === 'max' ? [`max ${a} ${b}:`, ` ${Math.max(a, b)}`, ` ${Math.min(a, b)}`]
+            : [`${a}-${b}=`, ` ${a - b}`, ` ${a - b - 1}`];
+    return { name: `${kind}_${i}`, category: kind, prompt, correct, wrong };
+  });
+}
+
+const config: StackStudyInput['config'] = {
+  iterations: 3, layers: [0, 1], projs: ['gate', 'up', 'down'], granularity: 'row', metric: 'competitor', lambda: 2,
+  aggregate: 'mean', minGain: 0.02, targetMargin: 2, controlMargin: 2, validation: 0.25, ownAnswerDistractors: false,
+};
+
+/** The study's invariants, whatever the model. */
+function checkStudy(r: StackStudyResult, input: StackStudyInput) {
+  const D = input.domains.length;
+  expect(r.domains).toEqual(input.domains.map((d) => d.name));
+  for (const run of r.runs) {
+    // the stack is the XOR of the domain patches; the joint search started from it
+    expect(run.stack.flips).toEqual(xorStack(run.own.map((p) => p.flips)));
+    expect(run.jointInitialFitness).toBe(run.stack.fitness);
+    // never worse than the stack on the search objective
+    expect(run.joint.fitness).toBeGreaterThanOrEqual(run.stack.fitness);
+    for (const p of [...run.own, run.stack, run.joint]) expect(p.domainGains).toHaveLength(D);
+    // held-out outcomes per domain and arm, each with a null of its own size
+    expect(run.heldout).toHaveLength(D);
+    run.heldout.forEach((h, d) => {
+      for (const arm of STACK_ARMS) {
+        const o = h[arm];
+        expect(o.n).toBe(input.domains[d]!.heldout.length);
+        expect(o.net).toBe(o.fixed - o.broken);
+        expect(o.null.patches).toBe(r.nullPatches);
+        expect(o.null.flips).toBe(o.flips);
+      }
+      expect(h.own.flips).toBe(run.own[d]!.flips.length);
+      expect(h.stack.flips).toBe(run.stack.flips.length);
+      expect(h.joint.flips).toBe(run.joint.flips.length);
+    });
+    // the cancellation report: every flip of a domain patch once, cancelled ones = flips in an even number of patches
+    const c = run.cancellation;
+    const all = new Set(run.own.flatMap((p) => p.flips.map((f) => JSON.stringify(f))));
+    expect(c.flips).toHaveLength(all.size);
+    for (const f of c.flips) {
+      const holders = run.own.filter((p) => p.flips.some((x) => JSON.stringify(x) === JSON.stringify(f.flip))).length;
+      expect(f.from).toHaveLength(holders);
+      expect(f.inStack).toBe(holders % 2 === 1);
+      expect(f.effect).toHaveLength(D);
+      expect(f.conflict).toBe(f.effect.some((x) => x > c.threshold) && f.effect.some((x) => x < -c.threshold));
+    }
+    c.domains.forEach((x, d) => {
+      expect(x.alone).toBe(run.own[d]!.domainGains[d]);
+      expect(x.stacked).toBe(run.stack.domainGains[d]);
+      expect(x.joint).toBe(run.joint.domainGains[d]);
+    });
+  }
+  // and the repair does something: better than the stack somewhere
+  expect(r.runs.some((x) => x.joint.fitness > x.stack.fitness)).toBe(true);
+  expect(r.cells).toHaveLength((D + (input.other?.length ? 1 : 0)) * 3);
+  const table = formatStackStudy(r);
+  for (const d of r.domains) for (const arm of ['own patch', 'naive XOR stack', 'joint patch']) expect(table).toContain(`| ${d} | ${arm} |`);
+}
+
+const strip = (r: StackStudyResult) => ({ ...r, seconds: 0, runs: r.runs.map((x) => ({ ...x, own: x.own.map((p) => ({ ...p, seconds: 0 })), joint: { ...x.joint, seconds: 0 } })) });
+
+describe('runStackStudy on random models', () => {
+  let model: Model;
+  beforeAll(async () => {
+    const sink = memorySink();
+    await generateQwen3(presetOptions('tiny', { seed: 5 }), sink);
+    model = await Model.load(bytesSource(sink.bytes(), 'random-tiny.gguf'), { maxContext: 32 });
+  });
+
+  it.each([2, 3])('with %i domains: joint >= stack on the search objective, and held-out counts are evaluatePatch\'s', async (D) => {
+    const rng = new Rng(9);
+    const domains: StackDomain[] = ['add', 'mul', 'max'].slice(0, D).map((k) => ({ name: k, target: probes(k, 8, rng), heldout: probes(k, 8, rng) }));
+    const input: StackStudyInput = {
+      model, domains, control: probes('sub', 8, rng), other: probes('sub', 6, rng),
+      single: { strategy: guided, options: { verify: 4 } }, joint: { strategy: joint, options: { verify: 4 } }, config,
+    };
+    const arena = model.engine.mark();
+    const r = await runStackStudy(input, { seeds: [1, 2], workers: 2, nullPatches: 3, maxTokens: 6 });
+    checkStudy(r, input);
+    expect(model.engine.mark()).toBe(arena);
+    // the stacks are not trivial: something was found and something conflicts or cancels
+    expect(r.runs.some((x) => x.stack.flips.length > 0)).toBe(true);
+    // the stack's held-out row is evaluatePatch with the same null (K random patches from Rng(seed))
+    const run = r.runs[1]!;
+    const e = evaluatePatch(model, run.stack.flips, domains[0]!.heldout, {
+      maxTokens: 6, null: { patches: 3, seed: run.seed, layers: config.layers, projs: config.projs, granularity: config.granularity },
+    });
+    const h = run.heldout[0]!.stack;
+    expect({ fixed: h.fixed, broken: h.broken, net: h.net }).toEqual({ fixed: e.total.fixed, broken: e.total.broken, net: e.total.net });
+    expect(h.null.nets).toEqual(e.null!.nets);
+    if (D === 2) {
+      const one = await runStackStudy(input, { seeds: [1, 2], workers: 1, nullPatches: 3, maxTokens: 6 });
+      expect(strip(one)).toEqual(strip(r));
+    }
+  });
+});
+
+describe('the joint strategy from an initial patch', () => {
+  it('with adds=false and swaps=0 only drops flips, and only while the fitness rises', async () => {
+    const sink = memorySink();
+    await generateQwen3(presetOptions('tiny', { seed: 6 }), sink);
+    const model = await Model.load(bytesSource(sink.bytes(), 'random-tiny.gguf'), { maxContext: 32 });
+    const rng = new Rng(4);
+    const target = [...probes('add', 8, rng).map((probe) => ({ probe, domain: 'add' })), ...probes('mul', 8, rng).map((probe) => ({ probe, domain: 'mul' }))];
+    // random rows: noise, some of which a drop repairs
+    const initialPatch = ['blk.0.ffn_gate', 'blk.0.ffn_down', 'blk.1.ffn_gate', 'blk.1.ffn_up'].flatMap((tensor) => [5, 60, 111].map((row) => ({ tensor, row })));
+    const run = (strategyOptions: Record<string, string>) => runSearch({
+      model, target, control: probes('sub', 8, rng), strategy: joint, workers: 2,
+      config: { ...config, seed: 1, iterations: 6, strategy: 'joint', strategyOptions, initialPatch },
+    });
+    const drops = await run({ adds: 'false', swaps: '0' });
+    for (const f of drops.flips) expect(initialPatch).toContainEqual(f);
+    expect(drops.flips.length).toBeLessThan(initialPatch.length);
+    expect(drops.history.every((h) => h.flips.length === 0)).toBe(true);
+    expect(drops.fitness).toBeGreaterThan(drops.initialFitness);
+    const all = await run({});
+    expect(all.fitness).toBeGreaterThanOrEqual(all.initialFitness);
+  });
+});
+
+describe('runStackStudy on the shipped tiny model', () => {
+  it.each([2, 3])('with %i domains: joint >= stack on the search objective', async (D) => {
+    const src = await fileSource(modelPath);
+    const model = await Model.load(src);
+    await src.close();
+    const set = async (skill: 'addition' | 'capital' | 'multiplication', s: 'SEARCH' | 'EVAL' | 'CONTROL', n: number) => (await readProbeFile(tinyProbeSpec(skill, s))).probes.slice(0, n);
+    const skills = (['addition', 'capital', 'multiplication'] as const).slice(0, D);
+    const domains: StackDomain[] = [];
+    for (const k of skills) domains.push({ name: k, target: await set(k, 'SEARCH', 16), heldout: await set(k, 'EVAL', 16) });
+    const input: StackStudyInput = {
+      model, domains,
+      control: [...(await set('addition', 'CONTROL', 6)), ...(await set('capital', 'CONTROL', 6))],
+      other: await set('multiplication', 'EVAL', D === 3 ? 0 : 12),
+      single: { strategy: guided }, joint: { strategy: joint }, config: { ...config, layers: [2, 3] },
+    };
+    const r = await runStackStudy(input, { seeds: [1], workers: 2, nullPatches: 3 });
+    checkStudy(r, input);
+    expect(r.cells.some((c) => c.domain === OTHER_SKILLS)).toBe(D === 2);
+  });
+});
