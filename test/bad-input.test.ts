@@ -183,4 +183,17 @@ describe('bad input (issue 11)', () => {
     sink.close();
     expect(readFileSync(log, 'utf8')).toBe('{"type":"start","version":1,"config":{}}\n');
   });
+
+  it('a resumed checkpoint log loses its torn last line before new records go after it', async () => {
+    const { readCheckpoint } = await import('@bankai/search/node');
+    const log = at('torn.json.log.jsonl');
+    writeFileSync(log, '{"type":"start","version":1,"config":{}}\n{"type":"step","itera'); // killed mid-write
+    expect(readCheckpoint(log)).toHaveLength(1);
+    const sink = fileCheckpoint(log, { fresh: false });
+    sink.append({ type: 'step', iteration: 0, rng: [1, 2, 3, 4], accepted: [], fitness: 0, evaluations: 8 });
+    sink.close();
+    const records = readCheckpoint(log);
+    expect(records.map((r) => r.type)).toEqual(['start', 'step']);
+    expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+  });
 });

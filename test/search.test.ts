@@ -91,6 +91,30 @@ describe.each([
 });
 
 describe('runSearch', () => {
+  it('checkpoints a step whose strategy accepts and then leaves the loop (resume rebuilds the same patch)', async () => {
+    const { defineStrategy } = await import('@bankai/search');
+    const s = await setup();
+    const acceptThenStop = defineStrategy({
+      name: 'accept-then-stop', description: 'accepts the best of 4 rows in step 0, then breaks out', options: {},
+      async run(ctx) {
+        for (const it of ctx.steps()) {
+          const evals = await ctx.evaluate([0, 1, 2, 3].map((i) => [ctx.space.candidate(i + it)]));
+          await ctx.accept(evals.reduce((a, b) => (b.fitness > a.fitness ? b : a)));
+          break;
+        }
+      },
+    });
+    const log: CheckpointRecord[] = [];
+    const cfg = { ...config, strategy: 'accept-then-stop', strategyOptions: {} };
+    const first = await runSearch({ ...s, strategy: acceptThenStop, config: cfg, workers: 1, checkpoint: { append: (r) => log.push(structuredClone(r)) } });
+    expect(first.flips).toHaveLength(1);
+    expect(log.filter((r) => r.type === 'step')).toEqual([expect.objectContaining({ iteration: 0, accepted: first.flips })]);
+    // resuming continues after step 0 with its flip in place: step 1 adds a second one
+    const resumed = await runSearch({ ...s, strategy: acceptThenStop, config: cfg, workers: 1, resume: log });
+    expect(resumed.flips.slice(0, 1)).toEqual(first.flips);
+    expect(resumed.flips).toHaveLength(2);
+  });
+
   it('refuses to resume a log written by a different search', async () => {
     const s = await setup();
     const resume: CheckpointRecord[] = [{ type: 'start', version: 1, config: { ...config, seed: 8 } }];

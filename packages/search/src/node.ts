@@ -1,5 +1,5 @@
 // File edges of the search: the checkpoint log (JSON lines, appended and fsynced every step).
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import type { CheckpointRecord, CheckpointSink } from './search.js';
 import { StrategyError } from './strategy.js';
 
@@ -26,11 +26,17 @@ export function readCheckpoint(path: string): CheckpointRecord[] {
 }
 
 /** Appends records durably. `fresh` truncates an existing log (a new search). The file is
- *  opened at the first record, so a search stopped before it leaves no empty log behind. */
+ *  opened at the first record, so a search stopped before it leaves no empty log behind; a
+ *  resumed log first loses a torn last line (killed mid-write), so the records appended after it
+ *  stay readable. */
 export function fileCheckpoint(path: string, opts: { fresh: boolean }): CheckpointSink & { close(): void } {
   let fd: number | undefined;
   return {
     append(record) {
+      if (fd === undefined && !opts.fresh && existsSync(path)) {
+        const text = readFileSync(path, 'utf8');
+        if (text.length > 0 && !text.endsWith('\n')) truncateSync(path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+      }
       fd ??= openSync(path, opts.fresh ? 'w' : 'a');
       writeSync(fd, JSON.stringify(record) + '\n');
       fsyncSync(fd);

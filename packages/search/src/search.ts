@@ -335,6 +335,19 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       });
     };
 
+    /** Checkpoints step `it`: its net change (flips added in patch order, flips removed); the patch
+     *  is put in the order a resume rebuilds it in (removed and re-added flips keep their place). */
+    const endStep = (it: number) => {
+      if (inFlight) throw new StrategyError('a strategy must await its evaluations before the next step');
+      const was = new Set(stepStart.map(key));
+      const added = accepted.filter((c) => !was.has(key(c)));
+      const removed = stepStart.filter((c) => !acceptedKeys.has(key(c)));
+      accepted = applyStep(stepStart, added, removed);
+      input.checkpoint?.append({ type: 'step', iteration: it, rng: rng.state, accepted: added, ...(removed.length ? { removed } : {}), fitness: current.fitness, evaluations: evaluations });
+      if (added.length || removed.length) history.push({ iteration: it, flips: added, ...(removed.length ? { removed } : {}), fitness: current.fitness });
+      emit(it);
+    };
+
     const ctx: SearchContext<Record<string, unknown>> = {
       options: strategyOptions,
       space,
@@ -356,17 +369,16 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
             return;
           }
           stepStart = [...accepted];
-          yield it;
-          if (inFlight) throw new StrategyError('a strategy must await its evaluations before the next step');
-          // the step's net change: flips it added (in patch order) and flips it removed; the patch
-          // is put in the order a resume rebuilds it in (removed and re-added flips keep their place)
-          const was = new Set(stepStart.map(key));
-          const added = accepted.filter((c) => !was.has(key(c)));
-          const removed = stepStart.filter((c) => !acceptedKeys.has(key(c)));
-          accepted = applyStep(stepStart, added, removed);
-          input.checkpoint?.append({ type: 'step', iteration: it, rng: rng.state, accepted: added, ...(removed.length ? { removed } : {}), fitness: current.fitness, evaluations: evaluations });
-          if (added.length || removed.length) history.push({ iteration: it, flips: added, ...(removed.length ? { removed } : {}), fitness: current.fitness });
-          emit(it);
+          let finished = false;
+          try {
+            yield it;
+            finished = true;
+          } finally {
+            // a strategy that breaks out of the loop after accepting in this step still gets the
+            // step checkpointed (a resume must rebuild the same patch); an unchanged one needs none
+            const changed = accepted.length !== stepStart.length || accepted.some((c, i) => key(c) !== key(stepStart[i]!));
+            if (finished || (changed && inFlight === 0)) endStep(it);
+          }
         }
       },
       async evaluate(flipSets, opts = {}) {
