@@ -71,6 +71,18 @@ function strategyHelp(s: Strategy): string {
   return lines.join('\n');
 }
 
+/** The first Ctrl-C stops a search after its current step (the second kills); release() unhooks it. */
+function stopAfterStepOnSigint(): { signal: AbortSignal; release(): void } {
+  const abort = new AbortController();
+  const onSigint = () => {
+    process.stderr.write('\nstopping after this step (Ctrl-C again to kill; --resume continues)\n');
+    abort.abort();
+    process.off('SIGINT', onSigint);
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: abort.signal, release: () => process.off('SIGINT', onSigint) };
+}
+
 /** Phases before the first step on stderr (own answers, residual cache, baselines): counts and an ETA, at most every 2 s. */
 function phasePrinter(quiet: boolean): (e: PhaseEvent) => void {
   let last = -Infinity;
@@ -236,22 +248,16 @@ export const search: Command = {
     }
     mkdirSync(dirname(resolve(outPath)), { recursive: true });
     const sink = fileCheckpoint(logPath, { fresh: flags.resume !== true });
-    const abort = new AbortController();
-    const onSigint = () => {
-      process.stderr.write('\nstopping after this step (Ctrl-C again to kill; --resume continues)\n');
-      abort.abort();
-      process.off('SIGINT', onSigint);
-    };
-    process.on('SIGINT', onSigint);
+    const { signal, release: releaseSigint } = stopAfterStepOnSigint();
     let r: SearchResult;
     try {
       out(`searching ${basename(s.modelPath)} with ${strategy.name}: ${s.config.iterations} steps, layers ${s.config.layers.join(',')}, ${s.config.projs.join(',')} ${s.config.granularity}s, ${s.workers} worker(s), seed ${s.config.seed}${resume.length ? `, resuming at step ${resume.filter((x) => x.type === 'step').length + 1}` : ''}`);
-      r = await searchOnce(s, strategy, options, s.target, { checkpoint: sink, resume, onProgress: progressPrinter(flags.quiet === true), onPhase: phasePrinter(flags.quiet === true), signal: abort.signal });
+      r = await searchOnce(s, strategy, options, s.target, { checkpoint: sink, resume, onProgress: progressPrinter(flags.quiet === true), onPhase: phasePrinter(flags.quiet === true), signal });
     } catch (e) {
       if (e instanceof StrategyError) throw new CliError(`bankai search: ${e.message}`);
       throw e;
     } finally {
-      process.off('SIGINT', onSigint);
+      releaseSigint();
       sink.close();
       if (!flags.quiet) process.stderr.write('\n');
     }
@@ -351,13 +357,7 @@ export const stackCompare: Command = {
         return { sink, resume };
       }
       : undefined;
-    const abort = new AbortController();
-    const onSigint = () => {
-      process.stderr.write('\nstopping after this step (Ctrl-C again to kill; --resume continues)\n');
-      abort.abort();
-      process.off('SIGINT', onSigint);
-    };
-    process.on('SIGINT', onSigint);
+    const { signal, release: releaseSigint } = stopAfterStepOnSigint();
     const progress = progressPrinter(flags.quiet === true);
     let result: StackStudyResult;
     try {
@@ -371,7 +371,7 @@ export const stackCompare: Command = {
         config: s.config,
       }, {
         seeds: [s.config.seed], workers: s.workers, nullPatches: nullWanted.patches, nullSeed: nullWanted.seed,
-        maxTokens: flags['max-tokens'] as number, checkpoints, signal: abort.signal,
+        maxTokens: flags['max-tokens'] as number, checkpoints, signal,
         onProgress: (m) => {
           if (flags.quiet !== true) process.stderr.write(`${m}\n`);
         },
@@ -381,7 +381,7 @@ export const stackCompare: Command = {
       if (e instanceof StrategyError) throw new CliError(`bankai stack: ${e.message}`);
       throw e;
     } finally {
-      process.off('SIGINT', onSigint);
+      releaseSigint();
       for (const k of sinks) k.close();
     }
     const run = result.runs[0]!;
