@@ -263,7 +263,7 @@ export const search: Command = {
     }
     const manifest = manifestOf(s, r, strategy, options, basename(outPath).replace(/\.(json|bkp)$/, ''));
     await writePatchFile(outPath, manifest, { overwrite: true });
-    out(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations${r.backwards ? `, ${r.backwards} backward passes in ${r.firstOrderSeconds.toFixed(1)} s` : ''}); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
+    out(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations${r.backwards ? `, ${r.backwards} backward passes in ${r.timing.firstOrder.toFixed(1)} s` : ''}); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
     const t = r.timing;
     out(`time: preparation ${t.prepare.toFixed(1)} s, exact evaluations ${t.evaluation.toFixed(1)} s, first-order rankings ${t.firstOrder.toFixed(1)} s, other ${t.other.toFixed(1)} s`);
     out(`wrote ${outPath}`);

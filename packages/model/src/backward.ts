@@ -237,8 +237,7 @@ export class Qwen3Backward {
   /**
    * Forward `tokens` (from position 0, with the tape on), then backward from the seeds that
    * `seeds` returns for the logits of rows logitsFrom..n-1 ((n - logitsFrom, vocab) f32), calling
-   * `visit` for every projection of layers >= fromLayer, from the top layer down. Returns the
-   * seeds used.
+   * `visit` for every projection of layers >= fromLayer, from the top layer down.
    */
   backward(
     tokens: readonly number[],

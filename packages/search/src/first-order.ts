@@ -22,7 +22,7 @@ import { spearman } from './stats.js';
 import type { Candidate, CandidateSpace, Granularity } from './space.js';
 
 export interface FirstOrderEffects {
-  /** Probes (targets, then controls). */
+  /** Probes, in the order the model was given them (the search: targets, controls, validation). */
   readonly nProbes: number;
   /** Candidates of the space. */
   readonly size: number;
@@ -89,8 +89,8 @@ export function runnerAccess(runner: Qwen3Runner): SequenceAccess {
  */
 export function probeEffects(
   backward: Qwen3Backward, io: SequenceAccess, p: PreparedProbe, metric: Metric, table: CandidateTable, acc: Float64Array,
+  byProjection = projectionIndex(table),
 ): { gap: number; backwards: number } {
-  const byProjection = new Map(table.tensors.map((t) => [`${t.layer}.${t.proj}`, t]));
   const n = metric === 'competitor' ? p.correctTokens.length : p.sequences.length;
   const scores = Array.from({ length: n }, (_, k) => io.score(p, k));
   const V = backward.config.vocabSize;
@@ -109,15 +109,21 @@ export function probeEffects(
   return { gap: probeGap(p, scores, metric), backwards };
 }
 
+/** The table's tensors by `layer.proj`, as a backward pass names them. */
+function projectionIndex(table: CandidateTable): Map<string, CandidateTable['tensors'][number]> {
+  return new Map(table.tensors.map((t) => [`${t.layer}.${t.proj}`, t]));
+}
+
 /** probeEffects for several probes: (probes.length, size) deltas. */
 export function chunkEffects(backward: Qwen3Backward, io: SequenceAccess, probes: readonly PreparedProbe[], metric: Metric, table: CandidateTable): FirstOrderChunk {
   const deltas = new Float32Array(probes.length * table.size);
   const gaps = new Float64Array(probes.length);
   const acc = new Float64Array(table.size);
+  const byProjection = projectionIndex(table);
   let backwards = 0;
   probes.forEach((p, i) => {
     acc.fill(0);
-    const r = probeEffects(backward, io, p, metric, table, acc);
+    const r = probeEffects(backward, io, p, metric, table, acc, byProjection);
     gaps[i] = r.gap;
     backwards += r.backwards;
     deltas.set(acc, i * table.size);

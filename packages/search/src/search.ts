@@ -124,9 +124,8 @@ export interface SearchResult {
   /** Steps that changed the patch: the flips each added (and removed, when any). */
   history: { iteration: number; flips: Candidate[]; removed?: Candidate[]; fitness: number }[];
   evaluations: number;
-  /** Backward passes run for first-order rankings (ctx.firstOrder), and their seconds. */
+  /** Backward passes run for first-order rankings (ctx.firstOrder); their seconds are timing.firstOrder. */
   backwards: number;
-  firstOrderSeconds: number;
   timing: SearchTiming;
   seconds: number;
   stoppedEarly: boolean;
@@ -474,7 +473,6 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       history,
       evaluations: evaluations,
       backwards,
-      firstOrderSeconds,
       timing: (() => {
         const total = (performance.now() - t0) / 1000;
         return { prepare: prepareSeconds, evaluation: evaluationSeconds, firstOrder: firstOrderSeconds, other: Math.max(0, total - prepareSeconds - evaluationSeconds - firstOrderSeconds) };
