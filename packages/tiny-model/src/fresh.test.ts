@@ -3,12 +3,12 @@
 // with none left.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildCorpus, differentiate, formatPoly, isPrime, SKILLS, type SkillName } from './corpus.js';
+import { buildCorpus, corpusSplit, differentiate, formatPoly, isPrime, SKILLS, type SkillName } from './corpus.js';
 import { FreshPromptsError, freshCapacity, freshExamples, freshProbes, ruleMistake } from './fresh.js';
 import { PROBE_SKILLS, probePath } from './paths.js';
 
 const corpus = buildCorpus();
-const used = new Set(SKILLS.flatMap((s) => [...corpus.skills[s].train, ...corpus.skills[s].heldout].map((e) => e.prompt)));
+const used = new Set(SKILLS.flatMap((s) => [...corpusSplit(corpus, s).train, ...corpusSplit(corpus, s).heldout].map((e) => e.prompt)));
 const trainTxt = readFileSync(new URL('../data/train.txt', import.meta.url), 'utf8');
 const probeFilePrompts = new Set(PROBE_SKILLS.flatMap((s) => Object.values(JSON.parse(readFileSync(probePath(s), 'utf8')).sets as Record<string, { prompt: string }[]>).flat().map((p) => p.prompt)));
 const FRESH: SkillName[] = ['addition', 'comparison', 'derivative', 'second_derivative'];
