@@ -28,3 +28,4 @@ export {
   type StackArm, type StackCancellation, type StackCell, type StackDomain, type StackFlip, type StackOutcome, type StackPatch,
   type StackRun, type StackSearchId, type StackStrategy, type StackStudyInput, type StackStudyOptions, type StackStudyResult,
 } from './stack-study.js';
+export { formatRobustness, meanNll, randomBitFlips, runRobustness, type RobustnessOptions, type RobustnessPoint, type RobustnessResult, type RobustnessRun } from './robustness.js';
