@@ -34,13 +34,16 @@ const torchFile = join(runDir, 'eval-results.json');
 // eval-engine.mjs); the training forward (float activations) differs on a few near-ties.
 const engine = JSON.parse(readFileSync(join(pkg, 'model/eval-engine.json'), 'utf8')).greedy;
 const torch = existsSync(torchFile) ? JSON.parse(readFileSync(torchFile, 'utf8')).results : recordFromProbeFiles();
+// a correct answer's mistake: the record's where it has one (train.py's likely_mistake; presets with
+// torch_mistakes false record none), else the engine's likelyMistake (the same rule)
 const results = Object.fromEntries(
   Object.entries(torch).map(([key, rows]) => [
     key,
     rows.map((r, i) => {
       const said = engine[key][i];
       const correct = said === r.answer;
-      return { ...r, greedy: said, correct, mistake: correct ? (r.correct ? r.mistake : r.greedy) : said };
+      const recorded = r.correct ? r.mistake : r.greedy;
+      return { ...r, greedy: said, correct, mistake: correct ? (recorded ?? engineMistake(r)) : said };
     }),
   ]),
 );

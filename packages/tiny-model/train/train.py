@@ -365,6 +365,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--resume", action="store_true",
                     help="continue from ckpt.pt (a finished checkpoint is only evaluated and exported)")
+    ap.add_argument("--export-only", action="store_true",
+                    help="with --resume: evaluate and export the checkpoint as it is, even mid-run (a preview; not a shipped file)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(args.seed)
@@ -389,7 +391,9 @@ def main():
         model.load_state_dict(saved["state"])
     done_step = saved.get("step", args.steps) if saved else 0  # a checkpoint without a step is a finished run
 
-    if done_step < args.steps:
+    if args.export_only and not args.resume:
+        sys.exit("train.py: --export-only needs --resume (it exports the checkpoint)")
+    if done_step < args.steps and not args.export_only:
         ids = load_ids(os.path.join(args.data, "train-ids.u16"))
         T = cfg["context"]
         starts = line_starts(ids, ev["newlineId"], T + 1)
@@ -432,11 +436,16 @@ def main():
                 return
         info.update(final_ema_loss=ema, seconds=round(time.time() - t0))
     else:
+        if done_step < args.steps:
+            info.update(steps=done_step, preview_of_steps=args.steps)
         info.update({k: saved[k] for k in ("final_ema_loss", "seconds") if k in saved})
         if "final_ema_loss" not in info and "ema" in saved:
             info.update(final_ema_loss=saved["ema"], seconds=round(saved["seconds"]))
 
-    acc, results = evaluate(model, ev, mistakes=True)
+    # the most likely mistake of every correct answer (one forward + a greedy tail each, batch 1): the
+    # tiny preset records torch's; larger presets leave it to make-probes.mjs, which computes the same
+    # rule with the engine (likelyMistake), much faster than a batch-1 torch forward per example
+    acc, results = evaluate(model, ev, mistakes=PRESETS[PRESET].get("torch_mistakes", True))
     print("final " + " ".join(f"{k}={v:.3f}" for k, v in acc.items()), flush=True)
     name = "eval-results-float.json" if args.float else "eval-results.json"
     atomic_write(os.path.join(args.out, name), json.dumps(dict(accuracy=acc, results=results), indent=1).encode())
