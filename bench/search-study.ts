@@ -14,14 +14,15 @@
 // other skill's) to size a study on a larger model.
 // Usage: npx tsx bench/search-study.ts [--model tiny|small] [--skills addition,primality,derivative,multiplication]
 //          [--targets search|search+train] [--seeds 1,2,3,4,5] [--null 10] [--fresh 200] [--workers 2]
-//          [--arms greedy,guided] [--controls demo|control] [--heldout-max N] [--other-max N] [--json out.json]
+//          [--arms greedy,guided] [--controls demo|control] [--heldout-max N] [--other-max N]
+//          [--layers all|4-7] [--iters N (guided; greedy gets 1.5x)] [--json out.json]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileSource } from '@bankai/gguf/node';
 import { Model } from '@bankai/model';
 import { shippedModel, shippedProbeSpec, type Probe, type ShippedModelName } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
-import { formatStudy, runStudy, type SearchConfig, type StudyArm, type StudySkill } from '@bankai/search';
+import { formatStudy, parseLayers, runStudy, type SearchConfig, type StudyArm, type StudySkill } from '@bankai/search';
 import greedy from '@bankai/strategy-greedy';
 import guided from '@bankai/strategy-guided';
 import { FreshPromptsError, freshProbes, type SkillName } from '@bankai/tiny-model';
@@ -42,6 +43,8 @@ const { values: args } = parseArgs({
     controls: { type: 'string', default: 'demo' },
     'heldout-max': { type: 'string' },
     'other-max': { type: 'string' },
+    layers: { type: 'string', default: 'all' },
+    iters: { type: 'string', default: '40' },
     json: { type: 'string' },
   },
 });
@@ -59,8 +62,8 @@ const src = await fileSource(shipped.modelPath);
 const model = await Model.load(src);
 await src.close();
 // the demo's search space (every layer, the MLP projections); the old greedy exactly as `bankai demo` runs it
-const allLayers = Array.from({ length: model.config.nLayer }, (_, i) => i);
-const common = { iterations: 60, layers: allLayers, projs: ['gate', 'up', 'down'], granularity: 'row', aggregate: 'mean', minGain: 0.02, targetMargin: 2 } as const;
+const iters = Number(args.iters);
+const common = { iterations: Math.round(1.5 * iters), layers: parseLayers(args.layers, model.config.nLayer), projs: ['gate', 'up', 'down'], granularity: 'row', aggregate: 'mean', minGain: 0.02, targetMargin: 2 } as const;
 const ARMS: Record<string, StudyArm> = {
   greedy: {
     name: 'greedy (old default)', strategy: greedy,
@@ -70,7 +73,7 @@ const ARMS: Record<string, StudyArm> = {
   guided: {
     name: 'guided (new default)', strategy: guided,
     config: {
-      ...common, projs: [...common.projs], layers: [...common.layers], iterations: 40, strategy: 'guided', strategyOptions: {},
+      ...common, projs: [...common.projs], layers: [...common.layers], iterations: iters, strategy: 'guided', strategyOptions: {},
       metric: 'competitor', lambda: 1, maxBrokenControls: 0, validation: 0.33, ownAnswerDistractors: false,
     } satisfies Omit<SearchConfig, 'seed'>,
   },

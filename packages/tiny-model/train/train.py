@@ -367,6 +367,7 @@ def main():
                     help="continue from ckpt.pt (a finished checkpoint is only evaluated and exported)")
     ap.add_argument("--export-only", action="store_true",
                     help="with --resume: evaluate and export the checkpoint as it is, even mid-run (a preview; not a shipped file)")
+    ap.add_argument("--no-eval", action="store_true", help="skip the final greedy evaluation (no eval-results.json)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(args.seed)
@@ -445,10 +446,11 @@ def main():
     # the most likely mistake of every correct answer (one forward + a greedy tail each, batch 1): the
     # tiny preset records torch's; larger presets leave it to make-probes.mjs, which computes the same
     # rule with the engine (likelyMistake), much faster than a batch-1 torch forward per example
-    acc, results = evaluate(model, ev, mistakes=PRESETS[PRESET].get("torch_mistakes", True))
-    print("final " + " ".join(f"{k}={v:.3f}" for k, v in acc.items()), flush=True)
-    name = "eval-results-float.json" if args.float else "eval-results.json"
-    atomic_write(os.path.join(args.out, name), json.dumps(dict(accuracy=acc, results=results), indent=1).encode())
+    if not args.no_eval:
+        acc, results = evaluate(model, ev, mistakes=PRESETS[PRESET].get("torch_mistakes", True))
+        print("final " + " ".join(f"{k}={v:.3f}" for k, v in acc.items()), flush=True)
+        name = "eval-results-float.json" if args.float else "eval-results.json"
+        atomic_write(os.path.join(args.out, name), json.dumps(dict(accuracy=acc, results=results), indent=1).encode())
     if not args.float:
         export_tensors(model, args.out, info)
     print("done", flush=True)
