@@ -17,6 +17,7 @@ import { q8Bytes, quantizeQ8 } from '../q8';
 import { fail, failed } from './errors';
 import { GGML_F16, GGML_F32, GGML_Q1_0, Gguf, T_ARRAY, T_BOOL, T_STRING, TensorInfo, ggmlTypeName, readGguf, typeName } from './gguf';
 import { plog, pexp } from './portable-math';
+import { AppliedPatch } from './patch';
 import { sha256Hex } from './sha256';
 import { Tokenizer, tokenizerFromGguf } from './tokenizer';
 
@@ -226,9 +227,10 @@ export class Model {
   kCache: usize = 0; // (nLayer, maxContext, kvDim)
   vCache: usize = 0;
   logits: usize = 0; // (maxBatch, vocab)
-  /** Applied patches, most recent last: each a list of XOR steps (see patch.ts). */
-  patches: Array<Array<i32>> = [];
-  patchFlips: Array<i32> = [];
+  /** (cols, rows) of every tensor of the file by patch name (without `.weight`). */
+  shapes: Map<string, StaticArray<i32>> = new Map();
+  /** Applied patches, most recent last (patch.ts). */
+  patches: Array<AppliedPatch> = [];
 
   alloc(bytes: usize): usize {
     const p = heap.alloc(bytes);
@@ -290,6 +292,13 @@ export class Model {
     m.config = c;
     m.tokenizer = tok;
     m.nTensors = g.tensors.length;
+    for (let i = 0; i < g.tensors.length; i++) {
+      const t = g.tensors[i];
+      const shape = new StaticArray<i32>(2);
+      shape[0] = t.cols;
+      shape[1] = t.rows;
+      m.shapes.set(t.name.endsWith('.weight') ? t.name.slice(0, t.name.length - 7) : t.name, shape);
+    }
     // runner sizes first: refuse a shape whose buffers cannot fit a 32-bit memory
     m.maxContext = min(512, c.contextLength);
     m.maxBatch = min(64, m.maxContext);
