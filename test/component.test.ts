@@ -16,9 +16,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engine } from '@bankai/engine-wasm/component';
-import { bytesSource } from '@bankai/gguf';
+import { bytesSource, memorySink, meta, writeGguf } from '@bankai/gguf';
 import { applyPatch, Model, modelShape } from '@bankai/model';
-import { presetOptions } from '@bankai/model-gen';
+import { presetOptions, qwen3WriteSpec } from '@bankai/model-gen';
 import { writeQwen3File } from '@bankai/model-gen/node';
 import { createManifest, encodeBinary, formatManifest, generateSigningKey, signManifest, type Flip, type PatchManifest } from '@bankai/patch-format';
 import { Rng } from '@bankai/rng';
@@ -262,6 +262,7 @@ describe('the engine component in process', () => {
         got.forEach((row, i) => flat.set(row, i * ref.config.vocabSize));
         expect(describeF32Diff(flat, want, ref.config.vocabSize)).toBeUndefined();
         for (const p of ['hello world', 'Q: 1+1 A:', 'the']) expect(cm.generate(p, 40)).toBe(ref.generate(p, { maxTokens: 40 }).text);
+        expect(JSON.parse(cm.info()).sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
       } finally {
         cm[Symbol.dispose]();
       }
@@ -269,6 +270,56 @@ describe('the engine component in process', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('tokenizes and detokenizes as @bankai/model, user-defined tokens and invalid UTF-8 included', async () => {
+    // the model-gen vocabulary with <|im_start|> / <|im_end|> as user-defined tokens (type 4),
+    // which are cut out of any text, and <|endoftext|> as a control token, which is not
+    const spec = qwen3WriteSpec(presetOptions('tiny', { seed: 2 }));
+    const tokens = spec.metadata.find(([k]) => k === 'tokenizer.ggml.tokens')![1].value as string[];
+    const types = Int32Array.from(spec.metadata.find(([k]) => k === 'tokenizer.ggml.token_type')![1].value as Int32Array);
+    types[tokens.indexOf('<|im_start|>')] = 4;
+    types[tokens.indexOf('<|im_end|>')] = 4;
+    types[tokens.indexOf('<|endoftext|>')] = 3;
+    spec.metadata = spec.metadata.map(([k, v]) => [k, k === 'tokenizer.ggml.token_type' ? meta.i32s(types) : v]);
+    const sink = memorySink();
+    await writeGguf(sink, spec);
+    const bytes = sink.bytes();
+    const ref = await Model.load(bytesSource(bytes, 'm.gguf'));
+    const cm = engine.Model.load(bytes);
+    try {
+      const texts = [
+        '', ' ', 'a', "I'm sure they'LL say it's DONE, we'Ve 'd", '  two  spaces\n\n\tand tabs \r\n end ',
+        '12345 + 67.8 = ?', 'ünïcödé Ωμέγα кириллица 数字 ４５ 😀👍🏽 \u00a0nbsp\u2009thin', 'x\u0085y\ufeffz',
+        '<|im_start|>user\nhello<|im_end|><|endoftext|>', '<|im_start|><|im_start|>', 'The quick brown fox jumps over the lazy dog.',
+      ];
+      for (const t of texts) {
+        const want = ref.encode(t);
+        expect(Array.from(cm.tokenize(t)), JSON.stringify(t)).toEqual(want);
+        expect(cm.detokenize(Uint32Array.from(want)), JSON.stringify(t)).toBe(ref.decode(want));
+      }
+      // random id sequences decode to the same text, cut UTF-8 sequences becoming U+FFFD alike
+      const rng = new Rng(9);
+      for (let i = 0; i < 200; i++) {
+        const ids = Array.from({ length: 1 + rng.int(8) }, () => rng.int(ref.tokenizer.vocabSize));
+        expect(cm.detokenize(Uint32Array.from(ids)), `${ids}`).toBe(ref.decode(ids));
+      }
+    } finally {
+      cm[Symbol.dispose]();
+    }
+  });
+
+  it('fingerprints the file as sha256 does, for every length of the last block', () => {
+    // bytes after the tensor data are allowed, so one model file gives 65 consecutive lengths
+    const bytes = new Uint8Array(readFileSync(modelPath));
+    for (let extra = 0; extra <= 64; extra++) {
+      const b = new Uint8Array(bytes.length + extra);
+      b.set(bytes);
+      for (let i = 0; i < extra; i++) b[bytes.length + i] = (i * 151 + 7) & 0xff;
+      const cm = engine.Model.load(b);
+      expect(JSON.parse(cm.info()).sha256, `+${extra} bytes`).toBe(createHash('sha256').update(b).digest('hex'));
+      cm[Symbol.dispose]();
+    }
+  });
 
   it('never traps on seeded mutations of the GGUF file or of a patch', async () => {
     const bytes = new Uint8Array(readFileSync(modelPath));
