@@ -19,24 +19,24 @@ const H = new StaticArray<u32>(8);
 const TAIL = new StaticArray<u8>(128);
 
 function block(p: usize): void {
-  for (let i = 0; i < 16; i++) W[i] = bswap<u32>(load<u32>(p + (<usize>i << 2)));
+  for (let i = 0; i < 16; i++) unchecked(W[i] = bswap<u32>(load<u32>(p + (<usize>i << 2))));
   for (let i = 16; i < 64; i++) {
-    const a = W[i - 15], b = W[i - 2];
+    const a = unchecked(W[i - 15]), b = unchecked(W[i - 2]);
     const s0 = rotr<u32>(a, 7) ^ rotr<u32>(a, 18) ^ (a >>> 3);
     const s1 = rotr<u32>(b, 17) ^ rotr<u32>(b, 19) ^ (b >>> 10);
-    W[i] = W[i - 16] + s0 + W[i - 7] + s1;
+    unchecked(W[i] = unchecked(W[i - 16]) + s0 + unchecked(W[i - 7]) + s1);
   }
-  let a = H[0], b = H[1], c = H[2], d = H[3], e = H[4], f = H[5], g = H[6], h = H[7];
+  let a = unchecked(H[0]), b = unchecked(H[1]), c = unchecked(H[2]), d = unchecked(H[3]), e = unchecked(H[4]), f = unchecked(H[5]), g = unchecked(H[6]), h = unchecked(H[7]);
   for (let i = 0; i < 64; i++) {
     const S1 = rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25);
     const ch = (e & f) ^ (~e & g);
-    const t1 = h + S1 + ch + K[i] + W[i];
+    const t1 = h + S1 + ch + unchecked(K[i]) + unchecked(W[i]);
     const S0 = rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22);
     const maj = (a & b) ^ (a & c) ^ (b & c);
     const t2 = S0 + maj;
     h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
   }
-  H[0] += a; H[1] += b; H[2] += c; H[3] += d; H[4] += e; H[5] += f; H[6] += g; H[7] += h;
+  unchecked(H[0] = unchecked(H[0]) + a); unchecked(H[1] = unchecked(H[1]) + b); unchecked(H[2] = unchecked(H[2]) + c); unchecked(H[3] = unchecked(H[3]) + d); unchecked(H[4] = unchecked(H[4]) + e); unchecked(H[5] = unchecked(H[5]) + f); unchecked(H[6] = unchecked(H[6]) + g); unchecked(H[7] = unchecked(H[7]) + h);
 }
 
 export function sha256Hex(p: usize, len: usize): string {
