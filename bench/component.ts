@@ -9,7 +9,8 @@
 //   score    tokens/s of the full log-softmax after every position (logprobs) of 32-token
 //            sequences, result lifted into JS included (component: list<list<f32>>)
 //   decode   tokens/s of greedy generation (the same tokens on both sides: checked)
-// Each side runs `--rounds` interleaved rounds; medians are printed with their ratio.
+// Each side runs `--rounds` interleaved rounds after one warm-up round; medians are printed with
+// their ratio. On a shared machine the small models' ratios move by +-50% between runs.
 // Usage: npx tsx bench/component.ts [--models tiny,small,1.7b] [--rounds 5] [--seqs 4]
 // Generated models (small: model-gen's 'small' preset; 1.7b: the Bonsai-1.7B shape, 236 MB) go
 // into bench/out/ when missing; tiny is the shipped model.
@@ -94,7 +95,7 @@ for (const name of args.models.split(',')) {
   let vocab = 0;
   let seqLen = 0;
   let decoded = 0;
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round <= ROUNDS; round++) {
     // ---- Node engine ----
     let t = performance.now();
     const ts = await Model.load(bytesSource(bytes, name));
@@ -124,6 +125,8 @@ for (const name of args.models.split(',')) {
     if (got !== ref) throw new Error(`${name}: the component generated ${JSON.stringify(got)}, @bankai/model ${JSON.stringify(ref)}`);
     cm[Symbol.dispose]();
   }
+  // round 0 warms both sides up (JIT, memory growth) and is not counted
+  for (const side of Object.values(sides)) for (const xs of Object.values(side)) xs.shift();
   const row = (what: keyof Side, unit: string, digits: number, higherIsBetter: boolean) => {
     const c = median(sides.component[what]);
     const n = median(sides.node[what]);
