@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engine } from '@bankai/engine-wasm/component';
-import { bytesSource, memorySink, meta, writeGguf } from '@bankai/gguf';
+import { bytesSource, memorySink, meta, readGguf, writeGguf } from '@bankai/gguf';
 import { applyPatch, Model, modelShape } from '@bankai/model';
 import { presetOptions, qwen3WriteSpec } from '@bankai/model-gen';
 import { writeQwen3File } from '@bankai/model-gen/node';
@@ -261,7 +261,10 @@ describe('the engine component in process', () => {
         const flat = new Float32Array(want.length);
         got.forEach((row, i) => flat.set(row, i * ref.config.vocabSize));
         expect(describeF32Diff(flat, want, ref.config.vocabSize)).toBeUndefined();
-        for (const p of ['hello world', 'Q: 1+1 A:', 'the']) expect(cm.generate(p, 40)).toBe(ref.generate(p, { maxTokens: 40 }).text);
+        // a prompt of more than one 64-token batch, too
+        const long = 'The quick brown fox jumps over the lazy dog. '.repeat(12);
+        expect(ref.encode(long).length).toBeGreaterThan(64);
+        for (const p of ['hello world', 'Q: 1+1 A:', 'the', long]) expect(cm.generate(p, 40)).toBe(ref.generate(p, { maxTokens: 40 }).text);
         expect(JSON.parse(cm.info()).sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
       } finally {
         cm[Symbol.dispose]();
@@ -341,7 +344,7 @@ describe('the engine component in process', () => {
       }
     };
     // the header region (metadata, tokenizer, tensor infos) ends where the tensor data starts
-    const headerEnd = 14_880;
+    const headerEnd = (await readGguf(bytesSource(bytes, 'tiny.gguf'))).dataOffset;
     for (let i = 0; i < 150; i++) {
       const b = bytes.slice(0, rng.nextFloat() < 0.2 ? rng.int(bytes.length) : bytes.length);
       for (let k = 1 + rng.int(4); k > 0; k--) {

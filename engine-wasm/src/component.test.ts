@@ -91,6 +91,25 @@ describe('the core module driven through the canonical ABI by hand', () => {
     const [mp, ml] = [view().getUint32(ret + 4, true), view().getUint32(ret + 8, true)];
     expect(new TextDecoder().decode(new Uint8Array(x.memory.buffer, mp, ml))).toBe('logprobs: no tokens');
     post('[method]model.logprobs', ret);
+
+    // every call frees what it allocated: after a warm-up, 300 more calls do not grow the memory
+    const oneRound = () => {
+      const [sp, sl] = put(new TextEncoder().encode('Q: what is 12+7? A: 19'));
+      const r1 = call('[method]model.tokenize', rep, sp!, sl!);
+      const [p1, n1] = [view().getUint32(r1, true), view().getUint32(r1 + 4, true)];
+      const ids = new Uint8Array(x.memory.buffer.slice(p1, p1 + 4 * n1));
+      post('[method]model.tokenize', r1);
+      const [ip] = put(ids);
+      const r2 = call('[method]model.logprobs', rep, ip!, n1);
+      post('[method]model.logprobs', r2);
+      const [gp, gl] = put(new TextEncoder().encode('Q: what is 2+2? A:'));
+      post('[method]model.generate', call('[method]model.generate', rep, gp!, gl!, 8));
+      post('[method]model.info', call('[method]model.info', rep));
+    };
+    for (let i = 0; i < 100; i++) oneRound();
+    const pages = x.memory.buffer.byteLength;
+    for (let i = 0; i < 300; i++) oneRound();
+    expect(x.memory.buffer.byteLength).toBe(pages);
     x[`${IFACE}#[dtor]model`]!(rep);
 
     const { engine } = await import('../build/component/bankai-engine.js');
