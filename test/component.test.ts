@@ -20,7 +20,7 @@ import { bytesSource, memorySink, meta, readGguf, writeGguf } from '@bankai/gguf
 import { applyPatch, Model, modelShape } from '@bankai/model';
 import { presetOptions, qwen3WriteSpec } from '@bankai/model-gen';
 import { writeQwen3File } from '@bankai/model-gen/node';
-import { createManifest, encodeBinary, formatManifest, generateSigningKey, signManifest, type Flip, type PatchManifest } from '@bankai/patch-format';
+import { computeStats, createManifest, encodeBinary, formatManifest, generateSigningKey, normalize, parseManifest, signManifest, type Flip, type PatchManifest } from '@bankai/patch-format';
 import { Rng } from '@bankai/rng';
 import { modelPath } from '@bankai/tiny-model';
 import { describeF32Diff, f32FromBase64 } from './embedding/compare.js';
@@ -320,6 +320,66 @@ describe('the engine component in process', () => {
       for (let i = 0; i < extra; i++) b[bytes.length + i] = (i * 151 + 7) & 0xff;
       const cm = engine.Model.load(b);
       expect(JSON.parse(cm.info()).sha256, `+${extra} bytes`).toBe(createHash('sha256').update(b).digest('hex'));
+      cm[Symbol.dispose]();
+    }
+  });
+
+  it('normalizes overlapping flips as the patch algebra does: same count, same weights, stats checked', async () => {
+    const bytes = new Uint8Array(readFileSync(modelPath));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const ref = await Model.load(bytesSource(bytes, 'tiny.gguf'));
+    const shape = modelShape(ref, sha256);
+    const oneBit = [...shape.tensors].filter(([, t]) => t.type === 41).map(([name]) => name.replace(/\.weight$/, ''));
+    const shapeOf = (t: string) => (shape.tensors.get(t) ?? shape.tensors.get(`${t}.weight`))!;
+    const cm = engine.Model.load(bytes);
+    const rng = new Rng(21);
+    const seq = ref.encode('Q: what is 12+7? A: 19');
+    const flat = (rows: Float32Array[]) => {
+      const out = new Float32Array(rows.length * ref.config.vocabSize);
+      rows.forEach((r, i) => out.set(r, i * ref.config.vocabSize));
+      return out;
+    };
+    let rewritten = 0; // trials whose canonical form differs in length from the flips given
+    try {
+      for (let trial = 0; trial < 24; trial++) {
+        // few tensors and rows, so rows, groups and bits collide: a row flip plus all its groups
+        // cancels, most groups of a row become a row flip plus the rest, ...
+        const tensors = Array.from({ length: 1 + rng.int(2) }, () => oneBit[rng.int(oneBit.length)]!);
+        const raw = new Map<string, Flip>();
+        for (let i = 0; i < 1 + rng.int(40); i++) {
+          const tensor = tensors[rng.int(tensors.length)]!;
+          const { cols } = shapeOf(tensor);
+          const row = rng.int(3);
+          const k = rng.int(3);
+          const f: Flip = k === 0 ? { tensor, row } : k === 1 ? { tensor, row, group: rng.int(cols / 128) } : { tensor, row, bit: rng.int(cols) };
+          raw.set(JSON.stringify(f), f); // exact repeats are refused by both readers
+        }
+        const flips = [...raw.values()];
+        const recorded = trial % 2 === 0;
+        const baseTensors = Object.fromEntries(recorded ? [...new Set(flips.map((f) => f.tensor))].map((t) => {
+          const { cols, rows } = shapeOf(t);
+          return [t, [cols, rows]];
+        }) : []);
+        const doc: Record<string, unknown> = { format: 'bankai-patch', version: 1, base: { tensors: baseTensors }, provenance: { tool: 'component.test' }, flips };
+        if (trial % 3 === 0) doc.stats = computeStats({ base: { tensors: baseTensors }, flips: normalize(flips, new Map(Object.entries(baseTensors).map(([n, [c, r]]) => [n, { cols: c, rows: r }]))) });
+        const text = JSON.stringify(doc);
+        const applied = applyPatch(ref, parseManifest(text), { sha256 });
+        const want = ref.logprobs(seq);
+        const n = cm.applyPatch(new TextEncoder().encode(text));
+        expect(n, `trial ${trial}: flips applied`).toBe(applied.flips);
+        if (n !== flips.length) rewritten++;
+        expect(describeF32Diff(flat(cm.logprobs(Uint32Array.from(seq))), want, ref.config.vocabSize), `trial ${trial}`).toBeUndefined();
+        applied.revert();
+        cm.revertPatch();
+        if (doc.stats) {
+          const wrong = JSON.stringify({ ...doc, stats: { ...(doc.stats as object), flips: (doc.stats as { flips: number }).flips + 1 } });
+          expect(() => parseManifest(wrong)).toThrow(/stats/);
+          expect(() => cm.applyPatch(new TextEncoder().encode(wrong))).toThrow(/stats do not match the flips/);
+        }
+      }
+      expect(describeF32Diff(flat(cm.logprobs(Uint32Array.from(seq))), ref.logprobs(seq), ref.config.vocabSize)).toBeUndefined();
+      expect(rewritten).toBeGreaterThan(5);
+    } finally {
       cm[Symbol.dispose]();
     }
   });

@@ -1,12 +1,13 @@
 // ---- patches inside the component: .bkp and manifest JSON -> validated XOR of the weights ----
-// The reading rules of @bankai/patch-format (binary.ts, manifest.ts, flip.ts, validate.ts) for
-// what applying needs: the flips, base.sha256 and base.tensors. Every flip is checked against
-// the model's 1-bit tensors and the fingerprint against the loaded file before any bit moves,
-// so a bad patch changes nothing. Differences from the TS reader, all refusals or omissions:
+// The reading rules of @bankai/patch-format (binary.ts, manifest.ts, flip.ts, algebra.ts,
+// validate.ts) for what applying needs: flips normalized as the patch algebra does (so the count
+// and the bits equal applyPatch's), "stats" checked against them, a .bkp's canonical form,
+// CRC-32 and layout, base.sha256 and base.tensors against the loaded file. Every check runs
+// before any bit moves, so a bad patch changes nothing. Differences from the TS reader, all
+// refusals or omissions:
 //   - a signed patch is refused: the component has no ed25519 yet (check it with `bankai`);
-//   - "stats" is not compared with the flips, and provenance is checked only for its "tool";
+//   - provenance is checked only for its "tool"; upstream (non-bankai) patch JSON is not read;
 //   - there is no force: a fingerprint mismatch is always an error.
-// Flips are XORs, so applying them in file order gives the canonical form's bits.
 
 import { xorGroups, xorRows, q1BitsAddr } from '../q1';
 import { fail, failed } from './errors';
@@ -36,6 +37,8 @@ class Parsed {
   shapeNames: Array<string> = [];
   shapeCols: Array<i32> = [];
   shapeRows: Array<i32> = [];
+  oneBitWeights: f64 = 0;
+  stats: JValue | null = null;
   flips: Array<Flip> = [];
   signed: bool = false;
 }
@@ -100,6 +103,13 @@ function parseBase(base: JValue, p: Parsed): bool {
     if (!ok) return fail(`${FILE}: base.sha256 must be 64 lowercase hex digits (a sha256). Fix: write the sha256 of the file in lowercase hex, or remove the field`);
     p.sha256 = sha.str;
   }
+  const obw = base.get('oneBitWeights');
+  if (obw !== null) {
+    if (obw.kind != J_NUM || obw.num != Math.floor(obw.num) || obw.num <= 0 || obw.num > 9007199254740991) {
+      return fail(`${FILE}: base.oneBitWeights must be a positive integer. Fix: write the number of 1-bit weights of the model, or remove the field`);
+    }
+    p.oneBitWeights = obw.num;
+  }
   const tensors = base.get('tensors');
   if (tensors === null) return true;
   if (tensors.kind != J_OBJ) return fail(`${FILE}: base.tensors must be an object. Fix: write { "blk.1.ffn_gate": [cols, rows] }`);
@@ -139,6 +149,7 @@ function parseManifest(v: JValue): Parsed | null {
     return jfail('provenance.tool', 'must be a non-empty string', 'name the program that made the patch, e.g. "bankai"');
   }
   p.signed = v.get('signature') !== null;
+  p.stats = v.get('stats');
   const flips = v.get('flips');
   if (flips === null || flips.kind != J_ARR) return jfail('flips', 'must be an array', 'write "flips": [ { "tensor": ..., "row": ... }, ... ]');
   const seen = new Map<string, i32>();
@@ -176,6 +187,226 @@ function parseManifest(v: JValue): Parsed | null {
     p.flips.push(flip);
   }
   return p;
+}
+
+// ---- the patch algebra (algebra.ts): a flip list is an XOR mask; normalize() writes its one
+// canonical list. Per row: each 128-bit group mask as nothing, a group flip, its bits, or a group
+// flip plus the bits it must not flip (fewest flips; ties: bits); the row as those forms of M or
+// as a row flip plus the forms of NOT M (fewest flips; ties: no row flip). Shape unknown: the row
+// flip is kept as given and the groups written relative to it.
+
+class RowMask {
+  flipped: bool = false;
+  groups: Map<i32, StaticArray<u32>> = new Map(); // group -> 4 x u32 mask, relative to the row flip
+}
+
+function popcount128(m: StaticArray<u32>): i32 {
+  return <i32>(popcnt<u32>(m[0]) + popcnt<u32>(m[1]) + popcnt<u32>(m[2]) + popcnt<u32>(m[3]));
+}
+
+function complement(m: StaticArray<u32>): StaticArray<u32> {
+  const out = new StaticArray<u32>(4);
+  for (let i = 0; i < 4; i++) out[i] = ~m[i];
+  return out;
+}
+
+function groupCost(m: StaticArray<u32>): i32 {
+  const k = popcount128(m);
+  if (k == 0) return 0;
+  if (k == 128) return 1;
+  return min(k, 129 - k);
+}
+
+function emitGroup(out: Array<Flip>, tensor: string, row: i32, g: i32, m: StaticArray<u32>): void {
+  const k = popcount128(m);
+  if (k == 0) return;
+  const asGroup = k == 128 || 129 - k < k;
+  if (asGroup) out.push(new Flip(tensor, row, KIND_GROUP, g));
+  if (k == 128) return;
+  for (let b = 0; b < 128; b++) {
+    const set = ((m[b >>> 5] >>> (b & 31)) & 1) == 1;
+    if (set != asGroup) out.push(new Flip(tensor, row, KIND_BIT, g * 128 + b));
+  }
+}
+
+function emitRow(out: Array<Flip>, tensor: string, row: i32, mask: RowMask, groups: i32): void {
+  const present = mask.groups.keys().sort((a: i32, b: i32): i32 => a - b);
+  if (groups < 0) {
+    if (mask.flipped) out.push(new Flip(tensor, row, KIND_ROW, 0));
+    for (let i = 0; i < present.length; i++) emitGroup(out, tensor, row, present[i], mask.groups.get(present[i]));
+    return;
+  }
+  const absent = groups - present.length;
+  let costOfP = 0, costOfNotP = 0;
+  for (let i = 0; i < present.length; i++) {
+    const p = mask.groups.get(present[i]);
+    costOfP += groupCost(p);
+    costOfNotP += groupCost(complement(p));
+  }
+  const costPlain = mask.flipped ? costOfNotP + absent : costOfP;
+  const costFlipped = 1 + (mask.flipped ? costOfP : costOfNotP + absent);
+  const withRowFlip = costFlipped < costPlain;
+  if (withRowFlip) out.push(new Flip(tensor, row, KIND_ROW, 0));
+  const invert = mask.flipped != withRowFlip;
+  for (let i = 0; i < present.length; i++) {
+    const p = mask.groups.get(present[i]);
+    emitGroup(out, tensor, row, present[i], invert ? complement(p) : p);
+  }
+  if (invert && absent > 0) {
+    for (let g = 0; g < groups; g++) if (!mask.groups.has(g)) out.push(new Flip(tensor, row, KIND_GROUP, g));
+  }
+}
+
+/** Canonical tensor order (flip.ts compareTensorNames) as a sortable string. */
+function tensorSortKey(name: string): string {
+  if (name == 'token_embd') return '0';
+  if (name.startsWith('blk.')) {
+    const dot = name.indexOf('.', 4);
+    if (dot > 4 && dot <= 10) {
+      const digits = name.slice(4, dot);
+      let ok = digits == '0' || digits.charCodeAt(0) != 0x30;
+      for (let i = 0; i < digits.length; i++) if (digits.charCodeAt(i) < 0x30 || digits.charCodeAt(i) > 0x39) ok = false;
+      if (ok && dot + 1 < name.length) {
+        let l = digits;
+        while (l.length < 10) l = '0' + l;
+        const local = name.slice(dot + 1);
+        const code = BLOCK_TENSORS.indexOf(local);
+        return '1' + l + (code >= 0 ? `0${code}` : `0${BLOCK_TENSORS.length}` + local);
+      }
+    }
+  }
+  if (name == 'output') return '2';
+  return '3' + name;
+}
+
+function compareFlips(a: Flip, b: Flip): i32 {
+  if (a.tensor != b.tensor) {
+    const ka = tensorSortKey(a.tensor), kb = tensorSortKey(b.tensor);
+    if (ka != kb) return ka < kb ? -1 : 1;
+  }
+  if (a.row != b.row) return a.row < b.row ? -1 : 1;
+  if (a.kind != b.kind) return a.kind - b.kind;
+  return a.index < b.index ? -1 : a.index > b.index ? 1 : 0;
+}
+
+/** The canonical list of the flips' XOR mask; shapes (cols, rows) by tensor where known. A flip
+ *  outside a known shape is an error (`per` names where the shapes come from); null then. */
+function normalize(flips: Array<Flip>, shapes: Map<string, StaticArray<i32>>, per: string): Array<Flip> | null {
+  const masks = new Map<string, Map<i32, RowMask>>();
+  for (let i = 0; i < flips.length; i++) {
+    const f = flips[i];
+    if (shapes.has(f.tensor)) {
+      const s = shapes.get(f.tensor);
+      let problem = '';
+      if (f.row >= s[1]) problem = `row ${f.row} is out of range, ${f.tensor} has rows 0..${s[1] - 1}`;
+      else if (f.kind == KIND_GROUP && f.index >= s[0] >> 7) problem = `group ${f.index} is out of range, ${f.tensor} rows have groups 0..${(s[0] >> 7) - 1} (${s[0]} weights)`;
+      else if (f.kind == KIND_BIT && f.index >= s[0]) problem = `bit ${f.index} is out of range, ${f.tensor} rows have bits 0..${s[0] - 1}`;
+      if (problem.length > 0) {
+        fail(`${FILE}: flips[${i}] ${f.describe()}: ${problem} (${per}). Fix: this patch was made for a model with other shapes: use the patch for this model`);
+        return null;
+      }
+    }
+    if (!masks.has(f.tensor)) masks.set(f.tensor, new Map());
+    const rows = masks.get(f.tensor);
+    if (!rows.has(f.row)) rows.set(f.row, new RowMask());
+    const row = rows.get(f.row);
+    if (f.kind == KIND_ROW) {
+      row.flipped = !row.flipped;
+      continue;
+    }
+    const g = f.kind == KIND_GROUP ? f.index : f.index >>> 7;
+    if (!row.groups.has(g)) row.groups.set(g, new StaticArray<u32>(4));
+    const m = row.groups.get(g);
+    if (f.kind == KIND_GROUP) for (let w = 0; w < 4; w++) m[w] = ~m[w];
+    else {
+      const b = f.index & 127;
+      m[b >>> 5] ^= <u32>1 << <u32>(b & 31);
+    }
+  }
+  const out = new Array<Flip>();
+  const tensors = masks.keys();
+  for (let t = 0; t < tensors.length; t++) {
+    const rows = masks.get(tensors[t]);
+    const groups = shapes.has(tensors[t]) ? shapes.get(tensors[t])[0] >> 7 : -1;
+    const rowIds = rows.keys();
+    for (let r = 0; r < rowIds.length; r++) emitRow(out, tensors[t], rowIds[r], rows.get(rowIds[r]), groups);
+  }
+  return out.sort((a: Flip, b: Flip): i32 => compareFlips(a, b));
+}
+
+/** Weights the flips change (algebra.ts bitsFlipped), or -1 when a flipped row's length is unknown. */
+function bitsFlipped(flips: Array<Flip>, shapes: Map<string, StaticArray<i32>>): f64 {
+  // on canonical flips every (row, group) mask is written once: count per row
+  let total: f64 = 0;
+  let i = 0;
+  while (i < flips.length) {
+    let e = i;
+    while (e < flips.length && flips[e].tensor == flips[i].tensor && flips[e].row == flips[i].row) e++;
+    let flipped = false, inGroups = 0;
+    for (let k = i; k < e; k++) {
+      const f = flips[k];
+      if (f.kind == KIND_ROW) flipped = !flipped;
+      else if (f.kind == KIND_GROUP) inGroups += 128;
+    }
+    // bits: +1 outside a written group, -1 inside one (a group flip plus the bits it must not flip)
+    for (let k = i; k < e; k++) {
+      const f = flips[k];
+      if (f.kind != KIND_BIT) continue;
+      let inGroup = false;
+      for (let j = i; j < e; j++) if (flips[j].kind == KIND_GROUP && flips[j].index == f.index >>> 7) inGroup = true;
+      inGroups += inGroup ? -1 : 1;
+    }
+    if (!flipped) total += <f64>inGroups;
+    else {
+      if (!shapes.has(flips[i].tensor)) return -1;
+      total += <f64>(shapes.get(flips[i].tensor)[0] - inGroups);
+    }
+    i = e;
+  }
+  return total;
+}
+
+function shapeMap(p: Parsed): Map<string, StaticArray<i32>> {
+  const m = new Map<string, StaticArray<i32>>();
+  for (let i = 0; i < p.shapeNames.length; i++) {
+    const s = new StaticArray<i32>(2);
+    s[0] = p.shapeCols[i];
+    s[1] = p.shapeRows[i];
+    m.set(p.shapeNames[i], s);
+  }
+  return m;
+}
+
+/** manifest.ts's stats check: "stats", when present, must be what the flips give. */
+function checkStats(stats: JValue, p: Parsed, flips: Array<Flip>): bool {
+  let rowFlips = 0, groupFlips = 0, bitFlips = 0;
+  const tensors = new Set<string>();
+  for (let i = 0; i < flips.length; i++) {
+    tensors.add(flips[i].tensor);
+    if (flips[i].kind == KIND_ROW) rowFlips++;
+    else if (flips[i].kind == KIND_GROUP) groupFlips++;
+    else bitFlips++;
+  }
+  const bits = bitsFlipped(flips, shapeMap(p));
+  const keys = ['flips', 'rowFlips', 'groupFlips', 'bitFlips', 'tensors'];
+  const vals: f64[] = [<f64>flips.length, <f64>rowFlips, <f64>groupFlips, <f64>bitFlips, <f64>tensors.size];
+  if (bits >= 0) {
+    keys.push('bitsFlipped');
+    vals.push(bits);
+    if (p.oneBitWeights > 0) {
+      keys.push('fractionOfModel');
+      vals.push(bits / p.oneBitWeights);
+    }
+  }
+  let actual = '';
+  for (let i = 0; i < keys.length; i++) actual += `${i > 0 ? ', ' : ''}${keys[i]} ${vals[i]}`;
+  let same = stats.kind == J_OBJ && stats.keys.length == keys.length;
+  for (let i = 0; same && i < keys.length; i++) {
+    const v = stats.get(keys[i]);
+    same = v !== null && v.kind == J_NUM && v.num == vals[i];
+  }
+  if (!same) return fail(`${FILE}: stats do not match the flips, which give ${actual}. Fix: remove "stats" (it is recomputed on write) or fix the flips`);
+  return true;
 }
 
 // ---- .bkp (binary.ts decodeBinary) ----
@@ -216,21 +447,6 @@ function count(r: Reader, what: string, minBytes: i32): i32 {
     return 0;
   }
   return n;
-}
-
-/** Canonical tensor order (flip.ts compareTensorNames): token_embd, blocks, output, others. */
-function tensorKey(name: string, layer: i32, code: i32): string {
-  // sortable key: class, layer (10 digits), projection code (2 digits), rest
-  if (name == 'token_embd') return '0';
-  if (layer >= 0) {
-    let l = layer.toString();
-    while (l.length < 10) l = '0' + l;
-    let c = code.toString();
-    if (c.length < 2) c = '0' + c;
-    return '1' + l + c + (code == BLOCK_TENSORS.length ? name : '');
-  }
-  if (name == 'output') return '2';
-  return '3' + name;
 }
 
 function parseBkp(base: usize, len: usize): Parsed | null {
@@ -295,14 +511,6 @@ function parseBkp(base: usize, len: usize): Parsed | null {
       if (!isValidUtf8(base + r.pos, <usize>n)) return bkpFail(r, nameStart, 'tensor name is not valid UTF-8', 'the file is corrupt: get a good copy');
       name = r.utf8(<u64>n, 'tensor name');
       if (!checkTensorName(name, `tensor ${t}`)) return null;
-      const parts = name.split('.');
-      if (parts[0] == 'blk' && parts.length > 2) {
-        layer = I32.parseInt(parts[1]);
-        const local = name.slice(parts[0].length + parts[1].length + 2);
-        const c = BLOCK_TENSORS.indexOf(local);
-        name = name; // custom names keep their text
-        if (c >= 0) return bkpFail(r, start, `tensor ${name} is stored by name but has a code`, 'the file is corrupt or not written by bankai');
-      }
     } else if (code >= 1 && code <= BLOCK_TENSORS.length) {
       layer = r.varint('layer');
       name = `blk.${layer}.${BLOCK_TENSORS[code - 1]}`;
@@ -310,7 +518,7 @@ function parseBkp(base: usize, len: usize): Parsed | null {
     else if (code == 9) name = 'output';
     else return bkpFail(r, start, `unknown tensor code ${code}`, 'the file is corrupt or newer than this reader');
     if (failed()) return null;
-    const key = tensorKey(name, layer, code >= 1 && code <= BLOCK_TENSORS.length ? code - 1 : BLOCK_TENSORS.length);
+    const key = tensorSortKey(name);
     if (t > 0 && previous >= key) return bkpFail(r, start, `tensor ${name} is out of canonical order`, 'the file is corrupt or not written by bankai');
     previous = key;
     if (codeByte & 0x80) {
@@ -380,7 +588,8 @@ const scratch = memory.data(8);
 /** Applies .bkp or manifest JSON bytes; the flips applied, or -1 with the error recorded. */
 export function applyPatch(m: Model, base: usize, len: usize): i32 {
   let p: Parsed | null;
-  if (len >= 4 && load<u32>(base) == 0x46504b42) p = parseBkp(base, len);
+  const binary = len >= 4 && load<u32>(base) == 0x46504b42;
+  if (binary) p = parseBkp(base, len);
   else {
     if (!isValidUtf8(base, len)) {
       fail(`${FILE}: neither a .bkp file (magic "BKPF") nor UTF-8 JSON. Fix: pass a bankai patch (.bkp or manifest JSON)`);
@@ -394,12 +603,23 @@ export function applyPatch(m: Model, base: usize, len: usize): i32 {
     fail(`${FILE}: the patch is signed, and this component cannot check ed25519 signatures. Fix: check it with \`bankai patch info\` and apply it with @bankai/model, or remove the signature`);
     return -1;
   }
+  // the manifest's flips: canonical for its recorded shapes (a .bkp must already be)
+  const flips = normalize(p.flips, shapeMap(p), 'per base.tensors');
+  if (flips === null) return -1;
+  if (binary) {
+    let canonical = flips.length == p.flips.length;
+    const stored = p.flips.sort((a: Flip, b: Flip): i32 => compareFlips(a, b));
+    for (let i = 0; canonical && i < flips.length; i++) canonical = compareFlips(flips[i], stored[i]) == 0;
+    if (!canonical) {
+      fail(`${FILE}: flips are not in canonical form (sorted, no redundant row/group combinations). Fix: the file was not written by bankai: convert it from its JSON form`);
+      return -1;
+    }
+  } else if (p.stats !== null && !checkStats(p.stats!, p, flips)) return -1;
   // every flip inside a 1-bit tensor of the model
-  const applied = new AppliedPatch();
   let problems = 0;
   let listed = '';
-  for (let i = 0; i < p.flips.length; i++) {
-    const f = p.flips[i];
+  for (let i = 0; i < flips.length; i++) {
+    const f = flips[i];
     let problem = '';
     if (!m.oneBit.has(f.tensor)) problem = m.shapes.has(f.tensor) ? `${f.tensor} is not Q1_0: only 1-bit tensors can be flipped` : `the model has no tensor ${f.tensor} (the model has blocks 0..${m.config.nLayer - 1})`;
     else {
@@ -407,7 +627,6 @@ export function applyPatch(m: Model, base: usize, len: usize): i32 {
       if (f.row >= lin.rows) problem = `row ${f.row} is out of range: ${f.tensor} has rows 0..${lin.rows - 1}`;
       else if (f.kind == KIND_GROUP && f.index >= lin.cols >> 7) problem = `group ${f.index} is out of range: ${f.tensor} rows have groups 0..${(lin.cols >> 7) - 1} (${lin.cols} weights / 128)`;
       else if (f.kind == KIND_BIT && f.index >= lin.cols) problem = `bit ${f.index} is out of range: ${f.tensor} rows have bits 0..${lin.cols - 1}`;
-      else applied.lins.push(lin);
     }
     if (problem.length > 0) {
       if (problems < 8) listed += `${problems > 0 ? '; ' : ''}flips[${i}] (${f.describe()}): ${problem}`;
@@ -415,7 +634,7 @@ export function applyPatch(m: Model, base: usize, len: usize): i32 {
     }
   }
   if (problems > 0) {
-    fail(`${FILE}: ${problems} of ${p.flips.length} flips do not fit this model: ${listed}${problems > 8 ? `; and ${problems - 8} more` : ''}. ` +
+    fail(`${FILE}: ${problems} of ${flips.length} flips do not fit this model: ${listed}${problems > 8 ? `; and ${problems - 8} more` : ''}. ` +
       'Fix: this patch was made for a model with other shapes: use the patch made for this model');
     return -1;
   }
@@ -436,11 +655,18 @@ export function applyPatch(m: Model, base: usize, len: usize): i32 {
     fail(`${FILE}: the patch was made for another model: ${mismatches.join('; ')}. Fix: use the patch made for this model`);
     return -1;
   }
-  applied.flips = p.flips;
-  for (let i = 0; i < applied.flips.length; i++) xorFlip(applied.lins[i], applied.flips[i], scratch);
+  // canonical for the model's shapes (patching.ts applyPatch), then XOR in place
+  const final = normalize(flips, m.shapes, 'per the model');
+  if (final === null) return -1;
+  const applied = new AppliedPatch();
+  applied.flips = final;
+  for (let i = 0; i < final.length; i++) {
+    applied.lins.push(m.oneBit.get(final[i].tensor));
+    xorFlip(applied.lins[i], final[i], scratch);
+  }
   m.patches.push(applied);
   m.pos = 0;
-  return p.flips.length;
+  return final.length;
 }
 
 export function revertPatch(m: Model): bool {
