@@ -25,6 +25,7 @@ import { Rng } from '@bankai/rng';
 import { modelPath } from '@bankai/tiny-model';
 import { describeF32Diff, f32FromBase64 } from './embedding/compare.js';
 import { noNetworkPrefix, runtime, unsupported, type RuntimeName } from './embedding/runtimes.js';
+import { TEXTS, writeRichModel } from './tokenizer-texts.js';
 
 const SCRIPT = fileURLToPath(new URL('./embedding/component-run.mjs', import.meta.url));
 const TEST_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -45,7 +46,7 @@ interface RunOutput {
   afterErrors: Outputs;
 }
 
-const PROMPTS = ['Q: what is 12+7? A:', 'Q: what is 6*7? A:', 'Q: is 13 prime? A:', 'Q: d/dx x^2 = A:', 'héllo wörld 123 — ✓\n'];
+const PROMPTS = ['Q: what is 12+7? A:', 'Q: what is 6*7? A:', 'Q: is 13 prime? A:', 'Q: d/dx x^2 = A:', 'héllo wörld 123 — ✓\n', '\ufeffQ: what is 2+2? A:'];
 const MAX_TOKENS = 24;
 
 /** The model's outputs as the runtime script reports them, from @bankai/model. */
@@ -188,6 +189,7 @@ describe('the engine component on Node, Deno and Bun', () => {
       const o = output(name);
       expect(o.tokens).toEqual(PROMPTS.map((p) => model.encode(p)));
       expect(o.detokenized).toEqual(o.tokens.map((t) => model.decode(t)));
+      expect(o.detokenized[5]!.startsWith('\ufeff'), 'a leading U+FEFF survives the bindings').toBe(true);
     });
 
     it('gives the same log-prob bits and greedy generations as @bankai/model', () => {
@@ -308,6 +310,31 @@ describe('the engine component in process', () => {
       }
     } finally {
       cm[Symbol.dispose]();
+    }
+  });
+
+  it('tokenizes the llama.cpp parity texts as @bankai/model on the rich vocabulary (multilingual merges, user-defined tokens)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bankai-component-tok-'));
+    try {
+      const file = join(dir, 'rich.gguf');
+      await writeRichModel(file);
+      const bytes = new Uint8Array(readFileSync(file));
+      const ref = await Model.load(bytesSource(bytes, 'rich.gguf'));
+      const cm = engine.Model.load(bytes);
+      try {
+        const bad: string[] = [];
+        for (const [i, t] of TEXTS.entries()) {
+          const want = ref.encode(t);
+          const got = Array.from(cm.tokenize(t));
+          if (JSON.stringify(got) !== JSON.stringify(want)) bad.push(`text[${i}] ${JSON.stringify(t)}: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
+          else if (cm.detokenize(Uint32Array.from(want)) !== ref.decode(want)) bad.push(`text[${i}] ${JSON.stringify(t)}: detokenize differs`);
+        }
+        expect(bad, `${bad.length} of ${TEXTS.length} texts differ\n${bad.slice(0, 8).join('\n')}`).toEqual([]);
+      } finally {
+        cm[Symbol.dispose]();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -8,7 +8,8 @@
 //   2. asc assembly/component/index.ts: single-threaded (no shared memory), the module owns and
 //      exports its memory; SIMD as the core engine;
 //   3. exports renamed to their canonical ABI names (AssemblyScript cannot spell `#` or `[`);
-//   4. jco componentEmbed (the WIT as a custom section) -> componentNew -> transpile.
+//   4. jco componentEmbed (the WIT as a custom section) -> componentNew -> transpile (its string
+//      decoder set to keep a leading U+FEFF, see below).
 import asc from 'assemblyscript/asc';
 import { componentEmbed, componentNew, transpile } from '@bytecodealliance/jco';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -119,6 +120,16 @@ const component = await componentNew(embedded);
 await writeFile(out('bankai-engine.component.wasm'), component);
 await rm(core);
 const { files } = await transpile(component, { name: 'bankai-engine', quiet: true });
+// jco 1.35.0 lifts every string with a default TextDecoder, which drops a leading U+FEFF (it
+// takes it for a byte order mark): a text that starts with ZWNBSP would lose it. The component
+// returns it (the canonical ABI string is the bytes), so the bindings decode with ignoreBOM.
+const js = 'bankai-engine.js';
+const decoderLine = 'const TEXT_DECODER_UTF8 = new TextDecoder();';
+const bindings = new TextDecoder().decode(files[js]);
+if (bindings.split(decoderLine).length !== 2) {
+  throw new Error(`engine-wasm: jco's ${js} no longer has "${decoderLine}" once: check how it decodes strings (leading U+FEFF)`);
+}
+files[js] = new TextEncoder().encode(bindings.replace(decoderLine, "const TEXT_DECODER_UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });"));
 await rm(out('component'), { recursive: true, force: true });
 for (const [name, data] of Object.entries(files)) {
   const file = out(join('component', name));
