@@ -268,5 +268,15 @@ export function readGguf(base: usize, len: usize, file: string): Gguf | null {
       return null;
     }
   }
+  // no two tensors share bytes (the weights of one would be read as the other's)
+  const byOffset = g.tensors.slice(0).sort((a: TensorInfo, b: TensorInfo): i32 => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+  for (let i = 1; i < byOffset.length; i++) {
+    const prev = byOffset[i - 1], cur = byOffset[i];
+    if (prev.offset + prev.nBytes > cur.offset) {
+      const a = g.dataOffset + prev.offset;
+      fail(`${file}: tensor "${cur.name}" (byte ${cur.infoAt}) data at ${g.dataOffset + cur.offset} overlaps tensor "${prev.name}" [${a}, ${a + prev.nBytes}): the header is corrupt.`);
+      return null;
+    }
+  }
   return g;
 }

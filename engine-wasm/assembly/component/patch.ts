@@ -409,6 +409,40 @@ function checkStats(stats: JValue, p: Parsed, flips: Array<Flip>): bool {
   return true;
 }
 
+// ---- JSON values built here (a .bkp's manifest, as binary.ts assembles it) ----
+
+function jstr(v: string): JValue {
+  const j = new JValue();
+  j.kind = J_STR;
+  j.str = v;
+  return j;
+}
+
+function jnum(v: f64): JValue {
+  const j = new JValue();
+  j.kind = J_NUM;
+  j.num = v;
+  return j;
+}
+
+function jobj(): JValue {
+  const j = new JValue();
+  j.kind = J_OBJ;
+  return j;
+}
+
+/** Sets an object member (a later value replaces an earlier one, as object spread does). */
+function setKey(o: JValue, key: string, v: JValue): void {
+  for (let i = 0; i < o.keys.length; i++) {
+    if (o.keys[i] == key) {
+      o.items[i] = v;
+      return;
+    }
+  }
+  o.keys.push(key);
+  o.items.push(v);
+}
+
 // ---- .bkp (binary.ts decodeBinary) ----
 
 const CRC_TABLE = new StaticArray<u32>(256);
@@ -563,7 +597,38 @@ function parseBkp(base: usize, len: usize): Parsed | null {
   if (failed()) return null;
   if (shapesUsed != sCols.length) return bkpFail(r, r.pos, `${sCols.length - shapesUsed} recorded shapes are used by no tensor`, 'the file is corrupt or not written by bankai');
   if (r.remaining != 0) return bkpFail(r, r.pos, `${r.remaining} unexpected bytes after the last tensor`, 'the file is corrupt or newer than this reader');
-  return p;
+  // the manifest binary.ts checks: {format, version, ...header, base: {...header.base, sha256?,
+  // tensors}, flips}, through the manifest reader (unknown fields, provenance, stats, ...)
+  const value = jobj();
+  setKey(value, 'format', jstr('bankai-patch'));
+  setKey(value, 'version', jnum(1));
+  for (let i = 0; i < header.keys.length; i++) setKey(value, header.keys[i], header.items[i]);
+  const b = jobj();
+  for (let i = 0; i < hb.keys.length; i++) setKey(b, hb.keys[i], hb.items[i]);
+  if (p.sha256.length > 0) setKey(b, 'sha256', jstr(p.sha256));
+  const tensors = jobj();
+  for (let i = 0; i < p.shapeNames.length; i++) {
+    const shape = new JValue();
+    shape.kind = J_ARR;
+    shape.items.push(jnum(<f64>p.shapeCols[i]));
+    shape.items.push(jnum(<f64>p.shapeRows[i]));
+    setKey(tensors, p.shapeNames[i], shape);
+  }
+  setKey(b, 'tensors', tensors);
+  setKey(value, 'base', b);
+  const list = new JValue();
+  list.kind = J_ARR;
+  for (let i = 0; i < p.flips.length; i++) {
+    const f = p.flips[i];
+    const o = jobj();
+    setKey(o, 'tensor', jstr(f.tensor));
+    setKey(o, 'row', jnum(<f64>f.row));
+    if (f.kind == KIND_GROUP) setKey(o, 'group', jnum(<f64>f.index));
+    else if (f.kind == KIND_BIT) setKey(o, 'bit', jnum(<f64>f.index));
+    list.items.push(o);
+  }
+  setKey(value, 'flips', list);
+  return parseManifest(value);
 }
 
 // ---- apply / revert (validate.ts checkPatchForModel, patching.ts applyPatch) ----
@@ -614,7 +679,8 @@ export function applyPatch(m: Model, base: usize, len: usize): i32 {
       fail(`${FILE}: flips are not in canonical form (sorted, no redundant row/group combinations). Fix: the file was not written by bankai: convert it from its JSON form`);
       return -1;
     }
-  } else if (p.stats !== null && !checkStats(p.stats!, p, flips)) return -1;
+  }
+  if (p.stats !== null && !checkStats(p.stats!, p, flips)) return -1;
   // every flip inside a 1-bit tensor of the model
   let problems = 0;
   let listed = '';
