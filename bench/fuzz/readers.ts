@@ -289,7 +289,8 @@ async function runComponent(bytes: Uint8Array): Promise<void> {
   };
   let tsError: unknown;
   let tsFlips: number | undefined;
-  let upstream = false;
+  let upstream = false; // upstream patch JSON: only the TS reads it
+  let signed = false; // a signed patch: the component refuses it (no ed25519 inside)
   let c: { err?: string; value?: unknown };
   if (isGguf) {
     try {
@@ -309,6 +310,7 @@ async function runComponent(bytes: Uint8Array): Promise<void> {
     try {
       const loaded = readPatch(bytes, { file: 'fuzz.patch' });
       upstream = loaded.kind !== 'manifest' && loaded.kind !== 'binary';
+      signed = loaded.manifest.signature !== undefined;
       const applied = applyPatch(tiny.ts, loaded.manifest, { sha256: tiny.sha256 });
       tsFlips = applied.flips;
       applied.revert();
@@ -322,7 +324,7 @@ async function runComponent(bytes: Uint8Array): Promise<void> {
     });
   }
   if (tsError !== undefined && classify(tsError) === 'raw') throw tsError; // a bug on the TS side
-  if (upstream && c.err !== undefined) throw new ComponentErr(c.err); // upstream JSON: only the TS reads it
+  if (c.err !== undefined && (upstream || (signed && /is signed/.test(c.err)))) throw new ComponentErr(c.err);
   if ((tsError === undefined) !== (c.err === undefined)) {
     throw new Error(`the component and @bankai/model disagree: @bankai/model ${tsError === undefined ? 'accepts' : `refuses (${(tsError as Error).message.slice(0, 200)})`}, ` +
       `the component ${c.err === undefined ? 'accepts' : `refuses (${c.err.slice(0, 200)})`}`);

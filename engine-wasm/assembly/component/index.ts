@@ -124,7 +124,7 @@ export function model_info(rep: usize): usize {
   }
   const json = `{"architecture":"qwen3","config":{"nLayer":${c.nLayer},"nEmbd":${c.nEmbd},"nFf":${c.nFf},"nHead":${c.nHead},` +
     `"nHeadKv":${c.nHeadKv},"headDim":${c.headDim},"ropeDim":${c.ropeDim},"ropeFreqBase":${c.ropeFreqBase},"rmsEps":${c.rmsEps},` +
-    `"contextLength":${c.contextLength},"vocabSize":${c.vocabSize},"tiedOutput":${c.tiedOutput ? 'true' : 'false'}},` +
+    `"contextLength":${<i64>c.contextLength},"vocabSize":${c.vocabSize},"tiedOutput":${c.tiedOutput ? 'true' : 'false'}},` +
     `"tensors":${m.nTensors},"oneBitTensors":${names.length},"oneBitWeights":${oneBitWeights},"vocab":${m.tokenizer.vocabSize},` +
     `"maxContext":${m.maxContext},"sha256":"${m.sha256}","patches":${m.patches.length}}`;
   const a = retAlloc(8);
@@ -211,7 +211,7 @@ export function model_apply_patch(rep: usize, ptr: usize, len: usize): usize {
   const flips = applyPatch(m, ptr, len);
   heap.free(ptr);
   if (flips < 0 || failed()) return retErr();
-  const a = retAlloc(8);
+  const a = retAlloc(12); // the size of result<u32, string>
   store<u8>(a, 0);
   store<u32>(a + 4, <u32>flips);
   return a;

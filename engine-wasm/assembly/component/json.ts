@@ -5,7 +5,9 @@
 import { fail, failed } from './errors';
 
 export const J_NULL = 0, J_BOOL = 1, J_NUM = 2, J_STR = 3, J_ARR = 4, J_OBJ = 5;
-const MAX_DEPTH = 64;
+const MAX_DEPTH = 64; // arrays and objects, as @bankai/patch-format's MAX_JSON_DEPTH
+/** Keys that reach a JavaScript object's prototype: @bankai/patch-format refuses them anywhere. */
+const PROTOTYPE_KEYS: string[] = ['__proto__', 'constructor', 'prototype'];
 
 export class JValue {
   kind: i32 = J_NULL;
@@ -52,9 +54,9 @@ class Parser {
   }
 
   value(depth: i32): JValue | null {
-    if (depth > MAX_DEPTH) return this.err(`nesting deeper than ${MAX_DEPTH}`);
     this.ws();
     const c = this.peek();
+    if ((c == 0x7b || c == 0x5b) && depth + 1 > MAX_DEPTH) return this.err(`nested more than ${MAX_DEPTH} levels deep`);
     const v = new JValue();
     if (c == 0x7b) return this.object(depth);
     if (c == 0x5b) {
@@ -110,17 +112,22 @@ class Parser {
       const at = this.pos;
       const k = new JValue();
       if (!this.string(k)) return null;
-      if (v.keys.includes(k.str)) {
+      if (PROTOTYPE_KEYS.includes(k.str)) {
         this.pos = at;
-        return this.err(`key "${k.str}" appears twice`);
+        return this.err(`the key "${k.str}" is not allowed (it names a JavaScript object prototype)`);
       }
       this.ws();
       if (this.peek() != 0x3a) return this.err("expected ':'");
       this.pos++;
       const item = this.value(depth + 1);
       if (item === null) return null;
-      v.keys.push(k.str);
-      v.items.push(item);
+      // a repeated key: the last value wins, in the first one's place (JSON.parse)
+      const seen = v.keys.indexOf(k.str);
+      if (seen >= 0) v.items[seen] = item;
+      else {
+        v.keys.push(k.str);
+        v.items.push(item);
+      }
       this.ws();
       const d = this.peek();
       this.pos++;
@@ -222,6 +229,19 @@ class Parser {
     v.num = parseFloat(String.UTF8.decodeUnsafe(this.base + start, this.pos - start));
     return v;
   }
+}
+
+/** Plain JSON for a free-form value (patch-format checkJson): finite numbers, nesting <= 32. */
+export function checkPlainJson(v: JValue, depth: i32, path: string, file: string): bool {
+  if (depth > 32) return fail(`${file}: ${path} is nested more than 32 levels deep. Fix: flatten this value`);
+  if (v.kind == J_NUM && !isFinite(v.num)) return fail(`${file}: ${path}: number ${v.num} is not finite. Fix: write a finite number or null`);
+  if (v.kind == J_ARR) {
+    for (let i = 0; i < v.items.length; i++) if (!checkPlainJson(v.items[i], depth + 1, `${path}[${i}]`, file)) return false;
+  }
+  if (v.kind == J_OBJ) {
+    for (let i = 0; i < v.items.length; i++) if (!checkPlainJson(v.items[i], depth + 1, `${path}.${v.keys[i]}`, file)) return false;
+  }
+  return true;
 }
 
 /** Parses JSON text (valid UTF-8, checked by the caller); null with the error recorded. */

@@ -33,7 +33,7 @@ export class Config {
   ropeDim: i32 = 0;
   ropeFreqBase: f64 = 0;
   rmsEps: f64 = 0;
-  contextLength: i32 = 0;
+  contextLength: f64 = 0; // may exceed 2^31 (it only caps the KV cache)
   vocabSize: i32 = 0;
   tiedOutput: bool = false;
 }
@@ -106,7 +106,8 @@ function readConfig(g: Gguf): Config | null {
   const intKeys = [0, 1, 2, 3, 4, 5, 6, 7, 10];
   for (let i = 0; i < ints.length; i++) {
     if (ints[i] != Math.floor(ints[i]) || ints[i] > 9007199254740991) return cfgFail(`metadata key qwen3.${keys[intKeys[i]]} = ${ints[i]} is not an integer.`);
-    if (ints[i] > 0x7fffffff) return cfgFail(`metadata key qwen3.${keys[intKeys[i]]} = ${ints[i]} is too large for this engine.`);
+    // the context length only caps the KV cache (min(512, it)); every other size must match tensors
+    if (ints[i] > 0x7fffffff && intKeys[i] != 10) return cfgFail(`metadata key qwen3.${keys[intKeys[i]]} = ${ints[i]} is too large for this engine.`);
   }
   if (valueLength != headDim) return cfgFail(`qwen3.attention.value_length (${valueLength}) != key_length (${headDim}); Qwen3 uses one head size.`);
   if (nHead % nHeadKv != 0) return cfgFail(`head_count ${nHead} is not a multiple of head_count_kv ${nHeadKv}.`);
@@ -121,7 +122,7 @@ function readConfig(g: Gguf): Config | null {
   c.ropeDim = <i32>(present[7] ? vals[7] : headDim);
   c.ropeFreqBase = present[8] ? vals[8] : 10000;
   c.rmsEps = present[9] ? vals[9] : 1e-6;
-  c.contextLength = <i32>(present[10] ? vals[10] : 2048);
+  c.contextLength = present[10] ? vals[10] : 2048;
   c.tiedOutput = !g.byName.has('output.weight');
   if (c.nLayer > g.tensors.length) {
     return cfgFail(`qwen3.block_count is ${c.nLayer} but the file has only ${g.tensors.length} tensors; the metadata is corrupt: export the model again.`);
@@ -300,7 +301,7 @@ export class Model {
       m.shapes.set(t.name.endsWith('.weight') ? t.name.slice(0, t.name.length - 7) : t.name, shape);
     }
     // runner sizes first: refuse a shape whose buffers cannot fit a 32-bit memory
-    m.maxContext = min(512, c.contextLength);
+    m.maxContext = <i32>min(512.0, c.contextLength);
     m.maxBatch = min(64, m.maxContext);
     const qDim = c.nHead * c.headDim, kvDim = c.nHeadKv * c.headDim;
     const widest = max(c.nEmbd, max(qDim, c.nFf));

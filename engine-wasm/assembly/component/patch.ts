@@ -11,7 +11,7 @@
 
 import { xorGroups, xorRows, q1BitsAddr } from '../q1';
 import { fail, failed } from './errors';
-import { J_ARR, J_NUM, J_OBJ, J_STR, JValue, parseJson } from './json';
+import { J_ARR, J_NUM, J_OBJ, J_STR, JValue, checkPlainJson, parseJson } from './json';
 import { Linear, Model } from './model';
 import { Reader } from './reader';
 import { isValidUtf8 } from './utf8';
@@ -93,6 +93,7 @@ function parseBase(base: JValue, p: Parsed): bool {
       return fail(`${FILE}: base.${k}: unknown field '${k}'. Fix: allowed fields: model, sha256, oneBitWeights, tensors`);
     }
   }
+  if (!optionalString(base.get('model'), 'base.model', 512)) return false;
   const sha = base.get('sha256');
   if (sha !== null) {
     let ok = sha.kind == J_STR && sha.str.length == 64;
@@ -130,6 +131,44 @@ function parseBase(base: JValue, p: Parsed): bool {
   return true;
 }
 
+function optionalString(v: JValue | null, path: string, maxLength: i32): bool {
+  if (v === null || (v.kind == J_STR && v.str.length <= maxLength)) return true;
+  return fail(`${FILE}: ${path}: must be a string of at most ${maxLength} characters. Fix: write a JSON string or remove the field`);
+}
+
+function isSha256(v: JValue): bool {
+  if (v.kind != J_STR || v.str.length != 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = v.str.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
+
+/** manifest.ts parseProvenance: an object with a non-empty "tool", typed well-known fields,
+ *  plain JSON throughout. */
+function parseProvenance(v: JValue | null): bool {
+  if (v === null || v.kind != J_OBJ) return fail(`${FILE}: provenance must be an object. Fix: write "provenance": { "tool": "<the program that made the patch>" }`);
+  const tool = v.get('tool');
+  if (tool === null || tool.kind != J_STR || tool.str.length == 0) {
+    return fail(`${FILE}: provenance.tool must be a non-empty string. Fix: name the program that made the patch, e.g. "bankai"`);
+  }
+  const strings = ['toolVersion', 'strategy', 'metric', 'createdAt'];
+  for (let i = 0; i < strings.length; i++) if (!optionalString(v.get(strings[i]), `provenance.${strings[i]}`, 1024)) return false;
+  const probes = v.get('probesSha256');
+  if (probes !== null && !isSha256(probes)) return fail(`${FILE}: provenance.probesSha256 must be 64 lowercase hex digits (a sha256). Fix: write the sha256 in lowercase hex, or remove the field`);
+  const fitness = v.get('fitness');
+  if (fitness !== null && (fitness.kind != J_NUM || !isFinite(fitness.num))) return fail(`${FILE}: provenance.fitness must be a finite number. Fix: write the final fitness as a number or remove it`);
+  const seed = v.get('seed');
+  if (seed !== null && seed.kind != J_STR && !(seed.kind == J_NUM && seed.num == Math.floor(seed.num) && Math.abs(seed.num) <= 9007199254740991)) {
+    return fail(`${FILE}: provenance.seed must be an integer or a string. Fix: write the seed as an integer (or a string for larger seeds)`);
+  }
+  const options = v.get('options');
+  if (options !== null && options.kind != J_OBJ) return fail(`${FILE}: provenance.options must be an object. Fix: write a JSON object { ... }`);
+  for (let i = 0; i < v.keys.length; i++) if (!checkPlainJson(v.items[i], 1, `provenance.${v.keys[i]}`, FILE)) return false;
+  return true;
+}
+
 function parseManifest(v: JValue): Parsed | null {
   if (v.kind != J_OBJ) return jfail('the patch', 'must be a JSON object (a bankai patch manifest)', 'pass a bankai patch manifest');
   for (let i = 0; i < v.keys.length; i++) {
@@ -143,11 +182,8 @@ function parseManifest(v: JValue): Parsed | null {
   const base = v.get('base');
   if (base === null || base.kind != J_OBJ) return jfail('base', 'must be an object', 'write "base": { "tensors": {} } at least');
   if (!parseBase(base, p)) return null;
-  const prov = v.get('provenance');
-  const tool = prov !== null && prov.kind == J_OBJ ? prov.get('tool') : null;
-  if (tool === null || tool.kind != J_STR || tool.str.length == 0) {
-    return jfail('provenance.tool', 'must be a non-empty string', 'name the program that made the patch, e.g. "bankai"');
-  }
+  if (!optionalString(v.get('name'), 'name', 512) || !optionalString(v.get('description'), 'description', 65536)) return null;
+  if (!parseProvenance(v.get('provenance'))) return null;
   p.signed = v.get('signature') !== null;
   p.stats = v.get('stats');
   const flips = v.get('flips');
