@@ -1,12 +1,13 @@
 // ---- patches inside the component: .bkp and manifest JSON -> validated XOR of the weights ----
 // The reading rules of @bankai/patch-format (binary.ts, manifest.ts, flip.ts, algebra.ts,
 // validate.ts) for what applying needs: flips normalized as the patch algebra does (so the count
-// and the bits equal applyPatch's), "stats" checked against them, a .bkp's canonical form,
+// and the bits equal applyPatch's), every manifest field as manifest.ts checks it (provenance,
+// "stats" against the flips, ...), a .bkp's canonical form,
 // CRC-32 and layout, base.sha256 and base.tensors against the loaded file. Every check runs
 // before any bit moves, so a bad patch changes nothing. Differences from the TS reader, all
 // refusals or omissions:
 //   - a signed patch is refused: the component has no ed25519 yet (check it with `bankai`);
-//   - provenance is checked only for its "tool"; upstream (non-bankai) patch JSON is not read;
+//   - upstream (non-bankai) patch JSON is not read;
 //   - there is no force: a fingerprint mismatch is always an error.
 
 import { xorGroups, xorRows, q1BitsAddr } from '../q1';
