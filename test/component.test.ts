@@ -280,12 +280,13 @@ describe('the engine component in process', () => {
     // the model-gen vocabulary with <|im_start|> / <|im_end|> as user-defined tokens (type 4),
     // which are cut out of any text, and <|endoftext|> as a control token, which is not
     const spec = qwen3WriteSpec(presetOptions('tiny', { seed: 2 }));
-    const tokens = spec.metadata.find(([k]) => k === 'tokenizer.ggml.tokens')![1].value as string[];
-    const types = Int32Array.from(spec.metadata.find(([k]) => k === 'tokenizer.ggml.token_type')![1].value as Int32Array);
+    const metadata = [...spec.metadata];
+    const tokens = metadata.find(([k]) => k === 'tokenizer.ggml.tokens')![1].value as string[];
+    const types = Int32Array.from(metadata.find(([k]) => k === 'tokenizer.ggml.token_type')![1].value as Int32Array);
     types[tokens.indexOf('<|im_start|>')] = 4;
     types[tokens.indexOf('<|im_end|>')] = 4;
     types[tokens.indexOf('<|endoftext|>')] = 3;
-    spec.metadata = spec.metadata.map(([k, v]) => [k, k === 'tokenizer.ggml.token_type' ? meta.i32s(types) : v]);
+    spec.metadata = metadata.map(([k, v]) => [k, k === 'tokenizer.ggml.token_type' ? meta.i32s(types) : v] as const);
     const sink = memorySink();
     await writeGguf(sink, spec);
     const bytes = sink.bytes();
@@ -383,9 +384,9 @@ describe('the engine component in process', () => {
         }
         const flips = [...raw.values()];
         const recorded = trial % 2 === 0;
-        const baseTensors = Object.fromEntries(recorded ? [...new Set(flips.map((f) => f.tensor))].map((t) => {
+        const baseTensors: Record<string, [number, number]> = Object.fromEntries(recorded ? [...new Set(flips.map((f) => f.tensor))].map((t) => {
           const { cols, rows } = shapeOf(t);
-          return [t, [cols, rows]];
+          return [t, [cols, rows] as [number, number]];
         }) : []);
         const doc: Record<string, unknown> = { format: 'bankai-patch', version: 1, base: { tensors: baseTensors }, provenance: { tool: 'component.test' }, flips };
         if (trial % 3 === 0) doc.stats = computeStats({ base: { tensors: baseTensors }, flips: normalize(flips, new Map(Object.entries(baseTensors).map(([n, [c, r]]) => [n, { cols: c, rows: r }]))) });

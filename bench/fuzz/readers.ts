@@ -273,7 +273,7 @@ function runProbes(bytes: Uint8Array): void {
   if (formatProbeFile(again) !== formatProbeFile(f)) throw new Error('invariant: a probe file does not survive its own round trip');
 }
 
-let tinyModels: Promise<{ ts: Model; c: InstanceType<typeof component.Model>; sha256: string }> | undefined;
+let tinyModels: Promise<{ ts: Model; c: component.Model; sha256: string }> | undefined;
 
 /** The component against @bankai/model on one input: a trap or any disagreement is raw. */
 async function runComponent(bytes: Uint8Array): Promise<void> {
@@ -294,9 +294,13 @@ async function runComponent(bytes: Uint8Array): Promise<void> {
   let c: { err?: string; value?: unknown };
   if (isGguf) {
     try {
-      engine ??= await createEngine().then((e) => ({ e, mark: e.mark() }));
-      engine.e.reset(engine.mark);
-      await Model.load(bytesSource(bytes, 'fuzz.gguf'), { engine: engine.e, maxContext: 16, maxBatch: 16 });
+      if (engine === undefined) {
+        const e = await createEngine();
+        engine = { e, mark: e.mark() };
+      }
+      const eng = engine;
+      eng.e.reset(eng.mark);
+      await Model.load(bytesSource(bytes, 'fuzz.gguf'), { engine: eng.e, maxContext: 16, maxBatch: 16 });
     } catch (e) {
       tsError = e;
     }
