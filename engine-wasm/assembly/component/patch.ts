@@ -535,7 +535,7 @@ function parseBkp(base: usize, len: usize): Parsed | null {
   if (version != 1) return bkpFail(r, 4, `binary patch version ${version} is not supported (this reader knows 1)`, 'upgrade the engine');
   const flags = r.u8('flags');
   if ((flags & ~1) != 0) return bkpFail(r, 5, `unknown flags ${flags}`, 'upgrade the engine');
-  const p = new Parsed();
+  const p = new Parsed(); // what the binary holds; parseManifest (at the end) checks it as a manifest
   if (flags & 1) {
     if (!r.need(32, 'base sha256')) return null;
     for (let i = 0; i < 32; i++) {
@@ -552,7 +552,6 @@ function parseBkp(base: usize, len: usize): Parsed | null {
   r.pos += <usize>headerLength;
   const hb = header.get('base');
   if (header.kind != J_OBJ || hb === null || hb.kind != J_OBJ) return bkpFail(r, headerStart, 'header is not a JSON object with "base"', 'the file is corrupt: get a good copy');
-  p.signed = header.get('signature') !== null;
   const shapeCount = count(r, 'shape count', 2);
   const sCols = new Array<i32>(), sRows = new Array<i32>();
   for (let i = 0; i < shapeCount && !failed(); i++) {
@@ -574,7 +573,6 @@ function parseBkp(base: usize, len: usize): Parsed | null {
     const code = <i32>(codeByte & 0x0f);
     if (codeByte & 0x40) return bkpFail(r, start, `tensor code byte ${codeByte} sets a reserved bit`, 'the file is corrupt or newer than this reader');
     let name = '';
-    let layer = -1;
     if (code == 0) {
       const n = count(r, 'tensor name length', 1);
       const nameStart = r.pos;
@@ -583,8 +581,7 @@ function parseBkp(base: usize, len: usize): Parsed | null {
       name = r.utf8(<u64>n, 'tensor name');
       if (!checkTensorName(name, `tensor ${t}`)) return null;
     } else if (code >= 1 && code <= BLOCK_TENSORS.length) {
-      layer = r.varint('layer');
-      name = `blk.${layer}.${BLOCK_TENSORS[code - 1]}`;
+      name = `blk.${r.varint('layer')}.${BLOCK_TENSORS[code - 1]}`;
     } else if (code == 8) name = 'token_embd';
     else if (code == 9) name = 'output';
     else return bkpFail(r, start, `unknown tensor code ${code}`, 'the file is corrupt or newer than this reader');
