@@ -3,6 +3,7 @@
 // from its checkpoint log. This file parses, calls and prints.
 
 import { existsSync, statSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileSource, sha256File, writeFileAtomic } from '@bankai/gguf/node';
 import { Model } from '@bankai/model';
@@ -29,7 +30,7 @@ export const experiments: Command = {
     only: { type: 'string', value: 'NAME,...', help: `experiments to run: ${EXPERIMENT_NAMES.join(', ')} (default: all)` },
     seeds: { type: 'number', value: 'N', help: 'seeds 1..N (default 5; --quick: 3, at least 3)' },
     quick: { type: 'boolean', help: 'small sizes (3 seeds, 4 search steps, few probes and rows): a few minutes on the tiny model; what CI runs' },
-    workers: { type: 'number', value: 'N', help: 'evaluator threads (results are the same for any count)', default: 1 },
+    workers: { type: 'number', value: 'N', help: 'evaluator threads (results are the same for any count)', default: Math.max(1, Math.min(2, cpus().length)) },
     out: { type: 'string', value: 'DIR', help: 'results folder: experiments/NAME.json as each finishes (a rerun skips them), results.json, report.html' },
   },
   details: 'Each experiment\'s result is written atomically to DIR/experiments/NAME.json as it completes; a rerun with the\n' +

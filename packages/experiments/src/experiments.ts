@@ -224,8 +224,8 @@ export const EXPERIMENTS: readonly Experiment[] = [
   {
     name: 'robustness',
     title: 'Random bit flips and perplexity',
-    claim: { text: '500K random bit flips (0.006% of the weights) change perplexity by less than 1%', source: 'upstream robustness experiment (Bonsai 8B)', value: 0.01 },
-    metric: { name: 'relative perplexity change at upstream\'s share of the weights (500K / 8B)', unit: 'fraction' },
+    claim: { text: '500K random bit flips (0.006% of the weights) change perplexity by less than 1%', source: 'upstream robustness experiment (Bonsai 8B)', value: 1 },
+    metric: { name: 'perplexity change at upstream\'s share of the weights (500K / 8B)', unit: '%' },
     doc: 'Flips N single bits drawn uniformly over every 1-bit weight (embedding and output head included), measures the mean next-token ' +
       'NLL on held-out lines of every skill (prompt + answer) and the greedy answers on the same probes, and flips them back; N is ' +
       'upstream\'s share of the weights (500K of 8B) times 1, 10, 100 (and 1000), each over every seed.',
@@ -236,12 +236,12 @@ export const EXPERIMENTS: readonly Experiment[] = [
       const bits = ctx.sizes.robustnessMultiples.map((m) => Math.min(oneBit, m * matched));
       const probes = ctx.inputs.skills.flatMap((s) => s.heldout.slice(0, ctx.sizes.perSkill));
       const r = runRobustness(model, { bits, seeds: ctx.sizes.seeds, text: probes.map((p) => p.prompt + p.correct), probes, maxTokens: ctx.sizes.maxTokens, onProgress: ctx.say });
-      const at = r.points[0]!.runs.map((x) => x.perplexityChange);
+      const at = r.points[0]!.runs.map((x) => 100 * x.perplexityChange);
       const ci = meanCi(at, { resamples: ctx.sizes.bootstrap });
       return {
         value: mean(at), ci: ciOf(ci, ctx.sizes.bootstrap, 'seeds'), seeds: [...ctx.sizes.seeds],
         null: { description: 'the unpatched model (perplexity change 0 by definition)', value: 0 },
-        verdict: !Number.isFinite(ci.lo) ? 'inconclusive' : ci.hi < 0.01 ? 'agrees' : ci.lo >= 0.01 ? 'disagrees' : 'inconclusive',
+        verdict: !Number.isFinite(ci.lo) ? 'inconclusive' : ci.hi < 1 ? 'agrees' : ci.lo >= 1 ? 'disagrees' : 'inconclusive',
         rule: 'agrees when the interval\'s upper bound is below +1%, disagrees when its lower bound is at or above +1%, else inconclusive',
         table: r.points.flatMap((p) => p.runs.map((x) => ({
           bits: x.bits, share: p.fraction, seed: x.seed, perplexityChangePct: 100 * x.perplexityChange, answersChanged: x.answers.fixed + x.answers.broken, answersBroken: x.answers.broken,
@@ -300,8 +300,8 @@ export const EXPERIMENTS: readonly Experiment[] = [
       title: 'Mean |change of the target gap| per single-row flip (95% CI)',
       data: { values: r.table },
       layer: [
-        { mark: 'bar', encoding: { x: { field: 'group', type: 'nominal', title: null, axis: { labelAngle: 0 } }, y: { field: 'meanAbs', type: 'quantitative', title: 'mean |delta gap| (nats)' }, color: { field: 'group', type: 'nominal', legend: null } } },
-        { mark: { type: 'errorbar', ticks: true }, encoding: { x: { field: 'group', type: 'nominal' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+        { mark: 'bar', encoding: { x: { field: 'group', type: 'nominal', title: null, sort: ['top', 'random', 'matched'], axis: { labelAngle: 0 } }, y: { field: 'meanAbs', type: 'quantitative', title: 'mean |delta gap| (nats)' }, color: { field: 'group', type: 'nominal', legend: null } } },
+        { mark: { type: 'errorbar', ticks: true }, encoding: { x: { field: 'group', type: 'nominal', sort: ['top', 'random', 'matched'] }, y: { field: 'lo', type: 'quantitative', title: 'mean |delta gap| (nats)' }, y2: { field: 'hi' } } },
       ],
       width: 280, height: 220,
     }),
@@ -339,7 +339,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
       layer: [
         { mark: { type: 'rule', color: '#888', strokeDash: [4, 3] }, encoding: { y: { datum: 1 } } },
         { mark: { type: 'bar' }, encoding: { x: { field: 'layer', type: 'ordinal', axis: { labelAngle: 0 } }, y: { field: 'ratio', type: 'quantitative', title: 'ratio to random rows over all layers' } } },
-        { mark: { type: 'errorbar', ticks: true }, encoding: { x: { field: 'layer', type: 'ordinal' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+        { mark: { type: 'errorbar', ticks: true }, encoding: { x: { field: 'layer', type: 'ordinal' }, y: { field: 'lo', type: 'quantitative', title: 'ratio to random rows over all layers' }, y2: { field: 'hi' } } },
       ],
       width: 300, height: 220,
     }),

@@ -73,6 +73,8 @@ export interface RowGroupEffects {
   /** Seed the rows were drawn with (top: every seed, the rows are the same). */
   seed: number | null;
   scales: number[];
+  /** The projection of each row. */
+  projs: Projection[];
   /** Change of the mean target gap per row, in draw order. */
   deltas: number[];
 }
@@ -117,10 +119,11 @@ export async function runScaleRatio(model: Model, probes: readonly Probe[], opts
   const lists = [top, ...draws.flatMap((d) => [d.random, d.matched])];
   const { baseGap, deltas } = await singleFlipEffects(model, probes, lists.map((l) => l.map((i) => space.candidate(i))), opts);
   const scales = (l: number[]) => l.map((i) => space.scale(i));
-  const groups: RowGroupEffects[] = [{ label: 'top', seed: null, scales: scales(top), deltas: deltas[0]! }];
+  const projs = (l: number[]) => l.map((i) => space.tensors.find((x) => i >= x.offset && i < x.offset + x.count)!.proj);
+  const groups: RowGroupEffects[] = [{ label: 'top', seed: null, scales: scales(top), projs: projs(top), deltas: deltas[0]! }];
   draws.forEach((d, s) => {
-    groups.push({ label: 'random', seed: d.seed, scales: scales(d.random), deltas: deltas[1 + 2 * s]! });
-    groups.push({ label: 'matched', seed: d.seed, scales: scales(d.matched), deltas: deltas[2 + 2 * s]! });
+    groups.push({ label: 'random', seed: d.seed, scales: scales(d.random), projs: projs(d.random), deltas: deltas[1 + 2 * s]! });
+    groups.push({ label: 'matched', seed: d.seed, scales: scales(d.matched), projs: projs(d.matched), deltas: deltas[2 + 2 * s]! });
   });
   const dTop = abs(deltas[0]!);
   const pooled = (label: 'random' | 'matched') => abs(groups.filter((g) => g.label === label).flatMap((g) => g.deltas));

@@ -5,7 +5,7 @@
 
 import { runStudy, type StudyArm, type StudyCell, type StudySkill } from '@bankai/search';
 import { EXPERIMENTS, type Experiment, type ExperimentContext, type ExperimentInputs, type ExperimentSizes } from './experiments.js';
-import { ExperimentResultSchema, type ExperimentResult } from './schema.js';
+import { ExperimentResultSchema, RESULTS_SCHEMA, type ExperimentResult } from './schema.js';
 
 export interface ResultStore {
   /** The stored result of an experiment, or null (none, or not valid). */
@@ -31,10 +31,12 @@ export function selectExperiments(only: readonly string[] = []): Experiment[] {
   return EXPERIMENTS.filter((e) => only.length === 0 || only.includes(e.name));
 }
 
-/** What a stored result must have been measured with to be reused. */
-export function resultKey(inputs: ExperimentInputs, sizes: ExperimentSizes, name: string): string {
+/** What a stored result must have been measured with to be reused: the schema, the experiment and
+ *  its metric (a changed measurement gets a new metric name), the model, the skill, the sizes. */
+export function resultKey(inputs: Pick<ExperimentInputs, 'modelSha256' | 'skill'>, sizes: ExperimentSizes, name: string): string {
   const { workers: _workers, ...rest } = sizes; // results are the same on any worker count
-  return JSON.stringify({ experiment: name, model: inputs.modelSha256, skill: inputs.skill, sizes: rest });
+  const metric = EXPERIMENTS.find((e) => e.name === name)?.metric ?? null;
+  return JSON.stringify({ schema: RESULTS_SCHEMA, experiment: name, metric, model: inputs.modelSha256, skill: inputs.skill, sizes: rest });
 }
 
 /** Non-finite numbers become null (JSON has no NaN): the stored form of a measurement. */
@@ -114,7 +116,7 @@ export function formatVerdictTable(results: readonly ExperimentResult[]): string
     '| --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of results) {
-    lines.push(`| ${r.name} | ${r.claim.text} | ${fmt(r.value)} ${r.metric.unit === 'fraction' ? '' : r.metric.unit} (${r.metric.name}) | [${fmt(r.ci.lo)}, ${fmt(r.ci.hi)}] over ${r.ci.over} | ${fmt(r.null.value)} | ${r.seeds.length} | **${r.verdict}** |`);
+    lines.push(`| ${r.name} | ${r.claim.text} | ${fmt(r.value)} ${r.metric.unit} (${r.metric.name}) | [${fmt(r.ci.lo)}, ${fmt(r.ci.hi)}] over ${r.ci.over} | ${fmt(r.null.value)} | ${r.seeds.length} | **${r.verdict}** |`);
   }
   return lines.join('\n');
 }

@@ -39,10 +39,12 @@ describe('results schema', () => {
     expect(defaultSizes().seeds).toEqual([1, 2, 3, 4, 5]);
     expect(defaultSizes({ quick: true }).seeds).toEqual([1, 2, 3]);
     expect(() => defaultSizes({ quick: true, seeds: 2 })).toThrow(/at least 3/);
-    const inputs = { modelSha256: 'x', skill: 'addition' } as Parameters<typeof resultKey>[0];
+    const inputs = { modelSha256: 'x', skill: 'addition' };
     const k = resultKey(inputs, defaultSizes({ quick: true, workers: 1 }), 'robustness');
     expect(resultKey(inputs, defaultSizes({ quick: true, workers: 2 }), 'robustness')).toBe(k);
     expect(resultKey(inputs, defaultSizes({ quick: true, seeds: 4 }), 'robustness')).not.toBe(k);
     expect(resultKey({ ...inputs, modelSha256: 'y' }, defaultSizes({ quick: true }), 'robustness')).not.toBe(k);
+    expect(resultKey({ ...inputs, skill: 'capital' }, defaultSizes({ quick: true }), 'robustness')).not.toBe(k);
+    expect(resultKey(inputs, defaultSizes({ quick: true }), 'scale-ratio')).not.toBe(k);
   });
 });
