@@ -13,13 +13,15 @@
 //   row-vs-group      a search over 128-weight groups: held-out net over its null
 //   probe-count       48 vs 6 target probes: held-out net over the null
 //   collateral        the default search's net on every other skill's held-out probes
+//   stack-vs-joint    two domains: the naive XOR stack of their patches vs the joint patch
 //
 // Everything is seeded: the same inputs, sizes and seeds give the same result on 1 or N workers.
 
 import { oneBitTensors, type Model } from '@bankai/model';
 import type { Probe } from '@bankai/probes';
-import { runRobustness, runStudy, type SearchConfig, type StudyArm, type StudyCell, type StudySkill } from '@bankai/search';
+import { runRobustness, runStackStudy, runStudy, type SearchConfig, type StudyArm, type StudyCell, type StudySkill } from '@bankai/search';
 import guided from '@bankai/strategy-guided';
+import joint from '@bankai/strategy-joint';
 import { diffCi, mean, meanCi, type Interval } from './bootstrap.js';
 import { runLayerMap, runScaleRatio } from './row-effects.js';
 import type { ExperimentResult, Verdict } from './schema.js';
@@ -43,6 +45,8 @@ export interface ExperimentInputs {
   skills: SkillProbes[];
   /** The skill searched by the search experiments (one of skills). */
   skill: string;
+  /** The second domain of the stacking experiment (default: the first other skill). */
+  stackWith?: string;
 }
 
 export interface ExperimentSizes {
@@ -426,6 +430,58 @@ export const EXPERIMENTS: readonly Experiment[] = [
         y: { field: 'count', type: 'quantitative', title: 'probes' },
         color: { field: 'what', type: 'nominal', title: null },
       },
+      width: 320, height: 220,
+    }),
+  },
+  {
+    name: 'stack-vs-joint',
+    title: 'Naive XOR stacking vs one joint patch',
+    claim: { text: 'stacking patches by XOR is exact but partially cancels; a joint patch over both domains should beat the stack', source: 'upstream stacking experiment' },
+    metric: { name: 'held-out net of the joint patch minus the naive stack\'s, summed over both domains (paired by seed)', unit: 'probes' },
+    doc: 'Searches each of two skills alone (the default guided search; the other skills\' first SEARCH probes as controls), stacks the two ' +
+      'patches by XOR, and lets the joint strategy repair the stack on both domains at once (runStackStudy); each arm in greedy ' +
+      'generation on each domain\'s held-out probes against random patches of its size.',
+    async run(ctx) {
+      const { skill, others } = skillOf(ctx.inputs);
+      const second = ctx.inputs.stackWith ? others.find((o) => o.name === ctx.inputs.stackWith) : others[0];
+      if (!second) throw new RangeError(`stack-vs-joint: no second skill ${ctx.inputs.stackWith ?? ''} beside ${skill.name}`);
+      const rest = others.filter((o) => o !== second);
+      const { config } = arm(ctx.inputs.model, ctx.sizes, 'mlp-rows');
+      const { strategy: _s, strategyOptions: _o, ...shared } = config;
+      const r = await runStackStudy({
+        model: ctx.inputs.model,
+        domains: [skill, second].map((d) => ({ name: d.name, target: d.search, heldout: d.heldout.slice(0, ctx.sizes.heldoutMax) })),
+        control: rest.flatMap((o) => o.search.slice(0, 6)),
+        other: rest.flatMap((o) => o.heldout.slice(0, ctx.sizes.otherMax)),
+        single: { strategy: guided },
+        joint: { strategy: joint },
+        config: shared,
+      }, { seeds: ctx.sizes.seeds, workers: ctx.sizes.workers, nullPatches: ctx.sizes.nullPatches, maxTokens: ctx.sizes.maxTokens, onProgress: ctx.say });
+      const sum = (run: (typeof r.runs)[number], arm: 'stack' | 'joint', f: (o: (typeof run.heldout)[number]['stack']) => number) => run.heldout.reduce((a, d) => a + f(d[arm]), 0);
+      const diffs = r.runs.map((run) => sum(run, 'joint', (o) => o.net) - sum(run, 'stack', (o) => o.net));
+      const ci = meanCi(diffs, { resamples: ctx.sizes.bootstrap });
+      return {
+        value: mean(diffs), ci: ciOf(ci, ctx.sizes.bootstrap, 'seeds (paired differences)'), seeds: [...ctx.sizes.seeds],
+        null: { description: 'the stack\'s own random-patch null: median net of random patches of its size, summed over both domains', value: mean(r.runs.map((run) => sum(run, 'stack', (o) => o.null.medianNet))) },
+        verdict: above(ci, 0),
+        rule: 'agrees when the interval of (joint net - stack net) is above 0, disagrees when its upper bound is <= 0, else inconclusive',
+        table: r.runs.flatMap((run) => (['own', 'stack', 'joint'] as const).flatMap((a) => run.heldout.map((d, i) => ({
+          seed: run.seed, arm: a, domain: r.domains[i]!, flips: d[a].flips, net: d[a].net, nullMedian: d[a].null.medianNet, excess: d[a].net - d[a].null.medianNet,
+        })))),
+        details: { domains: r.domains, stackFlips: mean(r.runs.map((run) => run.stack.flips.length)), jointFlips: mean(r.runs.map((run) => run.joint.flips.length)) },
+      };
+    },
+    plot: (r) => ({
+      title: 'Held-out net over the null per domain: each domain alone, the XOR stack, the joint patch',
+      data: { values: r.table },
+      layer: [
+        { mark: { type: 'rule', color: '#888', strokeDash: [4, 3] }, encoding: { y: { datum: 0 } } },
+        { mark: { type: 'point', filled: true, size: 60 }, encoding: {
+          x: { field: 'arm', type: 'nominal', sort: ['own', 'stack', 'joint'], title: null, axis: { labelAngle: 0 } },
+          y: { field: 'excess', type: 'quantitative', title: 'held-out net minus null median (per seed)' },
+          color: { field: 'domain', type: 'nominal' }, xOffset: { field: 'domain', type: 'nominal' },
+        } },
+      ],
       width: 320, height: 220,
     }),
   },

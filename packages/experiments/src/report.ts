@@ -104,6 +104,8 @@ ${prov}`);
 
 // ---- a search's page ----------------------------------------------------------------------------
 
+const WHAT = ['before', 'after', 'random patches (median)'];
+
 /** One final before/after table of `bankai search`, as its log records it. */
 export type EvaluationRecord = Extract<CheckpointRecord, { type: 'evaluation' }>;
 
@@ -156,13 +158,14 @@ export interface SearchReportExtra {
 export async function renderSearchReport(s: SearchLogSummary, extra: SearchReportExtra): Promise<string> {
   const c = s.config;
   const figs: string[] = [];
+  const stepAxis = { field: 'iteration', type: 'quantitative', title: 'step (logged steps)', axis: { tickMinStep: 1, format: 'd' } } as const;
   if (s.steps.length > 0) {
     figs.push(await figure({
       title: 'Fitness and patch size over steps',
       data: { values: s.steps },
       vconcat: [
-        { mark: { type: 'line', point: true }, encoding: { x: { field: 'iteration', type: 'quantitative', title: 'step' }, y: { field: 'fitness', type: 'quantitative', title: 'fitness' } }, width: 520, height: 160 },
-        { mark: { type: 'line', point: true, interpolate: 'step-after', color: '#c60' }, encoding: { x: { field: 'iteration', type: 'quantitative', title: 'step' }, y: { field: 'flips', type: 'quantitative', title: 'flips in the patch' } }, width: 520, height: 120 },
+        { mark: { type: 'line', point: true }, encoding: { x: stepAxis, y: { field: 'fitness', type: 'quantitative', title: 'fitness' } }, width: 520, height: 160 },
+        { mark: { type: 'line', point: true, interpolate: 'step-after', color: '#c60' }, encoding: { x: stepAxis, y: { field: 'flips', type: 'quantitative', title: 'flips in the patch', axis: { tickMinStep: 1, format: 'd' } } }, width: 520, height: 120 },
       ],
     }, 'steps'));
   }
@@ -176,16 +179,16 @@ export async function renderSearchReport(s: SearchLogSummary, extra: SearchRepor
     }, 'layers'));
   }
   const evalRows = s.evaluations.flatMap((e) => [
-    { group: e.group, what: 'correct before', probes: e.correctBefore },
-    { group: e.group, what: 'correct after', probes: e.correctAfter },
-    ...(e.null ? [{ group: e.group, what: 'null: median correct after', probes: e.correctBefore + e.null.medianNet }] : []),
+    { group: e.group, what: 'before', probes: e.correctBefore },
+    { group: e.group, what: 'after', probes: e.correctAfter },
+    ...(e.null ? [{ group: e.group, what: 'random patches (median)', probes: e.correctBefore + e.null.medianNet }] : []),
   ]);
   if (evalRows.length > 0) {
     figs.push(await figure({
       title: 'Greedy accuracy before and after the patch, with the random-patch null',
       data: { values: evalRows },
       mark: 'bar',
-      encoding: { x: { field: 'group', type: 'nominal', axis: { labelAngle: 0 }, title: null }, xOffset: { field: 'what', type: 'nominal' }, y: { field: 'probes', type: 'quantitative', title: 'correct answers' }, color: { field: 'what', type: 'nominal', title: null } },
+      encoding: { x: { field: 'group', type: 'nominal', axis: { labelAngle: 0 }, title: null }, xOffset: { field: 'what', type: 'nominal', sort: WHAT }, y: { field: 'probes', type: 'quantitative', title: 'correct answers' }, color: { field: 'what', type: 'nominal', title: null, sort: WHAT, legend: { labelLimit: 220 } } },
       width: 360, height: 200,
     }, 'evaluations'));
   }

@@ -30,7 +30,7 @@ describe('results schema', () => {
   it('the registry has unique names, and --only keeps registry order and refuses unknown names', () => {
     const names = EXPERIMENTS.map((e) => e.name);
     expect(new Set(names).size).toBe(names.length);
-    for (const n of ['robustness', 'scale-ratio', 'layer-map', 'attention-vs-mlp', 'row-vs-group', 'probe-count', 'collateral']) expect(names).toContain(n);
+    for (const n of ['robustness', 'scale-ratio', 'layer-map', 'heldout-fix', 'attention-vs-mlp', 'row-vs-group', 'probe-count', 'collateral', 'stack-vs-joint']) expect(names).toContain(n);
     expect(selectExperiments(['layer-map', 'robustness']).map((e) => e.name)).toEqual(['robustness', 'layer-map']);
     expect(() => selectExperiments(['nope'])).toThrow(/unknown experiment "nope"; one of robustness/);
   });
