@@ -115,8 +115,9 @@ export function formatVerdictTable(results: readonly ExperimentResult[]): string
     '| experiment | upstream claim | measured | 95% CI | null | seeds | verdict |',
     '| --- | --- | --- | --- | --- | --- | --- |',
   ];
+  const cell = (s: string) => s.replace(/\|/g, '\\|'); // a pipe inside a cell would end it
   for (const r of results) {
-    lines.push(`| ${r.name} | ${r.claim.text} | ${fmt(r.value)} ${r.metric.unit} (${r.metric.name}) | [${fmt(r.ci.lo)}, ${fmt(r.ci.hi)}] over ${r.ci.over} | ${fmt(r.null.value)} | ${r.seeds.length} | **${r.verdict}** |`);
+    lines.push(`| ${r.name} | ${cell(r.claim.text)} | ${fmt(r.value)} ${r.metric.unit} (${cell(r.metric.name)}) | [${fmt(r.ci.lo)}, ${fmt(r.ci.hi)}] over ${cell(r.ci.over)} | ${fmt(r.null.value)} | ${r.seeds.length} | **${r.verdict}** |`);
   }
   return lines.join('\n');
 }

@@ -48,3 +48,16 @@ describe('results schema', () => {
     expect(resultKey(inputs, defaultSizes({ quick: true }), 'scale-ratio')).not.toBe(k);
   });
 });
+
+describe('verdict table', () => {
+  it('one Markdown row per result, pipes in a cell escaped', async () => {
+    const { formatVerdictTable } = await import('./runner.js');
+    const { parseExperimentResult: parse } = await import('./schema.js');
+    const r = parse(result({ metric: { name: 'mean |x| ratio', unit: 'ratio' } }))!;
+    const lines = formatVerdictTable([r, { ...r, name: 'scale-ratio', verdict: 'disagrees', value: null }]).split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[2]).toContain('mean \\|x\\| ratio');
+    expect(lines[2]!.split(/(?<!\\)\|/)).toHaveLength(9); // 7 cells between 8 unescaped pipes
+    expect(lines[3]).toMatch(/^\| scale-ratio \| c \| - ratio .* \*\*disagrees\*\* \|$/);
+  });
+});
