@@ -27,6 +27,7 @@ export const experiments: Command = {
     model: { type: 'string', value: 'tiny|small|FILE', help: 'a shipped model by name, or a Qwen3 1-bit GGUF (then --probes)', default: 'tiny' },
     probes: { type: 'list', value: 'FILE', help: 'probe files with <SKILL>_SEARCH, _CONTROL, _HELDOUT (and _TRAIN) sets (repeatable; default: the shipped model\'s)' },
     skill: { type: 'string', value: 'NAME', help: 'the skill the search experiments search (default: addition when there is one, else the first)' },
+    'stack-with': { type: 'string', value: 'NAME', help: 'the second domain of stack-vs-joint (default: the first other skill)' },
     only: { type: 'string', value: 'NAME,...', help: `experiments to run: ${EXPERIMENT_NAMES.join(', ')} (default: all)` },
     seeds: { type: 'number', value: 'N', help: 'seeds 1..N (default 5; --quick: 3, at least 3)' },
     quick: { type: 'boolean', help: 'small sizes (3 seeds, 4 search steps, few probes and rows): a few minutes on the tiny model; what CI runs' },
@@ -73,9 +74,17 @@ export const experiments: Command = {
       await src.close();
     }
     out(`bankai experiments: ${modelPath} (sha256 ${sha256.slice(0, 12)}...), skill ${skill}, seeds ${sizes.seeds.join(',')}${flags.quick ? ', --quick' : ''}, ${workers} worker(s) -> ${dir}`);
-    const r = await runExperiments({ model, modelSha256: sha256, skills, skill }, {
-      only, sizes, store: dirStore(dir), onProgress: (m) => process.stderr.write(`${m}\n`),
-    });
+    let r;
+    try {
+      const stackWith = typeof flags['stack-with'] === 'string' ? flags['stack-with'] : undefined;
+      r = await runExperiments({ model, modelSha256: sha256, skills, skill, ...(stackWith ? { stackWith } : {}) }, {
+        only, sizes, store: dirStore(dir), onProgress: (m) => process.stderr.write(`${m}\n`),
+      });
+    } catch (e) {
+      // the experiments finished before it are stored: a rerun (e.g. with --only) keeps them
+      if (e instanceof ExperimentOptionError) throw new CliError(`bankai experiments: ${e.message}.`);
+      throw e;
+    }
     const written = await writeResults({ dir, model: { path: modelPath, sha256 }, seeds: sizes.seeds, quick: flags.quick === true, command: ['bankai', ...process.argv.slice(2)], started });
     out('');
     out(formatVerdictTable(r.results));

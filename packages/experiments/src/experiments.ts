@@ -133,9 +133,14 @@ function above(ci: Interval, threshold: number, disagreeAtMost = threshold): Ver
   return 'inconclusive';
 }
 
+/** An experiment that cannot run on these inputs or sizes: says which and why. */
+export class ExperimentOptionError extends RangeError {
+  override name = 'ExperimentOptionError';
+}
+
 function skillOf(inputs: ExperimentInputs): { skill: SkillProbes; others: SkillProbes[] } {
   const skill = inputs.skills.find((s) => s.name === inputs.skill);
-  if (!skill) throw new RangeError(`experiments: no probes for skill "${inputs.skill}"; one of ${inputs.skills.map((s) => s.name).join(', ')}`);
+  if (!skill) throw new ExperimentOptionError(`experiments: no probes for skill "${inputs.skill}"; one of ${inputs.skills.map((s) => s.name).join(', ')}`);
   return { skill, others: inputs.skills.filter((s) => s !== skill) };
 }
 
@@ -143,10 +148,11 @@ function skillOf(inputs: ExperimentInputs): { skill: SkillProbes; others: SkillP
 function studySkill(inputs: ExperimentInputs, sizes: ExperimentSizes, targets: number): StudySkill {
   const { skill, others } = skillOf(inputs);
   const pool = [...skill.search, ...skill.train];
-  if (pool.length < targets) throw new RangeError(`experiments: skill ${skill.name} has ${pool.length} search + train probes, fewer than the ${targets} targets asked for`);
+  if (pool.length === 0) throw new ExperimentOptionError(`skill ${skill.name} has no SEARCH or TRAIN probes to search on`);
+  const n = Math.min(targets, pool.length); // a smaller probe file: every probe it has
   return {
-    name: `${skill.name} (${targets} targets)`,
-    target: pool.slice(0, targets),
+    name: `${skill.name} (${n} targets)`,
+    target: pool.slice(0, n),
     control: skill.control,
     heldout: skill.heldout.slice(0, sizes.heldoutMax),
     fresh: [],
@@ -381,7 +387,10 @@ export const EXPERIMENTS: readonly Experiment[] = [
     doc: 'The default search with the first 6 and with the first 48 of the skill\'s SEARCH + TRAIN probes as targets, over every seed; ' +
       'each patch\'s held-out net minus its null\'s median; the value is the mean per-seed difference (large - small).',
     async run(ctx) {
-      const [small, large] = ctx.sizes.probeCounts;
+      const [small, wanted] = ctx.sizes.probeCounts;
+      const { skill } = skillOf(ctx.inputs);
+      const large = Math.min(wanted, skill.search.length + skill.train.length);
+      if (large <= small) throw new ExperimentOptionError(`probe-count: skill ${skill.name} has ${large} SEARCH + TRAIN probes; it needs more than ${small}`);
       const big = excess(await defaultCell(ctx), 'heldout');
       const few = excess(await ctx.study(`${small}/mlp-rows`, studySkill(ctx.inputs, ctx.sizes, small), arm(ctx.inputs.model, ctx.sizes, 'mlp-rows')), 'heldout');
       const diffs = big.map((b, i) => b.excess - few[i]!.excess);
@@ -444,7 +453,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
     async run(ctx) {
       const { skill, others } = skillOf(ctx.inputs);
       const second = ctx.inputs.stackWith ? others.find((o) => o.name === ctx.inputs.stackWith) : others[0];
-      if (!second) throw new RangeError(`stack-vs-joint: no second skill ${ctx.inputs.stackWith ?? ''} beside ${skill.name}`);
+      if (!second) throw new ExperimentOptionError(`stack-vs-joint: no second skill ${ctx.inputs.stackWith ?? ''} beside ${skill.name}`);
       const rest = others.filter((o) => o !== second);
       const { config } = arm(ctx.inputs.model, ctx.sizes, 'mlp-rows');
       const { strategy: _s, strategyOptions: _o, ...shared } = config;

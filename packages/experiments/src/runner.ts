@@ -4,7 +4,7 @@
 // instead of measured again. Searches shared by several experiments run once per process.
 
 import { runStudy, type StudyArm, type StudyCell, type StudySkill } from '@bankai/search';
-import { EXPERIMENTS, type Experiment, type ExperimentContext, type ExperimentInputs, type ExperimentSizes } from './experiments.js';
+import { EXPERIMENTS, ExperimentOptionError, type Experiment, type ExperimentContext, type ExperimentInputs, type ExperimentSizes } from './experiments.js';
 import { ExperimentResultSchema, RESULTS_SCHEMA, type ExperimentResult } from './schema.js';
 
 export interface ResultStore {
@@ -19,9 +19,7 @@ export function memoryStore(): ResultStore & { results: Map<string, ExperimentRe
   return { results, load: (name) => results.get(name) ?? null, save: async (r) => void results.set(r.name, r) };
 }
 
-export class ExperimentOptionError extends RangeError {
-  override name = 'ExperimentOptionError';
-}
+export { ExperimentOptionError };
 
 /** The experiments named in `only` (all when empty), in registry order; an unknown name is an error naming the valid ones. */
 export function selectExperiments(only: readonly string[] = []): Experiment[] {
@@ -33,10 +31,11 @@ export function selectExperiments(only: readonly string[] = []): Experiment[] {
 
 /** What a stored result must have been measured with to be reused: the schema, the experiment and
  *  its metric (a changed measurement gets a new metric name), the model, the skill, the sizes. */
-export function resultKey(inputs: Pick<ExperimentInputs, 'modelSha256' | 'skill'>, sizes: ExperimentSizes, name: string): string {
+export function resultKey(inputs: Pick<ExperimentInputs, 'modelSha256' | 'skill' | 'stackWith'>, sizes: ExperimentSizes, name: string): string {
   const { workers: _workers, ...rest } = sizes; // results are the same on any worker count
   const metric = EXPERIMENTS.find((e) => e.name === name)?.metric ?? null;
-  return JSON.stringify({ schema: RESULTS_SCHEMA, experiment: name, metric, model: inputs.modelSha256, skill: inputs.skill, sizes: rest });
+  const stackWith = name === 'stack-vs-joint' && inputs.stackWith ? { stackWith: inputs.stackWith } : {};
+  return JSON.stringify({ schema: RESULTS_SCHEMA, experiment: name, metric, model: inputs.modelSha256, skill: inputs.skill, ...stackWith, sizes: rest });
 }
 
 /** Non-finite numbers become null (JSON has no NaN): the stored form of a measurement. */
