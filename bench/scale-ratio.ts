@@ -24,7 +24,8 @@ import { fileSource } from '@bankai/gguf/node';
 import { Model } from '@bankai/model';
 import { prepareProbes, shippedModel, shippedProbeSpec, type Metric, type Probe, type ShippedModelName, type SkillName } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
-import { CandidateSpace, Evaluator, parseLayers, PROJECTIONS, Rng, scaleOrder, type Projection } from '@bankai/search';
+import { mean, meanCi, runScaleRatio, type RowGroupEffects } from '@bankai/experiments';
+import { CandidateSpace, parseLayers, PROJECTIONS, type Projection } from '@bankai/search';
 
 const here = dirname(fileURLToPath(import.meta.url));
 helpAndExit(import.meta.url);
@@ -66,7 +67,7 @@ const src = await fileSource(path);
 const model = await Model.load(src, { maxContext: 64 });
 await src.close();
 const probes = big ? BIG_TARGET : (await readProbeFile(shippedProbeSpec(args.model as ShippedModelName, args.skill as SkillName, 'SEARCH'))).probes;
-const target = prepareProbes(model.tokenizer, probes);
+const target = prepareProbes(model.tokenizer, probes); // for the token_gap warning below
 // token_gap compares first answer tokens only: a probe whose answer and distractor share theirs scores 0 whatever is flipped
 const sameFirst = target.filter((p) => p.wrongTokens.length > 0 && p.wrongTokens[0]![0] === p.correctTokens[0]![0]).length;
 // default layers: every layer of the tiny model; the last two of the 1.7B shape (28 full layers a flip is too slow here)
@@ -74,76 +75,21 @@ const layers = parseLayers(args.layers ?? (big ? '-2--1' : 'all'), model.config.
 const space = new CandidateSpace(model, { layers, projs, granularity: 'row' });
 if (3 * K > space.size) throw new Error(`--k ${K}: the space has only ${space.size} rows; pick k <= ${Math.floor(space.size / 3)}`);
 
-// ---- the three groups of rows -------------------------------------------------------------------
-const order = scaleOrder(space);
-const top = Array.from(order.subarray(0, K));
-const inTop = new Set(top);
-const rng = new Rng(SEED);
-const random: number[] = [];
-const picked = new Set<number>();
-while (random.length < K) {
-  const i = rng.int(space.size);
-  if (!picked.has(i)) {
-    picked.add(i);
-    random.push(i);
-  }
-}
-const matchRng = new Rng(SEED + 1);
-const matched: number[] = [];
-const taken = new Set<number>();
-for (const i of top) {
-  const t = space.tensors.find((x) => i >= x.offset && i < x.offset + x.count)!;
-  let j: number;
-  do j = t.offset + matchRng.int(t.count);
-  while (inTop.has(j) || taken.has(j));
-  taken.add(j);
-  matched.push(j);
-}
-
-// ---- evaluate every single-row flip on the targets ----------------------------------------------
-const ev = await Evaluator.create(model, target, [], { workers: Number(args.workers), metric, firstLayer: space.firstLayer });
-const meanGap = (g: Float64Array) => g.reduce((s, x) => s + x, 0) / g.length;
-/** Mean target gap of the unpatched model, and per row: mean gap with that row flipped minus it. */
-async function measure(groups: number[][]): Promise<{ base: number; deltas: number[][] }> {
-  const [b] = await ev.evaluate([{ flips: [], part: 'target' }]);
-  const base = meanGap(b!.gaps);
-  const deltas: number[][] = [];
-  for (const group of groups) {
-    const rs = await ev.evaluate(group.map((i) => ({ flips: [space.candidate(i)], part: 'target' as const })));
-    deltas.push(rs.map((r) => meanGap(r.gaps) - base));
-  }
-  return { base, deltas };
-}
+// ---- the measurement: runScaleRatio in @bankai/experiments --------------------------------------
 const t0 = performance.now();
-const { base, deltas } = await measure([top, random, matched]).finally(() => ev.destroy());
-const [dTop, dRandom, dMatched] = deltas as [number[], number[], number[]];
+const r = await runScaleRatio(model, probes, { k: K, seeds: [SEED], layers, projs, metric, workers: Number(args.workers), resamples: B, seed: SEED + 2 });
 const seconds = (performance.now() - t0) / 1000;
+const base = r.baseGap;
 
-// ---- statistics ---------------------------------------------------------------------------------
-const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+// ---- printing -----------------------------------------------------------------------------------
 const abs = (xs: readonly number[]) => xs.map(Math.abs);
-const bootRng = new Rng(SEED + 2);
-const resample = (xs: readonly number[]) => Array.from({ length: xs.length }, () => xs[bootRng.int(xs.length)]!);
-/** 95% percentile-bootstrap interval of mean(a) / mean(b), a and b resampled independently. */
-function ratioCi(a: readonly number[], b: readonly number[]): [number, number] {
-  const rs = Array.from({ length: B }, () => mean(resample(a)) / mean(resample(b))).sort((x, y) => x - y);
-  return [rs[Math.floor(0.025 * (B - 1))]!, rs[Math.ceil(0.975 * (B - 1))]!];
-}
-function meanCi(a: readonly number[]): [number, number] {
-  const ms = Array.from({ length: B }, () => mean(resample(a))).sort((x, y) => x - y);
-  return [ms[Math.floor(0.025 * (B - 1))]!, ms[Math.ceil(0.975 * (B - 1))]!];
-}
-const scales = (g: readonly number[]) => g.map((i) => space.scale(i));
 const fmt = (x: number) => (Math.abs(x) >= 0.01 ? x.toFixed(4) : x.toExponential(2));
-const ci = ([lo, hi]: [number, number]) => `[${fmt(lo)}, ${fmt(hi)}]`;
-const ratio = (a: readonly number[], b: readonly number[]) =>
-  mean(b) > 0 ? `${fmt(mean(a) / mean(b))} | ${ci(ratioCi(a, b))}` : 'n/a (no row of the second group moved the gap) | ';
-const perProj = (g: readonly number[]) => {
+const ci = ({ lo, hi }: { lo: number; hi: number }) => `[${fmt(lo)}, ${fmt(hi)}]`;
+const ratio = (x: number | null, interval: { lo: number; hi: number }) =>
+  x !== null ? `${fmt(x)} | ${ci(interval)}` : 'n/a (no row of the second group moved the gap) | ';
+const perProj = (g: RowGroupEffects) => {
   const counts = new Map<string, number>();
-  for (const i of g) {
-    const t = space.tensors.find((x) => i >= x.offset && i < x.offset + x.count)!;
-    counts.set(t.proj, (counts.get(t.proj) ?? 0) + 1);
-  }
+  for (const t of g.projs) counts.set(t, (counts.get(t) ?? 0) + 1);
   return [...counts].map(([p, n]) => `${p} ${n}`).join(', ');
 };
 
@@ -156,14 +102,14 @@ if (metric === 'token_gap' && sameFirst > 0) console.log(`# WARNING: ${sameFirst
 console.log('');
 console.log('| rows | K | scale min..max (mean) | mean abs change of the mean target gap [95% CI] | mean signed change | share raising the gap | projections |');
 console.log('| --- | ---: | --- | --- | ---: | ---: | --- |');
-const rows: [string, number[], number[]][] = [['top by scale', top, dTop], ['random (uniform over the space)', random, dRandom], ['matched random (same tensor as each top row)', matched, dMatched]];
-for (const [label, g, d] of rows) {
-  const s = scales(g);
-  console.log(`| ${label} | ${g.length} | ${fmt(Math.min(...s))}..${fmt(Math.max(...s))} (${fmt(mean(s))}) | ${fmt(mean(abs(d)))} ${ci(meanCi(abs(d)))} | ${fmt(mean(d))} | ${(d.filter((x) => x > 0).length / d.length).toFixed(2)} | ${perProj(g)} |`);
+const labels = { top: 'top by scale', random: 'random (uniform over the space)', matched: 'matched random (same tensor as each top row)' } as const;
+for (const g of r.groups) {
+  const d = g.deltas;
+  console.log(`| ${labels[g.label]} | ${d.length} | ${fmt(Math.min(...g.scales))}..${fmt(Math.max(...g.scales))} (${fmt(mean(g.scales))}) | ${fmt(mean(abs(d)))} ${ci(meanCi(abs(d), { resamples: B, seed: SEED + 2 }))} | ${fmt(mean(d))} | ${(d.filter((x) => x > 0).length / d.length).toFixed(2)} | ${perProj(g)} |`);
 }
 console.log('');
 console.log('| ratio of mean abs change | value | 95% bootstrap CI |');
 console.log('| --- | ---: | --- |');
-console.log(`| top / random | ${ratio(abs(dTop), abs(dRandom))} |`);
-console.log(`| top / matched random | ${ratio(abs(dTop), abs(dMatched))} |`);
+console.log(`| top / random | ${ratio(r.ratio, r.ci)} |`);
+console.log(`| top / matched random | ${ratio(r.matchedRatio, r.matchedCi)} |`);
 console.log('(paper, Bonsai 8B: top / random = 3.88)');

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPatchFile } from '@bankai/patch-format/node';
 import { tinyProbeSpec } from '@bankai/probes';
+import { readProbeFile } from '@bankai/probes/node';
 
 const BIN = fileURLToPath(new URL('../apps/cli/dist/bin.js', import.meta.url));
 const CUSTOM = fileURLToPath(new URL('./fixtures/first-rows-strategy.mjs', import.meta.url));
@@ -52,6 +53,13 @@ describe('bankai search', () => {
     expect(log[0].type).toBe('start');
     expect(log.filter((x) => x.type === 'step')).toHaveLength(6);
     expect(log.flatMap((x) => x.accepted ?? []).length).toBe(manifest.flips.length);
+    // the final tables follow the steps as evaluation records (bankai report reads them), each with its null
+    const evals = log.filter((x) => x.type === 'evaluation');
+    expect(evals.map((x) => x.group)).toEqual(['target', 'heldout', 'control']);
+    expect(log.slice(-3)).toEqual(evals);
+    for (const e of evals) expect(e.null).toMatchObject({ patches: 20, flips: manifest.flips.length });
+    expect(evals[1].n).toBe((await readProbeFile(tinyProbeSpec('multiplication', 'EVAL'))).probes.length);
+    for (const e of evals) expect([e.fixed - e.broken, e.correctAfter - e.correctBefore]).toEqual([e.net, e.net]);
     expect(r.stdout).toMatch(/== target probes/);
     expect(r.stdout).toMatch(/== held-out probes/);
     expect(r.stdout).toMatch(/fixed \d+ \/ broken \d+ \/ unchanged \d+/);

@@ -39,7 +39,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(formatHelp(name, cmd) + '\n');
     return 0;
   }
-  const flags = parseFlags(name, cmd, rest);
+  const args = cmd.positional && rest[0] !== undefined && !rest[0].startsWith('-') ? [`--${cmd.positional}`, ...rest] : rest;
+  const flags = parseFlags(name, cmd, args);
   await cmd.run(flags, (s) => process.stdout.write(s + '\n'));
   return 0;
 }

@@ -12,12 +12,15 @@ import { presetOptions, PRESETS, validateQwen3Options, type PresetName, type Wei
 import { writeQwen3File } from '@bankai/model-gen/node';
 import { CliError, GGUF_FILE, checkInputFile, positiveInt, requireFlag, requireInputFile, type CommandSpec, type Flags } from './args.js';
 import { demo } from './demo.js';
+import { experiments, report } from './experiment-commands.js';
 import { audit, evaluate, probesFresh } from './probe-commands.js';
 import { patchCommands } from './patch-commands.js';
 import { search, stackCompare } from './search-commands.js';
 import { serve } from './serve-command.js';
 
 export interface Command extends CommandSpec {
+  /** A flag the first argument fills when it is not a flag (`bankai report LOG` is `bankai report --log LOG`). */
+  positional?: string;
   run(flags: Flags, out: (s: string) => void): Promise<void>;
 }
 
@@ -262,4 +265,6 @@ export const commands: Record<string, Command> = {
   search,
   stack: stackCompare,
   serve,
+  experiments,
+  report,
 };

@@ -12,7 +12,7 @@ import { writePatchFile } from '@bankai/patch-format/node';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
   evaluatePatch, formatStackStudy, loadStrategy, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, StrategyError,
-  type Aggregate, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type StackSearchId,
+  type Aggregate, type CheckpointRecord, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type StackSearchId,
   type StackStudyResult, type Strategy,
 } from '@bankai/search';
 import { checkpointPath, fileCheckpoint, readCheckpoint } from '@bankai/search/node';
@@ -213,6 +213,8 @@ function manifestOf(s: SearchSetup, r: SearchResult, strategy: Strategy, options
 
 interface NullWanted { patches: number; seed: number }
 
+type EvaluationGroup = Extract<CheckpointRecord, { type: 'evaluation' }>['group'];
+
 /** The patch on one probe group in free generation (the result that counts), with the
  *  random-patch null drawn from the search's own space when one is wanted. */
 function evalTable(s: SearchSetup, flips: PatchManifest['flips'], name: EvalGroup['name'], loaded: LoadedProbes[], maxTokens: number, nullWanted?: NullWanted): EvalGroup {
@@ -269,18 +271,38 @@ export const search: Command = {
     out(`wrote ${outPath}`);
     if (r.flips.length === 0) return;
     const maxTokens = flags['max-tokens'] as number;
-    for (const [name, loaded] of [['probes', s.target], ['heldout', s.heldout]] as const) {
-      if (loaded.length > 0) printGroup(evalTable(s, manifest.flips, name, loaded, maxTokens, nullWanted), s.config.metric, out);
+    // each final table is also appended to the log (an `evaluation` record): `bankai report` reads it
+    const logSink = fileCheckpoint(logPath, { fresh: false });
+    const record = (group: EvaluationGroup, c: EvalGroup) => logSink.append({
+      type: 'evaluation', group, n: c.accuracy.before.n, correctBefore: c.accuracy.before.correct, correctAfter: c.accuracy.after.correct,
+      fixed: c.counts.fixed, broken: c.counts.broken, net: c.net.total,
+      ...(c.null ? { null: { patches: c.null.patches, flips: c.null.flips, medianNet: c.null.medianNet, maxNet: c.null.maxNet, p: c.null.p } } : {}),
+    });
+    try {
+      for (const [name, loaded] of [['probes', s.target], ['heldout', s.heldout]] as const) {
+        if (loaded.length === 0) continue;
+        const c = evalTable(s, manifest.flips, name, loaded, maxTokens, nullWanted);
+        printGroup(c, s.config.metric, out);
+        record(name === 'probes' ? 'target' : 'heldout', c);
+      }
+    } catch (e) {
+      logSink.close();
+      throw e;
     }
-    const summary = (title: string, loaded: LoadedProbes[]) => {
+    const summary = (title: string, loaded: LoadedProbes[], group: EvaluationGroup) => {
       if (loaded.length === 0) return;
       const c = evalTable(s, manifest.flips, 'probes', loaded, maxTokens, nullWanted);
+      record(group, c);
       out(`\n== ${title}: greedy accuracy ${c.accuracy.before.correct}/${c.accuracy.before.n} -> ${c.accuracy.after.correct}/${c.accuracy.after.n} (fixed ${c.counts.fixed}, broken ${c.counts.broken})`);
       for (const [k, v] of Object.entries(c.byCategory)) out(`  ${k.padEnd(24)} ${v.before.correct}/${v.before.n} -> ${v.after.correct}/${v.after.n}`);
       printNull(c, out);
     };
-    summary('control probes (guarded by the search)', s.control);
-    summary('held-out probes of the other skills (never seen by the search)', s.heldoutControl);
+    try {
+      summary('control probes (guarded by the search)', s.control, 'control');
+      summary('held-out probes of the other skills (never seen by the search)', s.heldoutControl, 'heldout-control');
+    } finally {
+      logSink.close();
+    }
   },
 };
 

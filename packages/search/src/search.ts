@@ -65,6 +65,16 @@ export type CheckpointRecord =
     /** Flips this step removed from the patch (absent when none). */
     removed?: Candidate[];
     fitness: number; evaluations: number;
+  }
+  | {
+    /**
+     * One final before/after table of the finished search (greedy generation), appended after
+     * the last step by `bankai search`: ignored on resume, read by `bankai report`.
+     */
+    type: 'evaluation'; group: 'target' | 'heldout' | 'control' | 'heldout-control';
+    n: number; correctBefore: number; correctAfter: number; fixed: number; broken: number; net: number;
+    /** The random-patch null of the patch's size, when one was measured. */
+    null?: { patches: number; flips: number; medianNet: number; maxNet: number; p: number };
   };
 
 export interface SearchInput {
