@@ -47,6 +47,7 @@ const searchFlags = {
   'max-broken': { type: 'number', value: 'N', help: 'reject a flip that makes more than N control probes wrong (teacher-forced), whatever its gain; -1: no limit', default: 0 },
   metric: { type: 'string', value: 'NAME', help: 'competitor (every answer token against the model\'s strongest other token: > 0 exactly when teacher forcing says the answer), seq_logprob (whole answers vs the distractor) or token_gap (first token, legacy)', default: 'competitor' },
   'own-answers': { type: 'boolean', help: 'also score targets against the model\'s own wrong greedy answer', default: true },
+  'layer-cache-mb': { type: 'number', value: 'MIB', help: 'memory for residual caches at the searched layers above the first (a candidate in layer L reuses everything below L; results are the same for any size); 0: the first layer\'s only', default: 1024 },
   workers: { type: 'number', value: 'N', help: 'evaluator threads (results are the same for any count)', default: Math.max(1, Math.min(2, cpus().length)) },
   seed: { type: 'number', value: 'N', help: 'random seed (same seed, same patch)', default: 1 },
   out: { type: 'string', value: 'PATCH.json', help: 'the patch to write (.json manifest or .bkp binary); the checkpoint log goes to PATCH.json.log.jsonl' },
@@ -130,6 +131,7 @@ interface SearchSetup {
   heldoutControl: LoadedProbes[];
   config: Omit<SearchConfig, 'strategy' | 'strategyOptions'>;
   workers: number;
+  layerCacheBytes: number;
 }
 
 const label = (l: LoadedProbes) => `${basename(l.path)}${l.sets.length ? '#' + l.sets.join(',') : ''}`;
@@ -164,6 +166,7 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
   return {
     model, modelPath, sha256, target, control, heldout, heldoutControl,
     workers: int('workers', 1),
+    layerCacheBytes: int('layer-cache-mb', 0) * 1024 * 1024,
     config: {
       seed: int('seed', 0), iterations: int('iters', 1), layers, projs, granularity,
       metric: metricOf(command, flags), lambda: flags.lambda as number, aggregate,
@@ -187,6 +190,7 @@ async function searchOnce(s: SearchSetup, strategy: Strategy, options: Record<st
     strategy,
     config: { ...s.config, strategy: strategy.name, strategyOptions: options },
     workers: s.workers,
+    layerCacheBytes: s.layerCacheBytes,
     ...extra,
   });
 }
@@ -265,7 +269,7 @@ export const search: Command = {
     await writePatchFile(outPath, manifest, { overwrite: true });
     out(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations${r.backwards ? `, ${r.backwards} backward passes in ${r.timing.firstOrder.toFixed(1)} s` : ''}); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
     const t = r.timing;
-    out(`time: preparation ${t.prepare.toFixed(1)} s, exact evaluations ${t.evaluation.toFixed(1)} s, first-order rankings ${t.firstOrder.toFixed(1)} s, other ${t.other.toFixed(1)} s`);
+    out(`time: preparation ${t.prepare.toFixed(1)} s, exact evaluations ${t.evaluation.toFixed(1)} s (${t.cacheRefresh.toFixed(1)} s of it recomputing layer caches), first-order rankings ${t.firstOrder.toFixed(1)} s, other ${t.other.toFixed(1)} s`);
     out(`wrote ${outPath}`);
     if (r.flips.length === 0) return;
     const maxTokens = flags['max-tokens'] as number;

@@ -208,6 +208,32 @@ export class Qwen3Runner {
   }
 
   /**
+   * The residual streams at the inputs of several layers in one pass: from `src` ((n, nEmbd) f32,
+   * the residual at the input of layer `from`; or, with `src` undefined and `from` 0, the
+   * embeddings of `tokens`), run up to each stop's layer (ascending, all >= `from`) and copy the
+   * residual there to its `dst`. The same float operations as one forward pass, so each copy equals
+   * captureResidual(tokens, stop.layer) bit for bit. The cache is left empty.
+   */
+  captureResiduals(tokens: readonly number[], from: number, src: Ptr | undefined, stops: readonly { layer: number; dst: Ptr }[]): void {
+    const { engine: e, config: c, layout: L } = this;
+    const n = tokens.length;
+    this.checkIncremental(n, from);
+    this.rewind(0);
+    if (src === undefined) {
+      if (from !== 0) throw new RangeError(`captureResiduals: no residual given for layer ${from}`);
+      for (let i = 0; i < n; i++) this.embedRow(tokens[i]!, L.x + i * c.nEmbd * 4);
+    } else e.f32(L.x, n * c.nEmbd).set(e.f32(src, n * c.nEmbd));
+    let at = from;
+    for (const s of stops) {
+      this.checkIncremental(n, s.layer);
+      if (s.layer < at) throw new RangeError(`captureResiduals: stops must ascend from layer ${from}, got ${s.layer} after ${at}`);
+      this.runLayers(n, at, s.layer);
+      at = s.layer;
+      e.f32(s.dst, n * c.nEmbd).set(e.f32(L.x, n * c.nEmbd));
+    }
+  }
+
+  /**
    * Evaluate n tokens at positions pos0..pos0+n-1 whose residual stream at the input of `layer`
    * was captured in `src` ((n, nEmbd) f32): layers [layer, nLayer) and the output head for
    * tokens logitsFrom..n-1. The cache keeps positions [0, pos0) of earlier calls (a shared

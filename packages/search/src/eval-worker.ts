@@ -48,6 +48,13 @@ const probeIndex = new Map(init.probes.map((p, i) => [p, i]));
 const seqStart: number[] = [0];
 for (const p of init.probes) seqStart.push(seqStart[seqStart.length - 1]! + p.sequences.length);
 
+/** The layer of a tensor name (`blk.12.ffn_gate` -> 12). */
+function layerOf(tensor: string): number {
+  const m = /^blk\.(\d+)\./.exec(tensor);
+  if (!m) throw new RangeError(`evaluator: ${tensor} is not a layer's tensor`);
+  return Number(m[1]);
+}
+
 const isFirstOrder = (t: EvalTask | FirstOrderTask): t is FirstOrderTask => (t as FirstOrderTask).kind === 'firstOrder';
 
 export default async function evaluate(task: EvalTask | FirstOrderTask): Promise<EvalResult | FirstOrderChunk> {
@@ -74,6 +81,11 @@ export default async function evaluate(task: EvalTask | FirstOrderTask): Promise
   const nProbes = task.part === 'target' ? init.nTarget : init.probes.length;
   const V = runner.config.vocabSize;
   const nEmbd = runner.config.nEmbd;
+  // resume from the highest cache at or below the lowest flipped layer (no flips: the highest cache)
+  const lowest = Math.min(...task.flips.map((f) => layerOf(f.tensor)));
+  let k = 0;
+  while (k + 1 < init.cacheLayers.length && init.cacheLayers[k + 1]! <= lowest) k++;
+  const layer = init.cacheLayers[k]!;
   const gaps = new Float64Array(nProbes);
   const correct = new Uint8Array(nProbes);
   for (let i = 0; i < nProbes; i++) {
@@ -81,7 +93,7 @@ export default async function evaluate(task: EvalTask | FirstOrderTask): Promise
     // answer's first token), then each answer on top of the prompt's cache
     const first = init.sequences[seqStart[i]!]!;
     const from = first.from;
-    const promptRow = runner.forwardFromResidual(first.residual, from, init.firstLayer, from - 1).slice();
+    const promptRow = runner.forwardFromResidual(first.residuals[k]!, from, layer, from - 1).slice();
     const scores: SequenceScores[] = [];
     // the competitor metric scores correct answers only (their margins against every other token)
     const end = init.metric === 'competitor' ? seqStart[i]! + init.probes[i]!.correctTokens.length : seqStart[i + 1]!;
@@ -92,7 +104,7 @@ export default async function evaluate(task: EvalTask | FirstOrderTask): Promise
       scoreRows(promptRow, V, [seq.tokens[from]!], out, 0);
       if (m > 1) {
         // residual rows from..n-2 of this sequence; logits row j predicts tokens[from + 1 + j]
-        const logits = runner.forwardFromResidual(seq.residual + from * nEmbd * 4, m - 1, init.firstLayer, 0, from);
+        const logits = runner.forwardFromResidual(seq.residuals[k]! + from * nEmbd * 4, m - 1, layer, 0, from);
         scoreRows(logits, V, seq.tokens.slice(from + 1), out, 1);
       }
       scores.push(out);

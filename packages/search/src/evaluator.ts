@@ -2,7 +2,9 @@
 // shared memory; each evaluates a candidate flip set virtually (the shared weights never change
 // while tasks run), on top of the accepted patch, which the owner materializes by XOR between
 // batches. Every probe sequence's residual stream is cached once at the first searched layer, so
-// a candidate only recomputes the layers from there on. A candidate is always evaluated whole
+// a candidate only recomputes the layers from there on; with `cacheLayers`, also at other searched
+// layers, so a candidate whose lowest flip is in layer L resumes from the cache nearest below L
+// (caches above a layer whose weights changed are recomputed by refresh()). A candidate is always evaluated whole
 // by one worker in a fixed order, so results do not depend on the number of workers.
 
 import { Piscina } from 'piscina';
@@ -20,6 +22,8 @@ export interface SequenceRef {
   from: number;
   /** (tokens.length - 1, nEmbd) f32 residual at the input of the first searched layer. */
   residual: number;
+  /** The same at the input of each of EvaluatorWorkerInit.cacheLayers (residuals[0] = residual). */
+  residuals: number[];
 }
 
 export interface EvaluatorWorkerInit {
@@ -31,6 +35,8 @@ export interface EvaluatorWorkerInit {
   flipRegions: { ptr: number; bytes: number }[];
   claim: Int32Array;
   firstLayer: number;
+  /** Ascending layers whose input residual is cached, cacheLayers[0] = firstLayer. */
+  cacheLayers: number[];
   metric: Metric;
   probes: PreparedProbe[]; // targets first, then controls
   nTarget: number;
@@ -55,6 +61,11 @@ export interface EvaluatorOptions {
   metric: Metric;
   /** Residuals are cached at the input of this layer: no candidate may flip anything below it. */
   firstLayer: number;
+  /**
+   * More layers (above firstLayer) whose input residual is cached too: a candidate resumes from
+   * the nearest cache at or below its lowest flip's layer. Results are identical with or without.
+   */
+  cacheLayers?: readonly number[];
   /** Called after each probe sequence's residual is cached (done so far). */
   onSequence?: (done: number) => void;
 }
@@ -75,6 +86,10 @@ export class Evaluator {
     readonly nControl: number,
     /** The engine arena before this evaluator's residuals and runners, restored by destroy(). */
     private readonly release: () => void,
+    /** Ascending cached layers (the first is firstLayer). */
+    readonly cacheLayers: readonly number[],
+    private readonly sequences: readonly SequenceRef[],
+    private readonly capture: Qwen3Runner,
   ) {
     this.failed = new Promise<never>((_, reject) => {
       piscina.on('error', (err: unknown) => reject(new Error(`evaluator worker failed: ${(err as Error)?.message ?? String(err)}`)));
@@ -97,14 +112,18 @@ export class Evaluator {
       throw new RangeError(`a probe is ${maxLen} tokens long, more than the model's context of ${model.config.contextLength}`);
     }
     // a runner for capturing residuals on this thread, then one per worker
+    const cacheLayers = [...new Set([firstLayer, ...(opts.cacheLayers ?? [])])].sort((a, b) => a - b);
+    for (const l of cacheLayers) {
+      if (!(Number.isInteger(l) && l >= firstLayer && l < model.config.nLayer)) throw new RangeError(`cache layer ${l} outside ${firstLayer}..${model.config.nLayer - 1}`);
+    }
     const capture = new Qwen3Runner(e, model.weights, model.layoutRunner({ maxContext: maxLen, maxBatch: maxLen }));
     const sequences: SequenceRef[] = [];
     for (const p of probes) {
       for (const s of p.sequences) {
         // the last token is only ever predicted: the residual of tokens[0..n-2] is all a score needs
-        const residual = e.alloc((s.tokens.length - 1) * model.config.nEmbd * 4);
-        capture.captureResidual(s.tokens.slice(0, -1), firstLayer, residual);
-        sequences.push({ tokens: s.tokens, from: s.from, residual });
+        const residuals = cacheLayers.map(() => e.alloc((s.tokens.length - 1) * model.config.nEmbd * 4)); // each (n - 1, nEmbd) f32
+        capture.captureResiduals(s.tokens.slice(0, -1), 0, undefined, cacheLayers.map((layer, k) => ({ layer, dst: residuals[k]! })));
+        sequences.push({ tokens: s.tokens, from: s.from, residual: residuals[0]!, residuals });
         opts.onSequence?.(sequences.length);
       }
     }
@@ -121,6 +140,7 @@ export class Evaluator {
       flipRegions,
       claim: new Int32Array(new SharedArrayBuffer(4)),
       firstLayer,
+      cacheLayers,
       metric: opts.metric,
       probes,
       nTarget: target.length,
@@ -133,7 +153,25 @@ export class Evaluator {
       idleTimeout: Infinity,
       workerData: init,
     });
-    return new Evaluator(piscina, workers, slots, target.length, control.length, () => e.reset(mark));
+    return new Evaluator(piscina, workers, slots, target.length, control.length, () => e.reset(mark), cacheLayers, sequences, capture);
+  }
+
+  /**
+   * The weights of `layer` (and maybe above) changed between batches (an accepted flip): recompute
+   * every cache above it from the nearest cache at or below it, on this thread. A change below
+   * firstLayer is not allowed (that cache is never recomputed). Returns the seconds it took.
+   */
+  refresh(layer: number): number {
+    const t0 = performance.now();
+    if (layer < this.cacheLayers[0]!) throw new RangeError(`refresh(${layer}): below the first cached layer ${this.cacheLayers[0]}`);
+    let k = 0; // the cache at cacheLayers[k] <= layer stays valid
+    while (k + 1 < this.cacheLayers.length && this.cacheLayers[k + 1]! <= layer) k++;
+    if (k + 1 === this.cacheLayers.length) return 0;
+    const stops = this.cacheLayers.slice(k + 1);
+    for (const s of this.sequences) {
+      this.capture.captureResiduals(s.tokens.slice(0, -1), this.cacheLayers[k]!, s.residuals[k]!, stops.map((l, i) => ({ layer: l, dst: s.residuals[k + 1 + i]! })));
+    }
+    return (performance.now() - t0) / 1000;
   }
 
   /** Evaluate flip sets (relative to the accepted patch); results in input order. */

@@ -7,7 +7,7 @@ export {
   type Evaluation, type FirstOrderRanking, type OptionSpec, type OptionValues, type ProgressEvent, type SearchContext, type Strategy,
 } from './strategy.js';
 export {
-  ownAnswers, runSearch, validationSplit,
+  chooseCacheLayers, DEFAULT_LAYER_CACHE_BYTES, ownAnswers, runSearch, validationSplit,
   type CheckpointRecord, type CheckpointSink, type PhaseEvent, type SearchConfig, type SearchInput, type SearchResult, type SearchTiming,
 } from './search.js';
 export { BUILTIN_STRATEGIES, loadStrategy } from './loader.js';

@@ -84,6 +84,44 @@ export interface SearchInput {
   signal?: AbortSignal;
   /** Cache each probe's residual stream at the first searched layer (default true; false recomputes every layer: benchmarks). Results are identical either way. */
   residualCache?: boolean;
+  /**
+   * Engine bytes for residual caches at the searched layers above the first (default
+   * DEFAULT_LAYER_CACHE_BYTES; 0: only the first layer's). A candidate whose lowest flip is in
+   * layer L resumes from the nearest cache at or below L; an accept recomputes the caches above
+   * its lowest layer. Results are identical with any budget.
+   */
+  layerCacheBytes?: number;
+}
+
+/** Default budget of SearchInput.layerCacheBytes: 1 GiB. */
+export const DEFAULT_LAYER_CACHE_BYTES = 1 << 30;
+
+/**
+ * Which searched layers get a residual cache: always the first, then, while each costs
+ * `bytesPerLayer` within `budgetBytes`, the layer that saves the most recomputed layers (the
+ * widest gap above the nearest cache below it; ties: the lower layer). Ascending.
+ */
+export function chooseCacheLayers(layers: readonly number[], bytesPerLayer: number, budgetBytes: number): number[] {
+  const sorted = [...new Set(layers)].sort((a, b) => a - b);
+  if (sorted.length === 0) return [];
+  const chosen = [sorted[0]!];
+  let left = budgetBytes;
+  const rest = sorted.slice(1);
+  while (rest.length > 0 && left >= bytesPerLayer) {
+    let best = -1;
+    let bestGap = 0;
+    for (let i = 0; i < rest.length; i++) {
+      const below = Math.max(...chosen.filter((c) => c < rest[i]!));
+      const gap = rest[i]! - below;
+      if (gap > bestGap) {
+        best = i;
+        bestGap = gap;
+      }
+    }
+    chosen.push(rest.splice(best, 1)[0]!);
+    left -= bytesPerLayer;
+  }
+  return chosen.sort((a, b) => a - b);
 }
 
 /** A phase before the first step: `done` of `total` units (probes, sequences) after `seconds`. */
@@ -102,6 +140,8 @@ export interface SearchTiming {
   evaluation: number;
   /** First-order rankings (ctx.firstOrder). */
   firstOrder: number;
+  /** Recomputing the residual caches above an accepted flip's layer (part of evaluation). */
+  cacheRefresh: number;
   /** Everything else (the strategy's own work, checkpoints). */
   other: number;
 }
@@ -251,10 +291,16 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   }
 
   const nSeq = scored.reduce((n, p) => n + p.sequences.length, 0);
+  const cachedTokens = scored.reduce((n, p) => n + p.sequences.reduce((m, s) => m + s.tokens.length - 1, 0), 0);
+  const cacheLayers = input.residualCache === false
+    ? [0]
+    : chooseCacheLayers(config.layers, cachedTokens * model.config.nEmbd * 4, input.layerCacheBytes ?? DEFAULT_LAYER_CACHE_BYTES);
   const evaluator = await Evaluator.create(model, target, scored.slice(target.length), {
-    workers: input.workers, metric: config.metric, firstLayer: input.residualCache === false ? 0 : space.firstLayer,
+    workers: input.workers, metric: config.metric, firstLayer: cacheLayers[0]!, cacheLayers,
     onSequence: phase('residual cache', nSeq),
   });
+  const lowestLayer = (flips: readonly Candidate[]) => Math.min(...flips.map((c) => Number(/^blk\.(\d+)\./.exec(c.tensor)![1])));
+  let refreshSeconds = 0;
   let evaluationSeconds = 0;
   const evaluate = async (tasks: EvalTask[]): Promise<EvalResult[]> => {
     const te = performance.now();
@@ -275,6 +321,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     const [original] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
     xorFlips(model, accepted);
     applied = true;
+    if (accepted.length > 0) evaluator.refresh(lowestLayer(accepted)); // (resumed or initial flips; part of the preparation)
     let [base] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
     phase('baselines', 1)(1);
     const prepareSeconds = (performance.now() - t0) / 1000;
@@ -416,6 +463,11 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
         }
         // a flip already in the patch is removed (XOR toggles it back), any other one is added
         xorFlips(model, e.flips);
+        if (e.flips.length > 0) {
+          const tr = performance.now();
+          refreshSeconds += evaluator.refresh(lowestLayer(e.flips));
+          evaluationSeconds += (performance.now() - tr) / 1000;
+        }
         firstOrderModel?.update(e.flips);
         for (const c of e.flips) {
           const k = key(c);
@@ -475,7 +527,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       backwards,
       timing: (() => {
         const total = (performance.now() - t0) / 1000;
-        return { prepare: prepareSeconds, evaluation: evaluationSeconds, firstOrder: firstOrderSeconds, other: Math.max(0, total - prepareSeconds - evaluationSeconds - firstOrderSeconds) };
+        return { prepare: prepareSeconds, evaluation: evaluationSeconds, firstOrder: firstOrderSeconds, cacheRefresh: refreshSeconds, other: Math.max(0, total - prepareSeconds - evaluationSeconds - firstOrderSeconds) };
       })(),
       seconds: (performance.now() - t0) / 1000,
       stoppedEarly,
