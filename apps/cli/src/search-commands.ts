@@ -6,12 +6,14 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { modelShape, type Model } from '@bankai/model';
+import { readGguf } from '@bankai/gguf';
+import { fileSource } from '@bankai/gguf/node';
+import { modelShape, readModelConfig, type Model } from '@bankai/model';
 import { createManifest, type PatchManifest } from '@bankai/patch-format';
 import { writePatchFile } from '@bankai/patch-format/node';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
-  evaluatePatch, formatStackStudy, loadStrategy, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, StrategyError,
+  estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, loadStrategy, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, StrategyError,
   type Aggregate, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type StackSearchId,
   type StackStudyResult, type Strategy,
 } from '@bankai/search';
@@ -181,6 +183,52 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
   };
 }
 
+/** `bankai search --dry-run`: the estimate of @bankai/search from the header alone, printed. */
+async function dryRun(flags: Flags, strategy: Strategy, options: Record<string, string>, out: (line: string) => void): Promise<void> {
+  const target = await readProbeSpecs('search', flags, 'target');
+  if (target.length === 0) throw new CliError('bankai search: --target FILE[#SETS] is required.');
+  const control = await readProbeSpecs('search', flags, 'control');
+  const modelPath = await modelPathOf('search', flags);
+  const src = await fileSource(modelPath);
+  let header;
+  try {
+    header = await readGguf(src);
+  } finally {
+    await src.close();
+  }
+  const config = readModelConfig(header);
+  let layers: number[];
+  try {
+    layers = parseLayers(String(flags.layers), config.nLayer);
+  } catch (e) {
+    throw new CliError(`bankai search: ${(e as Error).message}`);
+  }
+  for (const l of layers) if (!(Number.isInteger(l) && l >= 0 && l < config.nLayer)) throw new CliError(`bankai search: --layers: layer ${l} is outside 0..${config.nLayer - 1}.`);
+  const workers = flags.workers as number;
+  if (!Number.isInteger(workers) || workers < 1) throw new CliError(`bankai search: --workers must be an integer >= 1, got ${workers}.`);
+  const iterations = flags.iters as number;
+  if (!Number.isInteger(iterations) || iterations < 1) throw new CliError(`bankai search: --iters must be an integer >= 1, got ${iterations}.`);
+  const cacheMb = flags['layer-cache-mb'] as number;
+  if (!Number.isInteger(cacheMb) || cacheMb < 0) throw new CliError(`bankai search: --layer-cache-mb must be an integer >= 0, got ${cacheMb}.`);
+  let resolved: Record<string, unknown>;
+  try {
+    resolved = resolveOptions(strategy, options);
+  } catch (e) {
+    if (e instanceof StrategyError) throw new CliError(`bankai search: ${e.message}`);
+    throw e;
+  }
+  // exact evaluations a step: the strategy's verify or batch option (8 when it has neither)
+  const perStep = Number(resolved.verify ?? resolved.batch ?? 8);
+  const metric = metricOf('search', flags);
+  const est = await estimateSearchFromHeader({
+    header, target: target.flatMap((l) => l.probes), control: control.flatMap((l) => l.probes), layers, workers, metric, iterations,
+    evaluationsPerStep: perStep, firstOrder: ['guided', 'joint', 'evolution'].includes(strategy.name),
+    ownAnswers: flags['own-answers'] as boolean, layerCacheBytes: cacheMb * 2 ** 20,
+  });
+  out(`dry run: ${basename(modelPath)} (${config.nLayer} layers, n_embd ${config.nEmbd}, n_ff ${config.nFf}, vocab ${config.vocabSize}), ${strategy.name}, ${iterations} steps of ${perStep} evaluations, layers ${layers.join(',')}, ${workers} worker(s), metric ${metric}`);
+  for (const line of formatSearchEstimate(est, est.calibration)) out(line);
+}
+
 /** Run one search; write nothing. */
 async function searchOnce(s: SearchSetup, strategy: Strategy, options: Record<string, string>, target: LoadedProbes[], extra: Partial<Parameters<typeof runSearch>[0]> = {}): Promise<SearchResult> {
   return runSearch({
@@ -230,7 +278,11 @@ function evalTable(s: SearchSetup, flips: PatchManifest['flips'], name: EvalGrou
 export const search: Command = {
   summary: 'search a sparse XOR patch: improve target probes while control probes guard the other skills',
   usage: 'bankai search [--model FILE] --target FILE[#SETS]... [--control FILE[#SETS]...] [--heldout ...] [--strategy greedy] [--null K] --out PATCH.json',
-  flags: { ...searchFlags, ...nullFlags },
+  flags: {
+    ...searchFlags,
+    ...nullFlags,
+    'dry-run': { type: 'boolean', help: 'estimate the search\'s time and memory (model shape from the GGUF header, the probes\' tokens, a short engine measurement on this machine) and exit' },
+  },
   details: 'Every step is appended to PATCH.json.log.jsonl; --resume continues a killed search to the same result.\n' +
     'Ctrl-C stops after the current step and writes the patch found so far. The final tables put the patch\'s net\n' +
     '(fixed - broken) next to K random patches of its size from the same space (--null K, 0: none).',
@@ -240,6 +292,7 @@ export const search: Command = {
       out(strategyHelp(strategy));
       return;
     }
+    if (flags['dry-run']) return dryRun(flags, strategy, parseOpts(flags), out);
     const outPath = requireFlag('search', flags, 'out');
     const nullWanted = nullFlagsOf('search', flags);
     const options = parseOpts(flags);

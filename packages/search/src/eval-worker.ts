@@ -4,7 +4,7 @@ import { workerData } from 'node:worker_threads';
 import { createEngine, type FlipSet } from '@bankai/engine-wasm';
 import { Qwen3Backward, Qwen3Runner, scoreRows } from '@bankai/model';
 import { probeGap, teacherForcedCorrect, type PreparedProbe, type SequenceScores } from '@bankai/probes';
-import type { EvalResult, EvalTask, EvaluatorWorkerInit } from './evaluator.js';
+import type { CaptureTask, EvalResult, EvalTask, EvaluatorWorkerInit } from './evaluator.js';
 import { chunkEffects, type FirstOrderChunk, type FirstOrderTask, type SequenceAccess } from './first-order.js';
 
 const init = workerData as EvaluatorWorkerInit;
@@ -55,10 +55,49 @@ function layerOf(tensor: string): number {
   return Number(m[1]);
 }
 
-const isFirstOrder = (t: EvalTask | FirstOrderTask): t is FirstOrderTask => (t as FirstOrderTask).kind === 'firstOrder';
+/**
+ * Cache the residuals of each probe's scored sequences at the cached layers above
+ * cacheLayers[from] (from -1: every cached layer, from the embeddings): the prompt once, then each
+ * answer on top of the prompt's KV cache (the same float operations as a whole sequence at once).
+ */
+async function capture(task: CaptureTask): Promise<null> {
+  const { runner } = await setup;
+  const nEmbd = runner.config.nEmbd;
+  const k = task.from;
+  const startLayer = k < 0 ? 0 : init.cacheLayers[k]!;
+  const stopIdx = init.cacheLayers.map((_, j) => j).filter((j) => j > k);
+  const rowBytes = nEmbd * 4;
+  for (const i of task.probes) {
+    const seqs = init.sequences.slice(seqStart[i]!, seqStart[i]! + init.sequences.slice(seqStart[i]!, seqStart[i + 1]!).filter((s) => s.residuals.length > 0).length);
+    if (seqs.length === 0) continue;
+    const first = seqs[0]!;
+    const from = first.from;
+    for (const s of seqs) {
+      if (s.from !== from || s.tokens.slice(0, from).some((t, j) => t !== first.tokens[j])) throw new Error(`evaluator: probe ${i}'s answers do not share its prompt`);
+    }
+    const stops = (seq: typeof first, offset: number) => stopIdx.map((j) => ({ layer: init.cacheLayers[j]!, dst: seq.residuals[j]! + offset }));
+    runner.captureResiduals(first.tokens.slice(0, from), startLayer, k < 0 ? undefined : first.residuals[k]!, stops(first, 0));
+    for (const s of seqs) {
+      // the prompt's rows, then the answer's (tokens from..n-2) at positions from.. on the prompt's cache
+      if (s !== first) for (const j of stopIdx) engineCopy(first.residuals[j]!, s.residuals[j]!, from * rowBytes);
+      if (s.tokens.length - 1 > from) {
+        runner.captureResiduals(s.tokens.slice(from, -1), startLayer, k < 0 ? undefined : s.residuals[k]! + from * rowBytes, stops(s, from * rowBytes), from);
+      }
+    }
+  }
+  return null;
+}
 
-export default async function evaluate(task: EvalTask | FirstOrderTask): Promise<EvalResult | FirstOrderChunk> {
+const engineCopy = (src: number, dst: number, bytes: number) => {
+  new Uint8Array(init.memory.buffer, dst, bytes).set(new Uint8Array(init.memory.buffer, src, bytes));
+};
+
+const isFirstOrder = (t: EvalTask | FirstOrderTask | CaptureTask): t is FirstOrderTask => (t as FirstOrderTask).kind === 'firstOrder';
+const isCapture = (t: EvalTask | FirstOrderTask | CaptureTask): t is CaptureTask => (t as CaptureTask).kind === 'capture';
+
+export default async function evaluate(task: EvalTask | FirstOrderTask | CaptureTask): Promise<EvalResult | FirstOrderChunk | null> {
   if (isFirstOrder(task)) return firstOrder(task);
+  if (isCapture(task)) return capture(task);
   const { engine, region, runner } = await setup;
   // the task's flips, grouped per tensor, written into this worker's region
   const byTensor = new Map<string, { rows: number[]; groups: [number, number][] }>();

@@ -9,7 +9,7 @@
 
 import { Piscina } from 'piscina';
 import type { Engine } from '@bankai/engine-wasm';
-import { Qwen3Runner, type Model, type ModelWeights, type RunnerLayout } from '@bankai/model';
+import type { Model, ModelWeights, RunnerLayout } from '@bankai/model';
 import type { Metric, PreparedProbe } from '@bankai/probes';
 import type { FirstOrderChunk, FirstOrderTask } from './first-order.js';
 import type { Candidate } from './space.js';
@@ -22,7 +22,7 @@ export interface SequenceRef {
   from: number;
   /** (tokens.length - 1, nEmbd) f32 residual at the input of the first searched layer. */
   residual: number;
-  /** The same at the input of each of EvaluatorWorkerInit.cacheLayers (residuals[0] = residual). */
+  /** The same at the input of each of EvaluatorWorkerInit.cacheLayers (residuals[0] = residual); empty (and residual 0) for a sequence the metric never scores. */
   residuals: number[];
 }
 
@@ -47,6 +47,18 @@ export interface EvaluatorWorkerInit {
 export interface EvalTask {
   flips: Candidate[];
   part: EvalPart;
+}
+
+/** Worker task: cache the residuals of these probes' scored sequences at the cached layers above cacheLayers[from] (-1: all, from the embeddings). */
+export interface CaptureTask {
+  kind: 'capture';
+  probes: number[];
+  from: number;
+}
+
+/** How many of a probe's sequences (the first ones) a metric scores: the competitor metric scores the correct answers only. */
+export function scoredSequences(p: PreparedProbe, metric: Metric): number {
+  return metric === 'competitor' ? p.correctTokens.length : p.sequences.length;
 }
 
 export interface EvalResult {
@@ -88,8 +100,8 @@ export class Evaluator {
     private readonly release: () => void,
     /** Ascending cached layers (the first is firstLayer). */
     readonly cacheLayers: readonly number[],
-    private readonly sequences: readonly SequenceRef[],
-    private readonly capture: Qwen3Runner,
+    /** Per probe: how many of its sequences (the first ones) the metric scores and the caches hold. */
+    private readonly nScored: readonly number[],
   ) {
     this.failed = new Promise<never>((_, reject) => {
       piscina.on('error', (err: unknown) => reject(new Error(`evaluator worker failed: ${(err as Error)?.message ?? String(err)}`)));
@@ -98,8 +110,9 @@ export class Evaluator {
   }
 
   /**
-   * Lay out worker runners, cache every sequence's residual at `firstLayer` (with the weights as
-   * they are now: layers below it must never change afterwards) and start the workers.
+   * Lay out worker runners, start the workers and have them cache every scored sequence's
+   * residual at `firstLayer` (and `cacheLayers`), with the weights as they are now: layers below
+   * firstLayer must never change afterwards.
    */
   static async create(model: Model, target: PreparedProbe[], control: PreparedProbe[], opts: EvaluatorOptions): Promise<Evaluator> {
     const { workers, firstLayer } = opts;
@@ -111,21 +124,22 @@ export class Evaluator {
     if (maxLen > model.config.contextLength) {
       throw new RangeError(`a probe is ${maxLen} tokens long, more than the model's context of ${model.config.contextLength}`);
     }
-    // a runner for capturing residuals on this thread, then one per worker
     const cacheLayers = [...new Set([firstLayer, ...(opts.cacheLayers ?? [])])].sort((a, b) => a - b);
     for (const l of cacheLayers) {
       if (!(Number.isInteger(l) && l >= firstLayer && l < model.config.nLayer)) throw new RangeError(`cache layer ${l} outside ${firstLayer}..${model.config.nLayer - 1}`);
     }
-    const capture = new Qwen3Runner(e, model.weights, model.layoutRunner({ maxContext: maxLen, maxBatch: maxLen }));
+    // residual buffers for the sequences the metric scores (the competitor metric: the correct
+    // answers only; the others are never run)
     const sequences: SequenceRef[] = [];
+    let nCaptured = 0;
     for (const p of probes) {
-      for (const s of p.sequences) {
+      const scored = scoredSequences(p, opts.metric);
+      p.sequences.forEach((s, k) => {
         // the last token is only ever predicted: the residual of tokens[0..n-2] is all a score needs
-        const residuals = cacheLayers.map(() => e.alloc((s.tokens.length - 1) * model.config.nEmbd * 4)); // each (n - 1, nEmbd) f32
-        capture.captureResiduals(s.tokens.slice(0, -1), 0, undefined, cacheLayers.map((layer, k) => ({ layer, dst: residuals[k]! })));
-        sequences.push({ tokens: s.tokens, from: s.from, residual: residuals[0]!, residuals });
-        opts.onSequence?.(sequences.length);
-      }
+        const residuals = k < scored ? cacheLayers.map(() => e.alloc((s.tokens.length - 1) * model.config.nEmbd * 4)) : []; // each (n - 1, nEmbd) f32
+        if (k < scored) nCaptured++;
+        sequences.push({ tokens: s.tokens, from: s.from, residual: residuals[0] ?? 0, residuals });
+      });
     }
     // two spare slots: a crashed worker's replacement claims a fresh one
     const slots = workers + 2;
@@ -153,24 +167,46 @@ export class Evaluator {
       idleTimeout: Infinity,
       workerData: init,
     });
-    return new Evaluator(piscina, workers, slots, target.length, control.length, () => e.reset(mark), cacheLayers, sequences, capture);
+    const ev = new Evaluator(piscina, workers, slots, target.length, control.length, () => e.reset(mark), cacheLayers, probes.map((p) => scoredSequences(p, opts.metric)));
+    try {
+      await ev.capture(-1, opts.onSequence, nCaptured);
+    } catch (err) {
+      await ev.destroy();
+      throw err;
+    }
+    return ev;
+  }
+
+  /**
+   * Recompute the caches above cacheLayers[k] from it (k = -1: every cache, from the
+   * embeddings), probe by probe across the workers (each probe's prompt once, its answers on top).
+   */
+  private async capture(k: number, onSequence?: (done: number) => void, total = 0): Promise<void> {
+    const nProbes = this.nScored.length;
+    // enough chunks to balance the workers, each a contiguous run of probes
+    const per = Math.max(1, Math.ceil(nProbes / (this.workers * 4)));
+    const chunks: CaptureTask[] = [];
+    for (let i = 0; i < nProbes; i += per) chunks.push({ kind: 'capture', probes: Array.from({ length: Math.min(per, nProbes - i) }, (_, j) => i + j), from: k });
+    let done = 0;
+    await Promise.all(chunks.map(async (t) => {
+      await this.runTask<null>(t);
+      done += t.probes.reduce((n, i) => n + this.nScored[i]!, 0);
+      if (total > 0) onSequence?.(done);
+    }));
   }
 
   /**
    * The weights of `layer` (and maybe above) changed between batches (an accepted flip): recompute
-   * every cache above it from the nearest cache at or below it, on this thread. A change below
+   * every cache above it from the nearest cache at or below it, on the workers. A change below
    * firstLayer is not allowed (that cache is never recomputed). Returns the seconds it took.
    */
-  refresh(layer: number): number {
+  async refresh(layer: number): Promise<number> {
     const t0 = performance.now();
     if (layer < this.cacheLayers[0]!) throw new RangeError(`refresh(${layer}): below the first cached layer ${this.cacheLayers[0]}`);
     let k = 0; // the cache at cacheLayers[k] <= layer stays valid
     while (k + 1 < this.cacheLayers.length && this.cacheLayers[k + 1]! <= layer) k++;
     if (k + 1 === this.cacheLayers.length) return 0;
-    const stops = this.cacheLayers.slice(k + 1);
-    for (const s of this.sequences) {
-      this.capture.captureResiduals(s.tokens.slice(0, -1), this.cacheLayers[k]!, s.residuals[k]!, stops.map((l, i) => ({ layer: l, dst: s.residuals[k + 1 + i]! })));
-    }
+    await this.capture(k);
     return (performance.now() - t0) / 1000;
   }
 
@@ -184,7 +220,7 @@ export class Evaluator {
     return Promise.all(tasks.map((t) => this.runTask<FirstOrderChunk>(t)));
   }
 
-  private async runTask<R = EvalResult>(task: EvalTask | FirstOrderTask): Promise<R> {
+  private async runTask<R = EvalResult>(task: EvalTask | FirstOrderTask | CaptureTask): Promise<R> {
     // a crashed worker is replaced by piscina; its task is retried once here
     const run = () => Promise.race([this.piscina.run(task) as Promise<R>, this.failed]);
     try {

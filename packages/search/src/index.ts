@@ -28,3 +28,7 @@ export {
   type StackArm, type StackCancellation, type StackCell, type StackDomain, type StackFlip, type StackOutcome, type StackPatch,
   type StackRun, type StackSearchId, type StackStrategy, type StackStudyInput, type StackStudyOptions, type StackStudyResult,
 } from './stack-study.js';
+export {
+  calibrateEngine, estimateSearch, estimateSearchFromHeader, formatSearchEstimate, layerSecondsAt,
+  type CalibrateOptions, type EngineCalibration, type HeaderEstimateInput, type SearchEstimate, type SearchEstimateInput,
+} from './estimate.js';

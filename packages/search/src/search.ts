@@ -4,7 +4,7 @@
 
 import { xorFlips, type Model } from '@bankai/model';
 import { matchProbe, prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
-import { Evaluator, type EvalResult, type EvalTask } from './evaluator.js';
+import { Evaluator, scoredSequences, type EvalResult, type EvalTask } from './evaluator.js';
 import { fitness, validationFitness, type Aggregate, type FitnessOptions } from './fitness.js';
 import { FirstOrderModel } from './first-order.js';
 import { hash32, Rng } from '@bankai/rng';
@@ -290,8 +290,9 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     input.checkpoint?.append({ type: 'start', version: 1, config });
   }
 
-  const nSeq = scored.reduce((n, p) => n + p.sequences.length, 0);
-  const cachedTokens = scored.reduce((n, p) => n + p.sequences.reduce((m, s) => m + s.tokens.length - 1, 0), 0);
+  // the sequences the metric scores are cached (the competitor metric: correct answers only)
+  const nSeq = scored.reduce((n, p) => n + scoredSequences(p, config.metric), 0);
+  const cachedTokens = scored.reduce((n, p) => n + p.sequences.slice(0, scoredSequences(p, config.metric)).reduce((m, s) => m + s.tokens.length - 1, 0), 0);
   const cacheLayers = input.residualCache === false
     ? [0]
     : chooseCacheLayers(config.layers, cachedTokens * model.config.nEmbd * 4, input.layerCacheBytes ?? DEFAULT_LAYER_CACHE_BYTES);
@@ -321,7 +322,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     const [original] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
     xorFlips(model, accepted);
     applied = true;
-    if (accepted.length > 0) evaluator.refresh(lowestLayer(accepted)); // (resumed or initial flips; part of the preparation)
+    if (accepted.length > 0) await evaluator.refresh(lowestLayer(accepted)); // (resumed or initial flips; part of the preparation)
     let [base] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
     phase('baselines', 1)(1);
     const prepareSeconds = (performance.now() - t0) / 1000;
@@ -465,7 +466,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
         xorFlips(model, e.flips);
         if (e.flips.length > 0) {
           const tr = performance.now();
-          refreshSeconds += evaluator.refresh(lowestLayer(e.flips));
+          refreshSeconds += await evaluator.refresh(lowestLayer(e.flips));
           evaluationSeconds += (performance.now() - tr) / 1000;
         }
         firstOrderModel?.update(e.flips);
