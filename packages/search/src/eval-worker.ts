@@ -68,14 +68,18 @@ async function capture(task: CaptureTask): Promise<null> {
   const stopIdx = init.cacheLayers.map((_, j) => j).filter((j) => j > k);
   const rowBytes = nEmbd * 4;
   for (const i of task.probes) {
-    const seqs = init.sequences.slice(seqStart[i]!, seqStart[i]! + init.sequences.slice(seqStart[i]!, seqStart[i + 1]!).filter((s) => s.residuals.length > 0).length);
+    const seqs = init.sequences.slice(seqStart[i]!, seqStart[i + 1]!).filter((s) => s.residuals.length > 0); // the first ones
     if (seqs.length === 0) continue;
     const first = seqs[0]!;
     const from = first.from;
+    const stops = (seq: typeof first, offset: number) => stopIdx.map((j) => ({ layer: init.cacheLayers[j]!, dst: seq.residuals[j]! + offset }));
+    if (task.plain) {
+      for (const s of seqs) runner.captureResiduals(s.tokens.slice(0, -1), startLayer, k < 0 ? undefined : s.residuals[k]!, stops(s, 0));
+      continue;
+    }
     for (const s of seqs) {
       if (s.from !== from || s.tokens.slice(0, from).some((t, j) => t !== first.tokens[j])) throw new Error(`evaluator: probe ${i}'s answers do not share its prompt`);
     }
-    const stops = (seq: typeof first, offset: number) => stopIdx.map((j) => ({ layer: init.cacheLayers[j]!, dst: seq.residuals[j]! + offset }));
     runner.captureResiduals(first.tokens.slice(0, from), startLayer, k < 0 ? undefined : first.residuals[k]!, stops(first, 0));
     for (const s of seqs) {
       // the prompt's rows, then the answer's (tokens from..n-2) at positions from.. on the prompt's cache

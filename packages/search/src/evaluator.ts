@@ -54,6 +54,8 @@ export interface CaptureTask {
   kind: 'capture';
   probes: number[];
   from: number;
+  /** Every sequence whole, from position 0 (EvaluatorOptions.capture 'plain'). */
+  plain: boolean;
 }
 
 /** How many of a probe's sequences (the first ones) a metric scores: the competitor metric scores the correct answers only. */
@@ -80,6 +82,12 @@ export interface EvaluatorOptions {
   cacheLayers?: readonly number[];
   /** Called after each probe sequence's residual is cached (done so far). */
   onSequence?: (done: number) => void;
+  /**
+   * How residuals are cached: 'shared' (default) caches the sequences the metric scores, each
+   * probe's prompt once, on all workers; 'plain' caches every sequence whole, one after another on
+   * one worker (benchmarks: the saving switched off). Results are identical either way.
+   */
+  capture?: 'shared' | 'plain';
 }
 
 export class Evaluator {
@@ -100,8 +108,9 @@ export class Evaluator {
     private readonly release: () => void,
     /** Ascending cached layers (the first is firstLayer). */
     readonly cacheLayers: readonly number[],
-    /** Per probe: how many of its sequences (the first ones) the metric scores and the caches hold. */
+    /** Per probe: how many of its sequences (the first ones) the caches hold. */
     private readonly nScored: readonly number[],
+    private readonly plainCapture: boolean,
   ) {
     this.failed = new Promise<never>((_, reject) => {
       piscina.on('error', (err: unknown) => reject(new Error(`evaluator worker failed: ${(err as Error)?.message ?? String(err)}`)));
@@ -132,8 +141,10 @@ export class Evaluator {
     // answers only; the others are never run)
     const sequences: SequenceRef[] = [];
     let nCaptured = 0;
-    for (const p of probes) {
-      const scored = scoredSequences(p, opts.metric);
+    const plain = opts.capture === 'plain';
+    const nScored = probes.map((p) => (plain ? p.sequences.length : scoredSequences(p, opts.metric)));
+    for (const [i, p] of probes.entries()) {
+      const scored = nScored[i]!;
       p.sequences.forEach((s, k) => {
         // the last token is only ever predicted: the residual of tokens[0..n-2] is all a score needs
         const residuals = k < scored ? cacheLayers.map(() => e.alloc((s.tokens.length - 1) * model.config.nEmbd * 4)) : []; // each (n - 1, nEmbd) f32
@@ -167,7 +178,7 @@ export class Evaluator {
       idleTimeout: Infinity,
       workerData: init,
     });
-    const ev = new Evaluator(piscina, workers, slots, target.length, control.length, () => e.reset(mark), cacheLayers, probes.map((p) => scoredSequences(p, opts.metric)));
+    const ev = new Evaluator(piscina, workers, slots, target.length, control.length, () => e.reset(mark), cacheLayers, nScored, plain);
     try {
       await ev.capture(-1, opts.onSequence, nCaptured);
     } catch (err) {
@@ -184,9 +195,9 @@ export class Evaluator {
   private async capture(k: number, onSequence?: (done: number) => void, total = 0): Promise<void> {
     const nProbes = this.nScored.length;
     // enough chunks to balance the workers, each a contiguous run of probes
-    const per = Math.max(1, Math.ceil(nProbes / (this.workers * 4)));
+    const per = this.plainCapture ? nProbes : Math.max(1, Math.ceil(nProbes / (this.workers * 4)));
     const chunks: CaptureTask[] = [];
-    for (let i = 0; i < nProbes; i += per) chunks.push({ kind: 'capture', probes: Array.from({ length: Math.min(per, nProbes - i) }, (_, j) => i + j), from: k });
+    for (let i = 0; i < nProbes; i += per) chunks.push({ kind: 'capture', probes: Array.from({ length: Math.min(per, nProbes - i) }, (_, j) => i + j), from: k, plain: this.plainCapture });
     let done = 0;
     await Promise.all(chunks.map(async (t) => {
       await this.runTask<null>(t);

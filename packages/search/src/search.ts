@@ -91,6 +91,8 @@ export interface SearchInput {
    * its lowest layer. Results are identical with any budget.
    */
   layerCacheBytes?: number;
+  /** EvaluatorOptions.capture: 'plain' caches every sequence whole on one worker (benchmarks: the saving off). */
+  residualCapture?: 'shared' | 'plain';
 }
 
 /** Default budget of SearchInput.layerCacheBytes: 1 GiB. */
@@ -291,14 +293,15 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   }
 
   // the sequences the metric scores are cached (the competitor metric: correct answers only)
-  const nSeq = scored.reduce((n, p) => n + scoredSequences(p, config.metric), 0);
-  const cachedTokens = scored.reduce((n, p) => n + p.sequences.slice(0, scoredSequences(p, config.metric)).reduce((m, s) => m + s.tokens.length - 1, 0), 0);
+  const cachedOf = (p: PreparedProbe) => (input.residualCapture === 'plain' ? p.sequences.length : scoredSequences(p, config.metric));
+  const nSeq = scored.reduce((n, p) => n + cachedOf(p), 0);
+  const cachedTokens = scored.reduce((n, p) => n + p.sequences.slice(0, cachedOf(p)).reduce((m, s) => m + s.tokens.length - 1, 0), 0);
   const cacheLayers = input.residualCache === false
     ? [0]
     : chooseCacheLayers(config.layers, cachedTokens * model.config.nEmbd * 4, input.layerCacheBytes ?? DEFAULT_LAYER_CACHE_BYTES);
   const evaluator = await Evaluator.create(model, target, scored.slice(target.length), {
     workers: input.workers, metric: config.metric, firstLayer: cacheLayers[0]!, cacheLayers,
-    onSequence: phase('residual cache', nSeq),
+    onSequence: phase('residual cache', nSeq), capture: input.residualCapture,
   });
   const lowestLayer = (flips: readonly Candidate[]) => Math.min(...flips.map((c) => Number(/^blk\.(\d+)\./.exec(c.tensor)![1])));
   let refreshSeconds = 0;

@@ -1,0 +1,199 @@
+// Benchmark (not a test): patch search at Bonsai scale. For each model shape, upstream's 60-probe
+// calculus set (probes-exp12-calculus.json#ALL_TRAIN) as targets, no controls, the competitor
+// metric, row flips of gate/up/down, two layer sets: the second-to-last layer alone (34 on the
+// 8B shape) and upstream's set (1,2,3,4 and that layer). Per (shape, workers, savings) one child
+// process (engine memory never shrinks, so each gets its own) that
+//   - loads the model (not counted in the first step),
+//   - asks estimateSearchFromHeader (what `bankai search --dry-run` prints) for the same search,
+//   - runs runSearch with a strategy that, in its first step, evaluates W candidates of each
+//     measured layer at once (W = workers) a few times, then stops: time to first step is
+//     SearchResult.timing.prepare (residual caches, worker start, baselines), seconds per exact
+//     evaluation = batch wall time / W (throughput per evaluation),
+//   - reports its peak RSS.
+// "savings off" switches off what this change added: the residual caches at the searched layers
+// above the first (layerCacheBytes 0) and the shared capture (every sequence whole, on one
+// worker: residualCapture 'plain'). Both leave the patch bit-identical (test/search.test.ts).
+//
+// Usage: npx tsx bench/search-scale.ts [--shapes tiny,1.7b,8b] [--dir /work/scratch-scale]
+//          [--workers 1,2] [--savings off,on] [--sets high,upstream] [--reps 2] [--eval-layers all|high]
+// The 1.7B / 8B files are generated into --dir when missing (bankai gen-model, seed 1).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    child: { type: 'string' },
+    shapes: { type: 'string', default: 'tiny,1.7b' },
+    dir: { type: 'string', default: join(here, 'out') },
+    workers: { type: 'string', default: '1,2' },
+    savings: { type: 'string', default: 'off,on' },
+    sets: { type: 'string', default: 'high,upstream' },
+    reps: { type: 'string', default: '2' },
+    'eval-layers': { type: 'string', default: 'all' },
+    help: { type: 'boolean' },
+  },
+});
+if (args.help) {
+  console.log('usage: npx tsx bench/search-scale.ts [--shapes tiny,1.7b,8b] [--dir DIR] [--workers 1,2] [--savings off,on] [--sets high,upstream] [--reps 2] [--eval-layers all|high]');
+  process.exit(0);
+}
+
+const PROBES = join(here, '..', 'test', 'fixtures', 'upstream-bankai', 'probes-exp12-calculus.json#ALL_TRAIN');
+const PRESET: Record<string, string> = { '1.7b': 'bonsai-1.7b', '8b': 'bonsai-8b' };
+
+interface SetResult {
+  set: string;
+  layers: number[];
+  firstStep: number;
+  estFirstStep: number;
+  evals: { layer: number; seconds: number; est: number }[];
+  cacheLayers: number[];
+  estMemory: number;
+}
+interface ChildResult {
+  shape: string;
+  workers: number;
+  savings: string;
+  load: number;
+  sets: SetResult[];
+  peakRssMiB: number;
+  engineMiB: number;
+  calibration: number;
+}
+
+// ---- child: one shape, one worker count, savings on or off --------------------------------------
+async function child(spec: string): Promise<void> {
+  const [shape, w, savings] = spec.split(':') as [string, string, string];
+  const workers = Number(w);
+  const { fileSource } = await import('@bankai/gguf/node');
+  const { Model } = await import('@bankai/model');
+  const { readProbeFile } = await import('@bankai/probes/node');
+  const { calibrateEngine, defineStrategy, estimateSearchFromHeader, runSearch } = await import('@bankai/search');
+  const path = shape === 'tiny' ? (await import('@bankai/tiny-model')).modelPath : join(args.dir!, `${shape}.gguf`);
+  const t0 = performance.now();
+  const src = await fileSource(path);
+  const model = await Model.load(src, { maxContext: 128 });
+  await src.close();
+  const load = (performance.now() - t0) / 1000;
+  const probes = (await readProbeFile(PROBES)).probes;
+  const nLayer = model.config.nLayer;
+  const high = nLayer - 2;
+  const sets: Record<string, number[]> = { high: [high], upstream: [...new Set([1, 2, 3, 4].filter((l) => l < high).concat([high]))] };
+  const off = savings === 'off';
+  const calibration = await calibrateEngine(model.config);
+  const reps = Number(args.reps);
+  const out: SetResult[] = [];
+  for (const name of args.sets!.split(',')) {
+    const layers = sets[name]!;
+    const measured = args['eval-layers'] === 'high' ? [high] : layers;
+    const est = await estimateSearchFromHeader({
+      header: model.header, target: probes, control: [], layers, workers, metric: 'competitor', iterations: 1,
+      evaluationsPerStep: workers, firstOrder: false, ownAnswers: false, calibration,
+      ...(off ? { layerCacheBytes: 0 } : {}),
+    });
+    const evals: SetResult['evals'] = [];
+    const strategy = defineStrategy({
+      name: 'measure', description: 'times exact evaluations of W candidates per measured layer', options: {},
+      async run(ctx) {
+        for (const _ of ctx.steps()) {
+          for (const layer of measured) {
+            const t = ctx.space.tensors.find((x) => x.layer === layer && x.proj === 'gate')!;
+            let best = Infinity;
+            for (let r = 0; r < reps; r++) {
+              const flips = Array.from({ length: workers }, (_, i) => [ctx.space.candidate(t.offset + 17 * (r * workers + i))]);
+              const t1 = performance.now();
+              await ctx.evaluate(flips);
+              best = Math.min(best, (performance.now() - t1) / 1000 / workers);
+            }
+            evals.push({ layer, seconds: best, est: est.seconds.perEvaluation.find((x) => x.layer === layer)!.seconds });
+          }
+          break;
+        }
+      },
+    });
+    const r = await runSearch({
+      model, target: probes.map((probe) => ({ probe, domain: 'calculus' })), control: [], strategy, workers,
+      config: {
+        strategy: 'measure', strategyOptions: {}, seed: 1, iterations: 1, layers, projs: ['gate', 'up', 'down'], granularity: 'row',
+        metric: 'competitor', lambda: 1, aggregate: 'mean', minGain: 0.02, ownAnswerDistractors: false,
+      },
+      ...(off ? { layerCacheBytes: 0, residualCapture: 'plain' as const } : {}),
+    });
+    out.push({ set: name, layers, firstStep: r.timing.prepare, estFirstStep: est.seconds.firstStep, evals, cacheLayers: est.cacheLayers, estMemory: est.memory.total });
+  }
+  const res: ChildResult = {
+    shape, workers, savings, load, sets: out,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024, engineMiB: model.engine.memory.buffer.byteLength / 2 ** 20, calibration: calibration.seconds,
+  };
+  console.log(JSON.stringify(res));
+}
+
+// ---- parent --------------------------------------------------------------------------------------
+function ensureModel(shape: string): void {
+  if (shape === 'tiny') return;
+  const file = join(args.dir!, `${shape}.gguf`);
+  if (existsSync(file)) return;
+  mkdirSync(args.dir!, { recursive: true });
+  console.log(`generating ${file} (${PRESET[shape]}, seed 1)...`);
+  const g = spawnSync('npx', ['--no-install', 'bankai', 'gen-model', '--preset', PRESET[shape]!, '--out', file], { stdio: 'inherit' });
+  if (g.status !== 0) throw new Error(`gen-model failed for ${shape}`);
+}
+
+function parent(): void {
+  const shapes = args.shapes!.split(',');
+  const results: ChildResult[] = [];
+  console.log(`search at scale: ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(1)).join(' ')} (a shared machine: compare ratios within this run)`);
+  for (const shape of shapes) {
+    ensureModel(shape);
+    for (const w of args.workers!.split(',')) {
+      for (const savings of args.savings!.split(',')) {
+        const t = performance.now();
+        const c = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', `${shape}:${w}:${savings}`,
+          '--dir', args.dir!, '--sets', args.sets!, '--reps', args.reps!, '--eval-layers', args['eval-layers']!], { encoding: 'utf8', maxBuffer: 1 << 26 });
+        if (c.status !== 0) {
+          console.log(`${shape} ${w} worker(s), savings ${savings}: failed\n${c.stderr}`);
+          continue;
+        }
+        const r = JSON.parse(c.stdout.trim().split('\n').pop()!) as ChildResult;
+        results.push(r);
+        console.log(`  ${shape}, ${w} worker(s), savings ${savings}: ${((performance.now() - t) / 1000).toFixed(0)} s in all (load ${r.load.toFixed(1)} s)`);
+      }
+    }
+  }
+  const f = (s: number) => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
+  console.log('\n| shape | layers | workers | savings | first step s (est.) | s per exact eval by layer (est.) | peak RSS MiB | caches at |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of results) {
+    for (const s of r.sets) {
+      console.log(`| ${r.shape} | ${s.layers.join(',')} | ${r.workers} | ${r.savings} | ${f(s.firstStep)} (${f(s.estFirstStep)}) | ${s.evals.map((e) => `L${e.layer} ${f(e.seconds)} (${f(e.est / r.workers)})`).join(', ')} | ${r.peakRssMiB.toFixed(0)} | ${s.cacheLayers.join(',')} |`);
+    }
+  }
+  console.log('\nratios, savings off / on (same shape, workers and layer set):');
+  for (const on of results.filter((r) => r.savings === 'on')) {
+    const off = results.find((r) => r.savings === 'off' && r.shape === on.shape && r.workers === on.workers);
+    if (!off) continue;
+    for (const s of on.sets) {
+      const o = off.sets.find((x) => x.set === s.set);
+      if (!o) continue;
+      const evals = s.evals.map((e) => {
+        const oe = o.evals.find((x) => x.layer === e.layer);
+        return oe ? `L${e.layer} ${(oe.seconds / e.seconds).toFixed(2)}x` : '';
+      }).join(', ');
+      console.log(`  ${on.shape} layers ${s.layers.join(',')}, ${on.workers} worker(s): first step ${(o.firstStep / s.firstStep).toFixed(2)}x, evaluation ${evals}, peak RSS ${(off.peakRssMiB / on.peakRssMiB).toFixed(2)}x`);
+    }
+  }
+  console.log('\nestimate / actual (savings on):');
+  for (const r of results.filter((x) => x.savings === 'on')) {
+    for (const s of r.sets) {
+      console.log(`  ${r.shape} layers ${s.layers.join(',')}, ${r.workers} worker(s): first step ${(s.estFirstStep / s.firstStep).toFixed(2)}, ${s.evals.map((e) => `L${e.layer} eval ${(e.est / r.workers / e.seconds).toFixed(2)}`).join(', ')}`);
+    }
+  }
+}
+
+if (args.child) await child(args.child);
+else parent();
