@@ -15,7 +15,7 @@
 // worker: residualCapture 'plain'). Both leave the patch bit-identical (test/search.test.ts).
 //
 // Usage: npx tsx bench/search-scale.ts [--shapes tiny,1.7b,8b] [--dir /work/scratch-scale]
-//          [--workers 1,2] [--savings off,on] [--sets high,upstream] [--reps 2] [--eval-layers all|high]
+//          [--workers 1,2] [--savings off,on] [--sets high,upstream] [--reps 2] [--eval-layers all|LIST, e.g. 1,high]
 // The 1.7B / 8B files are generated into --dir when missing (bankai gen-model, seed 1).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -39,7 +39,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log('usage: npx tsx bench/search-scale.ts [--shapes tiny,1.7b,8b] [--dir DIR] [--workers 1,2] [--savings off,on] [--sets high,upstream] [--reps 2] [--eval-layers all|high]');
+  console.log('usage: npx tsx bench/search-scale.ts [--shapes tiny,1.7b,8b] [--dir DIR] [--workers 1,2] [--savings off,on] [--sets high,upstream] [--reps 2] [--eval-layers all|LIST, e.g. 1,high]');
   process.exit(0);
 }
 
@@ -90,7 +90,8 @@ async function child(spec: string): Promise<void> {
   const out: SetResult[] = [];
   for (const name of args.sets!.split(',')) {
     const layers = sets[name]!;
-    const measured = args['eval-layers'] === 'high' ? [high] : layers;
+    // 'all', or a list of layers where 'high' is the set's top layer (only those in the set)
+    const measured = args['eval-layers'] === 'all' ? layers : args['eval-layers']!.split(',').map((x) => (x === 'high' ? high : Number(x))).filter((l) => layers.includes(l));
     const est = await estimateSearchFromHeader({
       header: model.header, target: probes, control: [], layers, workers, metric: 'competitor', iterations: 1,
       evaluationsPerStep: workers, firstOrder: false, ownAnswers: false, calibration,

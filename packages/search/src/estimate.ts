@@ -252,7 +252,8 @@ export function estimateSearch(input: SearchEstimateInput): SearchEstimate {
     for (const s of scoredOf(p)) if (s.tokens.length - 1 > from) residualCache += layer(s.tokens.length - 1 - from) * top;
   }
   residualCache /= input.workers;
-  const baselines = 2 * baselineEval;
+  // the original model's baseline (the current one equals it until a flip is accepted)
+  const baselines = baselineEval;
   const firstStep = ownAnswers + residualCache + baselines;
 
   // ---- first-order rankings: a forward from the first layer and a backward over f32 transposed weights ----

@@ -326,7 +326,8 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     xorFlips(model, accepted);
     applied = true;
     if (accepted.length > 0) await evaluator.refresh(lowestLayer(accepted)); // (resumed or initial flips; part of the preparation)
-    let [base] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
+    // with nothing accepted yet the current model is the original: the same baseline, bit for bit
+    let [base] = accepted.length === 0 ? [original] : await evaluator.evaluate([{ flips: [], part: 'all' }]);
     phase('baselines', 1)(1);
     const prepareSeconds = (performance.now() - t0) / 1000;
     const base0 = original!;
