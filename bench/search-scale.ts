@@ -14,7 +14,7 @@
 // above the first (layerCacheBytes 0) and the shared capture (every sequence whole, on one
 // worker: residualCapture 'plain'). Both leave the patch bit-identical (test/search.test.ts).
 //
-// Usage: npx tsx bench/search-scale.ts [--shapes tiny,1.7b,8b] [--dir /work/scratch-scale]
+// Usage: npx tsx bench/search-scale.ts [--shapes tiny,1.7b,8b] [--dir DIR (default bench/out)]
 //          [--workers 1,2] [--savings off,on] [--sets high,upstream] [--reps 2] [--eval-layers all|LIST, e.g. 1,high]
 // The 1.7B / 8B files are generated into --dir when missing (bankai gen-model, seed 1).
 import { spawnSync } from 'node:child_process';
@@ -23,8 +23,10 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { helpAndExit } from './usage.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+helpAndExit(import.meta.url);
 const { values: args } = parseArgs({
   options: {
     child: { type: 'string' },
@@ -35,13 +37,8 @@ const { values: args } = parseArgs({
     sets: { type: 'string', default: 'high,upstream' },
     reps: { type: 'string', default: '2' },
     'eval-layers': { type: 'string', default: 'all' },
-    help: { type: 'boolean' },
   },
 });
-if (args.help) {
-  console.log('usage: npx tsx bench/search-scale.ts [--shapes tiny,1.7b,8b] [--dir DIR] [--workers 1,2] [--savings off,on] [--sets high,upstream] [--reps 2] [--eval-layers all|LIST, e.g. 1,high]');
-  process.exit(0);
-}
 
 const PROBES = join(here, '..', 'test', 'fixtures', 'upstream-bankai', 'probes-exp12-calculus.json#ALL_TRAIN');
 const PRESET: Record<string, string> = { '1.7b': 'bonsai-1.7b', '8b': 'bonsai-8b' };
@@ -70,6 +67,7 @@ interface ChildResult {
 async function child(spec: string): Promise<void> {
   const [shape, w, savings] = spec.split(':') as [string, string, string];
   const workers = Number(w);
+  (await import('@bankai/engine-wasm/node')).enableRelaxedSimd();
   const { fileSource } = await import('@bankai/gguf/node');
   const { Model } = await import('@bankai/model');
   const { readProbeFile } = await import('@bankai/probes/node');
