@@ -11,8 +11,10 @@
 //     evaluation = batch wall time / W (throughput per evaluation),
 //   - reports its peak RSS.
 // "savings off" switches off what this change added: the residual caches at the searched layers
-// above the first (layerCacheBytes 0) and the shared capture (every sequence whole, on one
-// worker: residualCapture 'plain'). Both leave the patch bit-identical (test/search.test.ts).
+// above the first (layerCacheBytes 0), the shared capture (every sequence whole, on one worker:
+// residualCapture 'plain') and, on Node 20, the relaxed-SIMD engine (enableRelaxedSimd). All
+// leave the patch bit-identical (test/search.test.ts, engine-wasm variants.test.ts). The one
+// baseline evaluation instead of two (while nothing is accepted) is in both.
 //
 // Usage: npx tsx bench/search-scale.ts [--shapes tiny,1.7b,8b] [--dir DIR (default bench/out)]
 //          [--workers 1,2] [--savings off,on] [--sets high,upstream] [--reps 2] [--eval-layers all|LIST, e.g. 1,high]
@@ -61,13 +63,14 @@ interface ChildResult {
   peakRssMiB: number;
   engineMiB: number;
   calibration: number;
+  variant: string;
 }
 
 // ---- child: one shape, one worker count, savings on or off --------------------------------------
 async function child(spec: string): Promise<void> {
   const [shape, w, savings] = spec.split(':') as [string, string, string];
   const workers = Number(w);
-  (await import('@bankai/engine-wasm/node')).enableRelaxedSimd();
+  if (savings === 'on') (await import('@bankai/engine-wasm/node')).enableRelaxedSimd();
   const { fileSource } = await import('@bankai/gguf/node');
   const { Model } = await import('@bankai/model');
   const { readProbeFile } = await import('@bankai/probes/node');
@@ -128,6 +131,7 @@ async function child(spec: string): Promise<void> {
   const res: ChildResult = {
     shape, workers, savings, load, sets: out,
     peakRssMiB: process.resourceUsage().maxRSS / 1024, engineMiB: model.engine.memory.buffer.byteLength / 2 ** 20, calibration: calibration.seconds,
+    variant: model.engine.variant,
   };
   console.log(JSON.stringify(res));
 }
@@ -165,11 +169,11 @@ function parent(): void {
     }
   }
   const f = (s: number) => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
-  console.log('\n| shape | layers | workers | savings | first step s (est.) | s per exact eval by layer (est.) | peak RSS MiB | caches at |');
+  console.log('\n| shape | layers | workers | savings (engine) | first step s (est.) | s per exact eval by layer (est.) | peak RSS MiB | caches at |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
     for (const s of r.sets) {
-      console.log(`| ${r.shape} | ${s.layers.join(',')} | ${r.workers} | ${r.savings} | ${f(s.firstStep)} (${f(s.estFirstStep)}) | ${s.evals.map((e) => `L${e.layer} ${f(e.seconds)} (${f(e.est / r.workers)})`).join(', ')} | ${r.peakRssMiB.toFixed(0)} | ${s.cacheLayers.join(',')} |`);
+      console.log(`| ${r.shape} | ${s.layers.join(',')} | ${r.workers} | ${r.savings} (${r.variant}) | ${f(s.firstStep)} (${f(s.estFirstStep)}) | ${s.evals.map((e) => `L${e.layer} ${f(e.seconds)} (${f(e.est / r.workers)})`).join(', ')} | ${r.peakRssMiB.toFixed(0)} | ${s.cacheLayers.join(',')} |`);
     }
   }
   console.log('\nratios, savings off / on (same shape, workers and layer set):');
