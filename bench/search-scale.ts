@@ -17,10 +17,13 @@
 // baseline evaluation instead of two (while nothing is accepted) is in both.
 //
 // Usage: npx tsx bench/search-scale.ts [--shapes tiny,1.7b,8b] [--dir DIR (default bench/out)]
-//          [--workers 1,2] [--savings off,on] [--sets high,upstream] [--reps 2] [--eval-layers all|LIST, e.g. 1,high]
+//          [--workers 1,2] [--savings off,on] | [--runs 1:off,1:on,2:on]  [--sets high,upstream] [--reps 2]
+//          [--eval-layers all|LIST, e.g. 1,high] [--results FILE]      npx tsx bench/search-scale.ts --report FILE
+// Each child's result is appended to --results (default DIR/search-scale.jsonl) as it finishes;
+// --report prints the tables of every result in a file (several runs, e.g. 1.7B and 8B, together).
 // The 1.7B / 8B files are generated into --dir when missing (bankai gen-model, seed 1).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +42,9 @@ const { values: args } = parseArgs({
     sets: { type: 'string', default: 'high,upstream' },
     reps: { type: 'string', default: '2' },
     'eval-layers': { type: 'string', default: 'all' },
+    runs: { type: 'string' },
+    results: { type: 'string' },
+    report: { type: 'string' },
   },
 });
 
@@ -150,11 +156,16 @@ function ensureModel(shape: string): void {
 function parent(): void {
   const shapes = args.shapes!.split(',');
   const results: ChildResult[] = [];
+  const resultsFile = args.results ?? join(args.dir!, 'search-scale.jsonl');
+  mkdirSync(dirname(resultsFile), { recursive: true });
+  const runs = args.runs
+    ? args.runs.split(',').map((r) => r.split(':') as [string, string])
+    : args.workers!.split(',').flatMap((w) => args.savings!.split(',').map((s) => [w, s] as [string, string]));
   console.log(`search at scale: ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(1)).join(' ')} (a shared machine: compare ratios within this run)`);
   for (const shape of shapes) {
     ensureModel(shape);
-    for (const w of args.workers!.split(',')) {
-      for (const savings of args.savings!.split(',')) {
+    for (const [w, savings] of runs) {
+      {
         const t = performance.now();
         const c = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', `${shape}:${w}:${savings}`,
           '--dir', args.dir!, '--sets', args.sets!, '--reps', args.reps!, '--eval-layers', args['eval-layers']!], { encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -164,10 +175,15 @@ function parent(): void {
         }
         const r = JSON.parse(c.stdout.trim().split('\n').pop()!) as ChildResult;
         results.push(r);
-        console.log(`  ${shape}, ${w} worker(s), savings ${savings}: ${((performance.now() - t) / 1000).toFixed(0)} s in all (load ${r.load.toFixed(1)} s)`);
+        appendFileSync(resultsFile, JSON.stringify({ ...r, at: new Date().toISOString(), loadavg: loadavg()[0] }) + '\n');
+        console.log(`  ${shape}, ${w} worker(s), savings ${savings}: ${((performance.now() - t) / 1000).toFixed(0)} s in all (model load ${r.load.toFixed(1)} s)`);
       }
     }
   }
+  report(results);
+}
+
+function report(results: ChildResult[]): void {
   const f = (s: number) => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
   console.log('\n| shape | layers | workers | savings (engine) | first step s (est.) | s per exact eval by layer (est.) | peak RSS MiB | caches at |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
@@ -199,4 +215,5 @@ function parent(): void {
 }
 
 if (args.child) await child(args.child);
+else if (args.report) report(readFileSync(args.report, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ChildResult));
 else parent();

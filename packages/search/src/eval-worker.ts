@@ -62,6 +62,7 @@ function layerOf(tensor: string): number {
  */
 async function capture(task: CaptureTask): Promise<null> {
   const { runner } = await setup;
+  runner.setVirtualFlips(new Map()); // the weights as they are (a failed evaluation may have left its flips)
   const nEmbd = runner.config.nEmbd;
   const k = task.from;
   const startLayer = k < 0 ? 0 : init.cacheLayers[k]!;
