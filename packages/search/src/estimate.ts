@@ -15,7 +15,7 @@ import { scoredSequences } from './evaluator.js';
 import { chooseCacheLayers, DEFAULT_LAYER_CACHE_BYTES } from './search.js';
 import type { Projection } from './space.js';
 
-/** Seconds per unit of work, measured on this machine (calibrateEngine). */
+/** Seconds per unit of work, measured on this machine (calibrateEngine): CPU seconds where the runtime reports them, so they hold for a worker with a core of its own. */
 export interface EngineCalibration {
   /** Seconds one layer takes over a batch of n tokens (from position 0), at these n, ascending. */
   layerSeconds: { n: number; seconds: number }[];
@@ -49,12 +49,28 @@ function randomQ1(e: Engine, name: string, rows: number, cols: number, rng: Rng)
   return { name, kind: 'q1', rows, cols, tensor };
 }
 
+// CPU seconds of this thread where the runtime tells them (Node, Deno, Bun: process.cpuUsage),
+// so other processes on a shared machine do not inflate the calibration; else wall time.
+const cpuUsage = (globalThis as { process?: { cpuUsage?: () => { user: number; system: number } } }).process?.cpuUsage;
+const now = (): number => {
+  if (cpuUsage) {
+    const u = cpuUsage();
+    return (u.user + u.system) / 1e6;
+  }
+  return performance.now() / 1000;
+};
+
+/** The fastest of `runs` timings of f, each repeating f until it has taken 20 ms (timer resolution). */
 const best = (runs: number, f: () => void): number => {
   let min = Infinity;
   for (let r = 0; r < runs; r++) {
-    const t = performance.now();
-    f();
-    min = Math.min(min, (performance.now() - t) / 1000);
+    const t = now();
+    let k = 0;
+    do {
+      f();
+      k++;
+    } while (now() - t < 0.02);
+    min = Math.min(min, (now() - t) / k);
   }
   return min;
 };
@@ -284,9 +300,12 @@ export function estimateSearch(input: SearchEstimateInput): SearchEstimate {
   const runners = modelRunner + evalRunner * (1 + input.workers + 2) + (input.workers + 2) * (1 << 16);
   const residualCaches = cachedTokens * c.nEmbd * 4 * cacheLayers.length;
   const totalBytes = input.weightBytes + runners + residualCaches + backwardBytes;
-  if (totalBytes > ENGINE_MAX_BYTES) notes.push(`the engine's memory is at most 4 GiB; this search needs ${gib(totalBytes)}: lower --layer-cache-mb or search fewer layers`);
+  if (totalBytes > ENGINE_MAX_BYTES) {
+    const fix = backwardBytes > residualCaches ? 'search fewer, later layers (the backward pass) or another strategy' : 'lower --layer-cache-mb or search fewer layers';
+    notes.push(`the engine's memory is at most 4 GiB; this search needs ${gib(totalBytes)}: ${fix}`);
+  }
   if (input.ownAnswers && input.metric !== 'competitor') notes.push('own answers are an upper bound (every answer generated to its length cap)');
-  notes.push('model loading is not included; exact evaluations assume each worker has a core of its own');
+  notes.push('model loading and worker start-up are not included; the seconds are CPU seconds of a worker with a core of its own (on a shared machine, expect more)');
   return {
     cacheLayers,
     counts: { probes: probes.length, sequences: nSeq, cachedTokens, scoredPositions },
