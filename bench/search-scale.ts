@@ -55,8 +55,11 @@ interface SetResult {
   set: string;
   layers: number[];
   firstStep: number;
+  /** CPU seconds of the whole process (all threads) before the first step. */
+  firstStepCpu?: number;
   estFirstStep: number;
-  evals: { layer: number; seconds: number; est: number }[];
+  /** seconds: wall per evaluation (batch / W); cpu: CPU seconds per evaluation (all threads / W). */
+  evals: { layer: number; seconds: number; est: number; cpu?: number }[];
   cacheLayers: number[];
   estMemory: number;
 }
@@ -105,20 +108,30 @@ async function child(spec: string): Promise<void> {
       ...(off ? { layerCacheBytes: 0 } : {}),
     });
     const evals: SetResult['evals'] = [];
+    const cpu = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    };
+    const cpu0 = cpu();
+    let firstStepCpu = 0;
     const strategy = defineStrategy({
       name: 'measure', description: 'times exact evaluations of W candidates per measured layer', options: {},
       async run(ctx) {
+        firstStepCpu = cpu() - cpu0;
         for (const _ of ctx.steps()) {
           for (const layer of measured) {
             const t = ctx.space.tensors.find((x) => x.layer === layer && x.proj === 'gate')!;
             let best = Infinity;
+            let bestCpu = Infinity;
             for (let r = 0; r < reps; r++) {
               const flips = Array.from({ length: workers }, (_, i) => [ctx.space.candidate(t.offset + 17 * (r * workers + i))]);
               const t1 = performance.now();
+              const c1 = cpu();
               await ctx.evaluate(flips);
               best = Math.min(best, (performance.now() - t1) / 1000 / workers);
+              bestCpu = Math.min(bestCpu, (cpu() - c1) / workers);
             }
-            evals.push({ layer, seconds: best, est: est.seconds.perEvaluation.find((x) => x.layer === layer)!.seconds });
+            evals.push({ layer, seconds: best, cpu: bestCpu, est: est.seconds.perEvaluation.find((x) => x.layer === layer)!.seconds });
           }
           break;
         }
@@ -132,7 +145,7 @@ async function child(spec: string): Promise<void> {
       },
       ...(off ? { layerCacheBytes: 0, residualCapture: 'plain' as const } : {}),
     });
-    out.push({ set: name, layers, firstStep: r.timing.prepare, estFirstStep: est.seconds.firstStep, evals, cacheLayers: est.cacheLayers, estMemory: est.memory.total });
+    out.push({ set: name, layers, firstStep: r.timing.prepare, firstStepCpu, estFirstStep: est.seconds.firstStep, evals, cacheLayers: est.cacheLayers, estMemory: est.memory.total });
   }
   const res: ChildResult = {
     shape, workers, savings, load, sets: out,
@@ -185,11 +198,12 @@ function parent(): void {
 
 function report(results: ChildResult[]): void {
   const f = (s: number) => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
-  console.log('\n| shape | layers | workers | savings (engine) | first step s (est.) | s per exact eval by layer (est.) | peak RSS MiB | caches at |');
+  console.log('\n| shape | layers | workers | savings (engine) | first step s (est.) [CPU s] | s per exact eval by layer (est.) [CPU s] | peak RSS MiB | caches at |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  const cpuOf = (x: number | undefined) => (x === undefined ? '' : ` [${f(x)}]`);
   for (const r of results) {
     for (const s of r.sets) {
-      console.log(`| ${r.shape} | ${s.layers.join(',')} | ${r.workers} | ${r.savings} (${r.variant}) | ${f(s.firstStep)} (${f(s.estFirstStep)}) | ${s.evals.map((e) => `L${e.layer} ${f(e.seconds)} (${f(e.est / r.workers)})`).join(', ')} | ${r.peakRssMiB.toFixed(0)} | ${s.cacheLayers.join(',')} |`);
+      console.log(`| ${r.shape} | ${s.layers.join(',')} | ${r.workers} | ${r.savings} (${r.variant}) | ${f(s.firstStep)} (${f(s.estFirstStep)})${cpuOf(s.firstStepCpu)} | ${s.evals.map((e) => `L${e.layer} ${f(e.seconds)} (${f(e.est / r.workers)})${cpuOf(e.cpu)}`).join(', ')} | ${r.peakRssMiB.toFixed(0)} | ${s.cacheLayers.join(',')} |`);
     }
   }
   console.log('\nratios, savings off / on (same shape, workers and layer set):');
@@ -203,7 +217,12 @@ function report(results: ChildResult[]): void {
         const oe = o.evals.find((x) => x.layer === e.layer);
         return oe ? `L${e.layer} ${(oe.seconds / e.seconds).toFixed(2)}x` : '';
       }).join(', ');
-      console.log(`  ${on.shape} layers ${s.layers.join(',')}, ${on.workers} worker(s): first step ${(o.firstStep / s.firstStep).toFixed(2)}x, evaluation ${evals}, peak RSS ${(off.peakRssMiB / on.peakRssMiB).toFixed(2)}x`);
+      const cpuEvals = s.evals.map((e) => {
+        const oe = o.evals.find((x) => x.layer === e.layer);
+        return oe?.cpu !== undefined && e.cpu !== undefined ? `L${e.layer} ${(oe.cpu / e.cpu).toFixed(2)}x` : '';
+      }).filter((x) => x).join(', ');
+      const cpuFirst = o.firstStepCpu !== undefined && s.firstStepCpu !== undefined ? `; CPU seconds: first step ${(o.firstStepCpu / s.firstStepCpu).toFixed(2)}x${cpuEvals ? `, evaluation ${cpuEvals}` : ''}` : '';
+      console.log(`  ${on.shape} layers ${s.layers.join(',')}, ${on.workers} worker(s): wall: first step ${(o.firstStep / s.firstStep).toFixed(2)}x, evaluation ${evals}, peak RSS ${(off.peakRssMiB / on.peakRssMiB).toFixed(2)}x${cpuFirst}`);
     }
   }
   console.log('\nestimate / actual (savings on):');
