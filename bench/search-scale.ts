@@ -20,7 +20,7 @@
 //          [--workers 1,2] [--savings off,on] | [--runs 1:off,1:on,2:on]  [--sets high,upstream] [--reps 2]
 //          [--eval-layers all|LIST, e.g. 1,high] [--results FILE]      npx tsx bench/search-scale.ts --report FILE
 // Each child's result is appended to --results (default DIR/search-scale.jsonl) as it finishes;
-// --report prints the tables of every result in a file (several runs, e.g. 1.7B and 8B, together).
+// --report FILE[,FILE] prints the tables of every result in the files (several runs together).
 // The 1.7B / 8B files are generated into --dir when missing (bankai gen-model, seed 1).
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -225,14 +225,18 @@ function report(results: ChildResult[]): void {
       console.log(`  ${on.shape} layers ${s.layers.join(',')}, ${on.workers} worker(s): wall: first step ${(o.firstStep / s.firstStep).toFixed(2)}x, evaluation ${evals}, peak RSS ${(off.peakRssMiB / on.peakRssMiB).toFixed(2)}x${cpuFirst}`);
     }
   }
-  console.log('\nestimate / actual (savings on):');
+  // the estimate is calibrated in CPU seconds: compare it with CPU seconds where measured (all
+  // threads; the first step's capture spreads over the workers), else with wall time
+  console.log('\nestimate / actual (savings on; CPU seconds where measured, else wall):');
   for (const r of results.filter((x) => x.savings === 'on')) {
     for (const s of r.sets) {
-      console.log(`  ${r.shape} layers ${s.layers.join(',')}, ${r.workers} worker(s): first step ${(s.estFirstStep / s.firstStep).toFixed(2)}, ${s.evals.map((e) => `L${e.layer} eval ${(e.est / r.workers / e.seconds).toFixed(2)}`).join(', ')}`);
+      const first = s.firstStepCpu !== undefined ? `${(s.estFirstStep * r.workers / s.firstStepCpu).toFixed(2)} (CPU)` : `${(s.estFirstStep / s.firstStep).toFixed(2)} (wall)`;
+      const ev = s.evals.map((e) => `L${e.layer} eval ${e.cpu !== undefined ? `${(e.est / e.cpu).toFixed(2)} (CPU)` : `${(e.est / r.workers / e.seconds).toFixed(2)} (wall)`}`).join(', ');
+      console.log(`  ${r.shape} layers ${s.layers.join(',')}, ${r.workers} worker(s): first step ${first}, ${ev}`);
     }
   }
 }
 
 if (args.child) await child(args.child);
-else if (args.report) report(readFileSync(args.report, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ChildResult));
+else if (args.report) report(args.report.split(',').flatMap((file) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ChildResult)));
 else parent();
