@@ -1,5 +1,6 @@
 // Fuzz suite (not a test; a seeded slice of it runs in CI: test/fuzz.test.ts): mutated GGUF
-// files, patch JSON, binary .bkp patches and probe files against every reader of the project.
+// files, patch JSON, binary .bkp patches and probe files against every reader of the project
+// (the engine component's too, differentially against @bankai/model).
 // Every malformed input must end in one of the project's typed errors: a raw JS error (a
 // TypeError, a stack overflow, an untyped RangeError), a hang or a child out of memory is a bug.
 //
@@ -8,7 +9,7 @@
 // an OOM and goes on after that input in a new child.
 // See bench/fuzz/readers.ts for the readers, their seeds and the mutations.
 //
-// Usage: npx tsx bench/fuzz.ts [--inputs 100000] [--seed 1] [--readers gguf,patch,bkp,probes]
+// Usage: npx tsx bench/fuzz.ts [--inputs 100000] [--seed 1] [--readers gguf,patch,bkp,probes,component]
 //          [--from 0] [--hang-ms 10000] [--heap-mb 512] [--parallel 1] [--json] [--save DIR]
 // --inputs is the total, split evenly over the readers; --from/--inputs 1 with one reader
 // reproduces one input; --save writes every input that ends in a raw error, a hang or OOM to DIR;
@@ -57,7 +58,7 @@ interface ReaderReport extends SliceStats {
 async function save(reader: ReaderName, index: number, why: string): Promise<void> {
   if (!args.save) return;
   mkdirSync(args.save, { recursive: true });
-  writeFileSync(join(args.save, `${reader}-${seed}-${index}.${why}.${reader === 'gguf' ? 'gguf' : reader === 'bkp' ? 'bkp' : 'json'}`), await makeInput(seed, reader, index));
+  writeFileSync(join(args.save, `${reader}-${seed}-${index}.${why}.${reader === 'gguf' ? 'gguf' : reader === 'bkp' ? 'bkp' : reader === 'component' ? 'bin' : 'json'}`), await makeInput(seed, reader, index));
 }
 
 /** Runs inputs [start, end) of one reader in child processes, starting a new one after an input

@@ -14,7 +14,7 @@
 // (both groups resampled independently), and the fraction of flips that raise the gap.
 //
 // Usage: npx tsx bench/scale-ratio.ts [--skill multiplication --k 64 --metric seq_logprob|token_gap
-//          --layers all --projs gate,up,down --seed 1 --bootstrap 2000 --workers 1 --model tiny|1.7b]
+//          --layers all --projs gate,up,down --seed 1 --bootstrap 2000 --workers 1 --model tiny|small|1.7b]
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,10 +22,9 @@ import { parseArgs } from 'node:util';
 import { helpAndExit } from './usage.js';
 import { fileSource } from '@bankai/gguf/node';
 import { Model } from '@bankai/model';
-import { prepareProbes, tinyProbeSpec, type Metric, type Probe } from '@bankai/probes';
+import { prepareProbes, shippedModel, shippedProbeSpec, type Metric, type Probe, type ShippedModelName, type SkillName } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
 import { CandidateSpace, Evaluator, parseLayers, PROJECTIONS, Rng, scaleOrder, type Projection } from '@bankai/search';
-import { modelPath as tinyModelPath } from '@bankai/tiny-model';
 
 const here = dirname(fileURLToPath(import.meta.url));
 helpAndExit(import.meta.url);
@@ -51,7 +50,7 @@ if (metric !== 'token_gap' && metric !== 'seq_logprob') throw new Error(`--metri
 const projs = args.projs!.split(',').map((p) => p.trim()) as Projection[];
 for (const p of projs) if (!PROJECTIONS.includes(p)) throw new Error(`--projs: unknown projection "${p}"; use ${PROJECTIONS.join(',')}`);
 const big = args.model === '1.7b';
-if (!big && args.model !== 'tiny') throw new Error(`--model must be tiny or 1.7b, got ${args.model}`);
+if (!big && args.model !== 'tiny' && args.model !== 'small') throw new Error(`--model must be tiny, small or 1.7b, got ${args.model}`);
 
 /** Made-up probes for the random 1.7B shape (its answers are noise; the study is then a sanity check). */
 const BIG_TARGET: Probe[] = [
@@ -61,12 +60,12 @@ const BIG_TARGET: Probe[] = [
 ];
 
 // ---- model, probes, space -----------------------------------------------------------------------
-const path = big ? join(here, 'out', 'bonsai-1.7b.gguf') : tinyModelPath;
+const path = big ? join(here, 'out', 'bonsai-1.7b.gguf') : shippedModel(args.model!).modelPath;
 if (!existsSync(path)) throw new Error(`${path} is missing: run \`npx tsx bench/search.ts --models 1.7b\` once to generate it`);
 const src = await fileSource(path);
 const model = await Model.load(src, { maxContext: 64 });
 await src.close();
-const probes = big ? BIG_TARGET : (await readProbeFile(tinyProbeSpec(args.skill as never, 'SEARCH'))).probes;
+const probes = big ? BIG_TARGET : (await readProbeFile(shippedProbeSpec(args.model as ShippedModelName, args.skill as SkillName, 'SEARCH'))).probes;
 const target = prepareProbes(model.tokenizer, probes);
 // token_gap compares first answer tokens only: a probe whose answer and distractor share theirs scores 0 whatever is flipped
 const sameFirst = target.filter((p) => p.wrongTokens.length > 0 && p.wrongTokens[0]![0] === p.correctTokens[0]![0]).length;
@@ -148,7 +147,7 @@ const perProj = (g: readonly number[]) => {
   return [...counts].map(([p, n]) => `${p} ${n}`).join(', ');
 };
 
-const name = big ? 'random Bonsai-1.7B shape (bench/out/bonsai-1.7b.gguf)' : 'tiny model (@bankai/tiny-model)';
+const name = big ? 'random Bonsai-1.7B shape (bench/out/bonsai-1.7b.gguf)' : `${args.model} model (@bankai/${args.model}-model)`;
 console.log(`# High-scale vs random row flips: ${name}`);
 console.log(`# target ${big ? `${probes.length} made-up probes` : `${args.skill!.toUpperCase()}_SEARCH (${probes.length} probes)`}, metric ${metric}, ` +
   `layers ${layers.join(',')}, projections ${projs.join(',')}: ${space.size} rows; K = ${K}, seed ${SEED}, ${B} bootstrap resamples; ${3 * K} flips evaluated in ${seconds.toFixed(1)} s`);

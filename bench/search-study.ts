@@ -1,5 +1,6 @@
 // Study (not a test): held-out fixes of the old greedy search and the gradient-guided default on
-// the shipped tiny model, each against a random-patch null of the same size, over several seeds.
+// a shipped model (--model tiny, the default, or small), each against a random-patch null of the
+// same size, over several seeds.
 // Per skill: search on SKILL_SEARCH with the demo's controls (SKILL_CONTROL + every other skill's
 // SEARCH set); evaluate in greedy generation on SKILL_HELDOUT (every held-out example the search
 // never saw), on fresh prompts generated here (outside every split and probe file, where the skill
@@ -7,19 +8,24 @@
 // @bankai/search; this script only builds the inputs and prints.
 // --targets search+train adds the skill's TRAIN set (train-split examples, up to 200) to the
 // search's targets: more data for the same search, nothing held out is touched.
-// Usage: npx tsx bench/search-study.ts [--skills addition,primality,derivative,multiplication]
+// --controls demo (the skill's CONTROL set and every other skill's SEARCH set, as `bankai demo`) or
+// control (the CONTROL set only: 6 per other skill, cheaper on a larger model); --heldout-max and
+// --other-max cap the evaluation groups (the first N of a skill's HELDOUT set, the first N of each
+// other skill's) to size a study on a larger model.
+// Usage: npx tsx bench/search-study.ts [--model tiny|small] [--skills addition,primality,derivative,multiplication]
 //          [--targets search|search+train] [--seeds 1,2,3,4,5] [--null 10] [--fresh 200] [--workers 2]
-//          [--arms greedy,guided] [--json out.json]
+//          [--arms greedy,guided] [--controls demo|control] [--heldout-max N] [--other-max N]
+//          [--layers all|4-7] [--iters N (guided; greedy gets 1.5x)] [--json out.json]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileSource } from '@bankai/gguf/node';
 import { Model } from '@bankai/model';
-import { tinyProbeSpec, TINY_PROBE_SKILLS, type Probe } from '@bankai/probes';
+import { shippedModel, shippedProbeSpec, type Probe, type ShippedModelName } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
-import { formatStudy, runStudy, type SearchConfig, type StudyArm, type StudySkill } from '@bankai/search';
+import { formatStudy, parseLayers, runStudy, type SearchConfig, type StudyArm, type StudySkill } from '@bankai/search';
 import greedy from '@bankai/strategy-greedy';
 import guided from '@bankai/strategy-guided';
-import { FreshPromptsError, freshProbes, modelPath, type SkillName } from '@bankai/tiny-model';
+import { FreshPromptsError, freshProbes, type SkillName } from '@bankai/tiny-model';
 import { helpAndExit } from './usage.js';
 
 helpAndExit(import.meta.url);
@@ -33,15 +39,31 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '2' },
     arms: { type: 'string', default: 'greedy,guided' },
     targets: { type: 'string', default: 'search' },
+    model: { type: 'string', default: 'tiny' },
+    controls: { type: 'string', default: 'demo' },
+    'heldout-max': { type: 'string' },
+    'other-max': { type: 'string' },
+    layers: { type: 'string', default: 'all' },
+    iters: { type: 'string', default: '40' },
     json: { type: 'string' },
   },
 });
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const probes = async (skill: SkillName, set: 'SEARCH' | 'CONTROL' | 'HELDOUT' | 'TRAIN'): Promise<Probe[]> => (await readProbeFile(tinyProbeSpec(skill, set))).probes;
+const shipped = shippedModel(args.model);
+const probes = async (skill: SkillName, set: 'SEARCH' | 'CONTROL' | 'HELDOUT' | 'TRAIN'): Promise<Probe[]> =>
+  (await readProbeFile(shippedProbeSpec(shipped.name as ShippedModelName, skill, set))).probes;
+const cap = (flag: string | undefined) => (flag === undefined ? Infinity : Number(flag));
+const heldoutMax = cap(args['heldout-max']);
+const otherMax = cap(args['other-max']);
+if (args.controls !== 'demo' && args.controls !== 'control') throw new Error(`--controls: demo or control, got ${args.controls}`);
 
-// the demo's search space; the old greedy exactly as `bankai demo` runs it
-const common = { iterations: 60, layers: [0, 1, 2, 3], projs: ['gate', 'up', 'down'], granularity: 'row', aggregate: 'mean', minGain: 0.02, targetMargin: 2 } as const;
+const src = await fileSource(shipped.modelPath);
+const model = await Model.load(src);
+await src.close();
+// the demo's search space (every layer, the MLP projections); the old greedy exactly as `bankai demo` runs it
+const iters = Number(args.iters);
+const common = { iterations: Math.round(1.5 * iters), layers: parseLayers(args.layers, model.config.nLayer), projs: ['gate', 'up', 'down'], granularity: 'row', aggregate: 'mean', minGain: 0.02, targetMargin: 2 } as const;
 const ARMS: Record<string, StudyArm> = {
   greedy: {
     name: 'greedy (old default)', strategy: greedy,
@@ -51,33 +73,30 @@ const ARMS: Record<string, StudyArm> = {
   guided: {
     name: 'guided (new default)', strategy: guided,
     config: {
-      ...common, projs: [...common.projs], layers: [...common.layers], iterations: 40, strategy: 'guided', strategyOptions: {},
+      ...common, projs: [...common.projs], layers: [...common.layers], iterations: iters, strategy: 'guided', strategyOptions: {},
       metric: 'competitor', lambda: 1, maxBrokenControls: 0, validation: 0.33, ownAnswerDistractors: false,
     } satisfies Omit<SearchConfig, 'seed'>,
   },
 };
 
-const src = await fileSource(modelPath);
-const model = await Model.load(src);
-await src.close();
 if (args.targets !== 'search' && args.targets !== 'search+train') throw new Error(`--targets: search or search+train, got ${args.targets}`);
 const skills: StudySkill[] = [];
 for (const name of list(args.skills) as SkillName[]) {
-  if (!(TINY_PROBE_SKILLS as readonly string[]).includes(name)) throw new Error(`--skills: unknown skill ${name}`);
-  const others = TINY_PROBE_SKILLS.filter((s) => s !== name);
+  if (!shipped.skills.includes(name)) throw new Error(`--skills: the ${shipped.name} model has no skill ${name}; one of ${shipped.skills.join(', ')}`);
+  const others = shipped.skills.filter((s) => s !== name);
   let fresh: Probe[] = [];
   try {
-    fresh = freshProbes(name, Number(args.fresh), Number(args['fresh-seed']));
+    fresh = freshProbes(name, Number(args.fresh), Number(args['fresh-seed']), undefined, { preset: shipped.corpusPreset });
   } catch (e) {
     if (!(e instanceof FreshPromptsError)) throw e;
   }
   skills.push({
     name,
     target: [...(await probes(name, 'SEARCH')), ...(args.targets === 'search+train' ? await probes(name, 'TRAIN') : [])],
-    control: [...(await probes(name, 'CONTROL')), ...(await Promise.all(others.map((o) => probes(o, 'SEARCH')))).flat()],
-    heldout: await probes(name, 'HELDOUT'),
+    control: [...(await probes(name, 'CONTROL')), ...(args.controls === 'demo' ? (await Promise.all(others.map((o) => probes(o, 'SEARCH')))).flat() : [])],
+    heldout: (await probes(name, 'HELDOUT')).slice(0, heldoutMax),
     fresh,
-    other: (await Promise.all(others.map((o) => probes(o, 'HELDOUT')))).flat(),
+    other: (await Promise.all(others.map(async (o) => (await probes(o, 'HELDOUT')).slice(0, otherMax)))).flat(),
   });
 }
 const arms = list(args.arms).map((a) => {

@@ -251,9 +251,9 @@ describe('bankai probes fresh', () => {
     const file = JSON.parse(readFileSync(a, 'utf8'));
     const probes = file.sets.COMPARISON_FRESH as { prompt: string; correct: string; wrong: string }[];
     expect(probes).toHaveLength(30);
-    const { buildCorpus, SKILLS, freshProbes } = await import('@bankai/tiny-model');
+    const { buildCorpus, corpusSplit, SKILLS, freshProbes } = await import('@bankai/tiny-model');
     const corpus = buildCorpus();
-    const used = new Set(SKILLS.flatMap((s) => [...corpus.skills[s].train, ...corpus.skills[s].heldout].map((e) => e.prompt)));
+    const used = new Set(SKILLS.flatMap((s) => [...corpusSplit(corpus, s).train, ...corpusSplit(corpus, s).heldout].map((e) => e.prompt)));
     expect(probes.filter((p) => used.has(p.prompt))).toEqual([]);
     expect(probes.map((p) => p.prompt)).toEqual(freshProbes('comparison', 30, 7).map((p) => p.prompt));
     for (const p of probes) {

@@ -13,15 +13,20 @@
 //             CRC-32 fixed up for 3 in 4 (so the decoder's later checks are reached)
 //   probes    parseProbeFile on the tiny model's probe files and the upstream probe fixtures;
 //             mutations: JSON tree edits and byte edits; then selection and the round trip
+//   component the engine component (engine-wasm/build/bankai-engine.component.wasm) on the gguf,
+//             patch and bkp inputs in turn, differentially: Model.load / apply-patch on the tiny
+//             model must accept exactly what @bankai/model accepts (upstream patch JSON, which
+//             the component does not read, aside), apply as many flips, and never trap
 //
 // An input is a pure function of (seed, reader, index): `npx tsx bench/fuzz.ts --reader gguf
 // --from 1234 --inputs 1` reproduces input 1234 alone.
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { EngineMemoryError, createEngine, type Engine } from '@bankai/engine-wasm';
+import { engine as component } from '@bankai/engine-wasm/component';
 import { GgufError, bytesSource, memorySink, readGguf, writeGguf, type GgufFile, type GgufValue } from '@bankai/gguf';
 import {
-  ChatTemplate, ChatTemplateError, ContextLengthError, Model, ModelConfigError, TokenizerError, readModelConfig, tokenizerFromHeader,
+  ChatTemplate, ChatTemplateError, ContextLengthError, Model, ModelConfigError, TokenizerError, applyPatch, readModelConfig, tokenizerFromHeader,
 } from '@bankai/model';
 import { presetOptions, qwen3WriteSpec } from '@bankai/model-gen';
 import {
@@ -33,12 +38,18 @@ import { Rng, hash32 } from '@bankai/rng';
 import { modelPath as tinyModelPath } from '@bankai/tiny-model';
 import { mutateBytes, mutateJsonValue, randomMetaEdit, stringifyWithRaw, type MetaEdit } from './mutate.js';
 
-export const READERS = ['gguf', 'patch', 'bkp', 'probes'] as const;
+export const READERS = ['gguf', 'patch', 'bkp', 'probes', 'component'] as const;
 export type ReaderName = (typeof READERS)[number];
+
+/** The engine component's result::err (its message), as a typed error of this harness. */
+export class ComponentErr extends Error {
+  override name = 'ComponentErr';
+}
 
 /** The project's typed errors: what every malformed input must end in. */
 const TYPED: readonly (abstract new (...args: never[]) => Error)[] = [
   GgufError, ModelConfigError, TokenizerError, ChatTemplateError, ContextLengthError, EngineMemoryError, PatchFormatError, ProbeFormatError,
+  ComponentErr,
 ];
 
 export type Outcome = 'ok' | 'typed' | 'raw';
@@ -205,6 +216,11 @@ export async function makeInput(seed: number, reader: ReaderName, index: number)
       }
       return b;
     }
+    case 'component': {
+      // the other readers' inputs in turn: gguf, patch, bkp
+      const sub = (['gguf', 'patch', 'bkp'] as const)[index % 3]!;
+      return makeInput(seed, sub, Math.floor(index / 3));
+    }
     case 'probes': {
       const text = pick(rng, s.probeTexts);
       if (rng.nextFloat() < 0.25) return mutateBytes(rng, enc.encode(text), { hot: 256 });
@@ -257,12 +273,77 @@ function runProbes(bytes: Uint8Array): void {
   if (formatProbeFile(again) !== formatProbeFile(f)) throw new Error('invariant: a probe file does not survive its own round trip');
 }
 
+let tinyModels: Promise<{ ts: Model; c: component.Model; sha256: string }> | undefined;
+
+/** The component against @bankai/model on one input: a trap or any disagreement is raw. */
+async function runComponent(bytes: Uint8Array): Promise<void> {
+  const isGguf = bytes.length >= 4 && dec.decode(bytes.subarray(0, 4)) === 'GGUF';
+  const outcome = (f: () => unknown): { err?: string; value?: unknown } => {
+    try {
+      return { value: f() };
+    } catch (e) {
+      const payload = (e as { payload?: unknown }).payload;
+      if (typeof payload !== 'string') throw new Error(`the component trapped: ${String(e)}`);
+      return { err: payload };
+    }
+  };
+  let tsError: unknown;
+  let tsFlips: number | undefined;
+  let upstream = false; // upstream patch JSON: only the TS reads it
+  let signed = false; // a signed patch: the component refuses it (no ed25519 inside)
+  let c: { err?: string; value?: unknown };
+  if (isGguf) {
+    try {
+      if (engine === undefined) {
+        const e = await createEngine();
+        engine = { e, mark: e.mark() };
+      }
+      const eng = engine;
+      eng.e.reset(eng.mark);
+      await Model.load(bytesSource(bytes, 'fuzz.gguf'), { engine: eng.e, maxContext: 16, maxBatch: 16 });
+    } catch (e) {
+      tsError = e;
+    }
+    c = outcome(() => component.Model.load(bytes)[Symbol.dispose]());
+  } else {
+    const tiny = await (tinyModels ??= (async () => {
+      const gguf = new Uint8Array(readFileSync(tinyModelPath));
+      const { createHash } = await import('node:crypto');
+      return { ts: await Model.load(bytesSource(gguf, 'tiny.gguf')), c: component.Model.load(gguf), sha256: createHash('sha256').update(gguf).digest('hex') };
+    })());
+    try {
+      const loaded = readPatch(bytes, { file: 'fuzz.patch' });
+      upstream = loaded.kind !== 'manifest' && loaded.kind !== 'binary';
+      signed = loaded.manifest.signature !== undefined;
+      const applied = applyPatch(tiny.ts, loaded.manifest, { sha256: tiny.sha256 });
+      tsFlips = applied.flips;
+      applied.revert();
+    } catch (e) {
+      tsError = e;
+    }
+    c = outcome(() => {
+      const n = tiny.c.applyPatch(bytes);
+      tiny.c.revertPatch();
+      return n;
+    });
+  }
+  if (tsError !== undefined && classify(tsError) === 'raw') throw tsError; // a bug on the TS side
+  if (c.err !== undefined && (upstream || (signed && /is signed/.test(c.err)))) throw new ComponentErr(c.err);
+  if ((tsError === undefined) !== (c.err === undefined)) {
+    throw new Error(`the component and @bankai/model disagree: @bankai/model ${tsError === undefined ? 'accepts' : `refuses (${(tsError as Error).message.slice(0, 200)})`}, ` +
+      `the component ${c.err === undefined ? 'accepts' : `refuses (${c.err.slice(0, 200)})`}`);
+  }
+  if (!isGguf && c.err === undefined && c.value !== tsFlips) throw new Error(`the component applied ${String(c.value)} flips, @bankai/model ${tsFlips}`);
+  if (c.err !== undefined) throw new ComponentErr(c.err);
+}
+
 /** Runs reader `reader` on `bytes`: ok, a typed error, or a raw error (a bug). */
 export async function runInput(reader: ReaderName, bytes: Uint8Array, rng: Rng): Promise<InputResult> {
   try {
     const s = await loadSeeds();
     if (reader === 'gguf') await runGguf(bytes, rng);
     else if (reader === 'probes') runProbes(bytes);
+    else if (reader === 'component') await runComponent(bytes);
     else runPatchDownstream(readPatch(bytes, { file: reader === 'bkp' ? 'fuzz.bkp' : 'fuzz.json' }).manifest, s.shape);
     return { outcome: 'ok', bytes: bytes.length };
   } catch (e) {
@@ -298,7 +379,7 @@ export function kindOf(error: string): string {
   //   -> "PatchFormatError: row must be an integer"
   const [name, ...rest] = error.split(': ');
   const parts = rest.join(': ').split('. Fix')[0]!.split(': ')
-    .filter((p) => !/^(fuzz|round-trip)\.(json|bkp|gguf)$/.test(p) && !/^(at )?byte \d+$/.test(p) && !/^[\w.]*[[\].][\w.[\]]*$/.test(p));
+    .filter((p) => !/^(fuzz|round-trip)\.(json|bkp|gguf)$/.test(p) && !/^(patch|model\.gguf)$/.test(p) && !/^(at )?byte \d+$/.test(p) && !/^[\w.]*[[\].][\w.[\]]*$/.test(p));
   const words = (parts[0] ?? '').replace(/"[^"]*"|'[^']*'/g, 'X').replace(/\d+/g, 'N').split(/\s+/).slice(0, 5).join(' ');
   return `${name}: ${words}`;
 }

@@ -1,11 +1,12 @@
-// `bankai demo`: the main job on the shipped tiny 1-bit model. Search a patch for one skill the
-// model gets partly wrong, with control probes from every other skill, then show what the patch
-// does in free generation on held-out prompts and on the other skills. About a minute.
+// `bankai demo`: the main job on a shipped 1-bit model (tiny by default, or bankai-small). Search a
+// patch for one skill the model gets partly wrong, with control probes from every other skill, then
+// show what the patch does in free generation on held-out prompts and on the other skills. About a
+// minute on the tiny model.
 
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TINY_PROBE_SKILLS, tinyProbeSpec } from '@bankai/probes';
+import { SHIPPED_MODEL_NAMES, shippedModel, shippedProbeSpec, type ShippedModelName, type SkillName } from '@bankai/probes';
 import { CliError, parseFlags, type Flags } from './args.js';
 import type { Command } from './commands.js';
 import { search } from './search-commands.js';
@@ -15,9 +16,10 @@ const DEMO = { skill: 'addition', iters: '40', layers: 'all', projs: 'gate,up,do
 
 export const demo: Command = {
   summary: 'the main job: search a patch on the shipped tiny 1-bit model and show fixed / broken prompts',
-  usage: 'bankai demo [--skill NAME] [--iters N] [--workers N] [--seed N] [--out PATCH.json]',
+  usage: 'bankai demo [--model tiny|small] [--skill NAME] [--iters N] [--workers N] [--seed N] [--out PATCH.json]',
   flags: {
-    skill: { type: 'string', value: 'NAME', help: 'the tiny model\'s skill to fix (its SEARCH probes; its HELDOUT probes are held out)', default: DEMO.skill },
+    model: { type: 'string', value: 'NAME', help: `the shipped model: ${SHIPPED_MODEL_NAMES.join(' or ')} (bankai-small: 8 layers x 256, about 10x slower)`, default: 'tiny' },
+    skill: { type: 'string', value: 'NAME', help: 'the model\'s skill to fix (its SEARCH probes; its HELDOUT probes are held out)', default: DEMO.skill },
     iters: { type: 'number', value: 'N', help: 'search steps', default: Number(DEMO.iters) },
     workers: { type: 'number', value: 'N', help: 'evaluator threads', default: search.flags.workers!.default },
     seed: { type: 'number', value: 'N', help: 'random seed', default: 1 },
@@ -26,25 +28,32 @@ export const demo: Command = {
   details: 'Equivalent to `bankai search` with --target SKILL#SKILL_SEARCH, --heldout SKILL#SKILL_HELDOUT, --control\n' +
     'SKILL#SKILL_CONTROL and OTHER#OTHER_SEARCH, and --heldout-control OTHER#OTHER_HELDOUT for every other skill.',
   async run(flags: Flags, out) {
-    const skill = String(flags.skill);
-    if (!(TINY_PROBE_SKILLS as readonly string[]).includes(skill)) {
-      throw new CliError(`bankai demo: unknown --skill "${skill}"; the tiny model has ${TINY_PROBE_SKILLS.join(', ')}.`);
+    const name = String(flags.model);
+    if (!(SHIPPED_MODEL_NAMES as readonly string[]).includes(name)) {
+      throw new CliError(`bankai demo: unknown --model "${name}"; the shipped models are ${SHIPPED_MODEL_NAMES.join(', ')} (for your own GGUF use bankai search --model FILE).`);
     }
-    const s = skill as (typeof TINY_PROBE_SKILLS)[number];
+    const shipped = shippedModel(name);
+    const skill = String(flags.skill);
+    if (!(shipped.skills as readonly string[]).includes(skill)) {
+      throw new CliError(`bankai demo: unknown --skill "${skill}"; the ${name} model has ${shipped.skills.join(', ')}.`);
+    }
+    const s = skill as SkillName;
+    const spec = (k: SkillName, set: 'SEARCH' | 'HELDOUT' | 'CONTROL') => shippedProbeSpec(name as ShippedModelName, k, set);
     const outPath = (flags.out as string | undefined) ?? join(mkdtempSync(join(tmpdir(), 'bankai-demo-')), `${skill}.json`);
     const argv = [
-      '--target', tinyProbeSpec(s, 'SEARCH'),
+      '--model', shipped.modelPath,
+      '--target', spec(s, 'SEARCH'),
       // held out: every held-out example of the skill the search does not see (EVAL is a part of it)
-      '--heldout', tinyProbeSpec(s, 'HELDOUT'),
+      '--heldout', spec(s, 'HELDOUT'),
       // controls: the skill's CONTROL set and every other skill's SEARCH set (their HELDOUT sets stay
       // held out, to check that nothing else broke)
-      '--control', tinyProbeSpec(s, 'CONTROL'),
-      ...TINY_PROBE_SKILLS.filter((o) => o !== s).flatMap((o) => ['--control', tinyProbeSpec(o, 'SEARCH'), '--heldout-control', tinyProbeSpec(o, 'HELDOUT')]),
+      '--control', spec(s, 'CONTROL'),
+      ...shipped.skills.filter((o) => o !== s).flatMap((o) => ['--control', spec(o, 'SEARCH'), '--heldout-control', spec(o, 'HELDOUT')]),
       // everything else as `bankai search` defaults it (the gradient-guided strategy)
       '--iters', String(flags.iters), '--layers', DEMO.layers, '--projs', DEMO.projs,
       '--workers', String(flags.workers), '--seed', String(flags.seed), '--out', outPath,
     ];
-    out(`bankai demo: fix "${skill}" on the shipped tiny 1-bit model (bankai search ${argv.join(' ')})\n`);
+    out(`bankai demo: fix "${skill}" on the shipped ${name} 1-bit model (bankai search ${argv.join(' ')})\n`);
     await search.run(parseFlags('search', search, argv), out);
   },
 };

@@ -31,4 +31,10 @@ describe('readQwen3Config', () => {
     expect(read({ 'qwen3.context_length': 2 ** 60 })).toThrow(/context_length = .* is not an integer/);
     expect(read({ 'qwen3.feed_forward_length': [1, 2] })).toThrow(/feed_forward_length = an array is not a positive number/);
   });
+
+  it('refuses an empty vocabulary (token_embd with 0 rows) before anything is laid out', () => {
+    const empty = TENSORS.map((t) => (t.name === 'token_embd.weight' ? { ...t, shape: [128, 0] } : t));
+    expect(() => readQwen3Config((k) => META[k], empty, 'm.gguf')).toThrow(ModelConfigError);
+    expect(() => readQwen3Config((k) => META[k], empty, 'm.gguf')).toThrow(/token_embd\.weight has 0 rows/);
+  });
 });

@@ -86,6 +86,7 @@ export function readQwen3Config(
     throw new ModelConfigError(`${file}: ${arch}.block_count is ${cfg.nLayer} but the file has only ${tensors.length} tensors; the metadata is corrupt: export the model again.`);
   }
   if (embd.shape.length < 2) throw new ModelConfigError(`${file}: tensor token_embd.weight has shape [${embd.shape}]; it must be [n_embd, vocab].`);
+  if (!(embd.shape[1]! >= 1)) throw new ModelConfigError(`${file}: tensor token_embd.weight has 0 rows: the vocabulary is empty; export the model again.`);
   if (embd.shape[0] !== nEmbd) {
     throw new ModelConfigError(`${file}: token_embd.weight has ${embd.shape[0]} columns but embedding_length is ${nEmbd}.`);
   }

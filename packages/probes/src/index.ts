@@ -22,5 +22,8 @@ export {
   DEAD_GAP, auditProbes, rankOf,
   type AuditFlag, type AuditFlagKind, type AuditModel, type AuditOptions, type AuditReport, type ProbeAudit,
 } from './audit.js';
-export { TINY_PROBE_SETS, TINY_PROBE_SKILLS, builtinProbes, tinyModelPath, tinyProbePath, tinyProbeSpec, type SkillName, type TinyProbeSet } from './builtin.js';
+export {
+  TINY_PROBE_SETS, TINY_PROBE_SKILLS, SHIPPED_MODEL_NAMES, builtinProbes, shippedModel, shippedProbeSpec, tinyModelPath, tinyProbePath, tinyProbeSpec,
+  type ShippedModel, type ShippedModelName, type SkillName, type TinyProbeSet,
+} from './builtin.js';
 export { modelDistractor, withModelDistractors, type DistractorOptions, type ModelDistractor } from './distractor.js';

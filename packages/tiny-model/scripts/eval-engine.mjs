@@ -1,22 +1,22 @@
 // The card's accuracy table with the toolkit's engine (@bankai/model): greedy generation from
 // each eval prompt, stop at newline, exact match. Writes model/eval-engine.json and prints the
 // rows. src/engine-accuracy.test.ts recomputes the same table and checks it against the card.
-// Usage: node packages/tiny-model/scripts/eval-engine.mjs   (after building the packages)
+// Usage: node packages/tiny-model/scripts/eval-engine.mjs [--preset tiny|small]   (after building the packages)
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { bytesSource } from '@bankai/gguf';
 import { Model } from '@bankai/model';
-import { accuracyTable, modelPath, percent, SKILLS } from '../dist/index.js';
+import { accuracyTable, percent } from '../dist/index.js';
 import { writeAtomic } from './fs-util.mjs';
+import { target } from './target.mjs';
 
-const pkg = fileURLToPath(new URL('..', import.meta.url));
+const { pkg, modelPath, skills: SKILLS } = target();
 const bytes = new Uint8Array(readFileSync(modelPath));
 const model = await Model.load(bytesSource(bytes, modelPath));
 const splits = JSON.parse(readFileSync(join(pkg, 'data/splits.json'), 'utf8'));
 const t0 = performance.now();
-const table = accuracyTable(splits, (p) => model.generate(p, { maxTokens: 24 }).text);
+const table = accuracyTable(splits, (p) => model.generate(p, { maxTokens: 24 }).text, SKILLS);
 const seconds = (performance.now() - t0) / 1000;
 // speed: log-probs at every position of a 32-token sequence (what scoring a probe costs), median of 200
 const line = 'Q: second derivative of 5x^4+4x^3+8x^2? A: 60x^2+24x+16\n'.repeat(2);

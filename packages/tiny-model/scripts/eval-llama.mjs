@@ -3,16 +3,16 @@
 // no BOS), stop at newline, exact match; plus agreement with the training forward's greedy
 // outputs (model/eval-torch.json) and the time to evaluate a 32-token sequence.
 // Settings as test/llama/runner.mjs: CPU, 1 thread, flash attention off, F32 KV cache.
-// Usage: node packages/tiny-model/scripts/eval-llama.mjs [model.gguf]
+// Usage: node packages/tiny-model/scripts/eval-llama.mjs [--preset tiny|small]
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { writeAtomic } from './fs-util.mjs';
+import { target } from './target.mjs';
 
-const pkg = fileURLToPath(new URL('..', import.meta.url));
+const { pkg, modelPath } = target();
 const repo = join(pkg, '../..');
-const modelPath = resolve(process.argv[2] ?? join(pkg, 'model/bankai-tiny-q1_0.gguf'));
 const req = createRequire(join(repo, 'test/package.json'));
 const { getLlama, LlamaLogLevel } = await import(pathToFileURL(req.resolve('node-llama-cpp')).href);
 

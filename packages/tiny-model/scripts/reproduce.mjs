@@ -1,25 +1,24 @@
-// Reproduces the shipped model from the repository with one command (a development step: not
+// Reproduces a shipped model from the repository with one command (a development step: not
 // part of CI or of a user's setup; needs Debian's python3-torch and libopenblas0-pthread):
-//   node packages/tiny-model/scripts/reproduce.mjs [--steps 2400] [--out DIR]
-// corpus + tokenizer (build-data.mjs) -> training (/usr/bin/python3 train/train.py, one thread,
-// ~20-40 min on one core) -> GGUF export (export.mjs) -> the engine's accuracy table
+//   node packages/tiny-model/scripts/reproduce.mjs [--preset tiny|small] [--steps N] [--out DIR] [--resume]
+// corpus + tokenizer (build-data.mjs) -> training (/usr/bin/python3 train/train.py --preset P;
+// tiny: one thread, ~20-40 min on one core; small: two threads, ~1.5 h on two cores; interrupted
+// runs continue with --resume from their last checkpoint) -> GGUF export (export.mjs) -> the engine's accuracy table
 // (eval-engine.mjs) -> probes (make-probes.mjs) -> the torch accuracy record model/eval-torch.json
 // (write-eval-record.mjs). The llama.cpp columns: scripts/eval-llama.mjs. Training is deterministic for
 // a seed on one thread; a different CPU or BLAS build can change the last bits of float sums.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { target } from './target.mjs';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const repo = join(pkg, '../..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const steps = opt('--steps', '2400');
-const out = opt('--out', join(pkg, 'train/out'));
+const { preset, pkg: modelPkg, flags, train } = target({ steps: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' } });
+const steps = flags.steps ?? String(train.steps);
+const out = flags.out ?? join(modelPkg, 'train/out');
 const PY = '/usr/bin/python3';
+const P = ['--preset', preset];
 
 function run(cmd, argv, env = {}) {
   console.log(`reproduce: ${cmd} ${argv.join(' ')}`);
@@ -32,11 +31,10 @@ const probe = spawnSync(PY, ['-c', 'import torch; print(torch.__version__)'], { 
 if (probe.status !== 0)
   throw new Error(`reproduce: ${PY} cannot import torch; install it with: apt-get install python3-torch libopenblas0-pthread`);
 
-run('npx', ['turbo', 'run', 'build', '--filter=@bankai/tiny-model']);
-run('node', [join(pkg, 'scripts/build-data.mjs')]);
-run(PY, [join(pkg, 'train/train.py'), '--steps', steps, '--eval-every', '400', '--data', join(pkg, 'train/out'), '--out', out],
-  { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' });
-run('node', [join(pkg, 'scripts/export.mjs'), out]);
-run('node', [join(pkg, 'scripts/eval-engine.mjs')]);
-run('node', [join(pkg, 'scripts/make-probes.mjs'), out]);
-run('node', [join(pkg, 'scripts/write-eval-record.mjs'), out]);
+run('npx', ['turbo', 'run', 'build', '--filter=@bankai/tiny-model', '--filter=@bankai/model']);
+if (!flags.resume) run('node', [join(pkg, 'scripts/build-data.mjs'), ...P]);
+run(PY, [join(pkg, 'train/train.py'), ...P, '--steps', steps, '--eval-every', preset === 'tiny' ? '400' : '300', '--data', join(modelPkg, 'train/out'), '--out', out, ...(flags.resume ? ['--resume'] : [])]);
+run('node', [join(pkg, 'scripts/export.mjs'), ...P, out]);
+run('node', [join(pkg, 'scripts/eval-engine.mjs'), ...P]);
+run('node', [join(pkg, 'scripts/make-probes.mjs'), ...P, out]);
+run('node', [join(pkg, 'scripts/write-eval-record.mjs'), ...P, out]);

@@ -2,16 +2,14 @@
 // shipped file: accuracy per skill and split, and every example's greedy output, so tests can
 // check the exported file (reference forward, engine, llama.cpp) against the training model.
 // Prints the model card's accuracy table (markdown).
-// Usage: node packages/tiny-model/scripts/write-eval-record.mjs [train/out dir]
+// Usage: node packages/tiny-model/scripts/write-eval-record.mjs [--preset tiny|small] [train/out dir]
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { join, resolve } from 'node:path';
-import { SKILLS, MODEL_FILE_NAME } from '../dist/index.js';
+import { join } from 'node:path';
 import { writeAtomic } from './fs-util.mjs';
+import { target } from './target.mjs';
 
-const pkg = fileURLToPath(new URL('..', import.meta.url));
-const runDir = resolve(process.argv[2] ?? join(pkg, 'train/out'));
+const { pkg, runDir, modelFile: MODEL_FILE_NAME, skills: SKILLS } = target();
 const { accuracy, results } = JSON.parse(readFileSync(join(runDir, 'eval-results.json'), 'utf8'));
 const index = JSON.parse(readFileSync(join(runDir, 'tensors.json'), 'utf8'));
 const gguf = readFileSync(join(pkg, 'model', MODEL_FILE_NAME));

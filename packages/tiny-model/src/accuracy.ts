@@ -7,7 +7,7 @@
 import { SKILLS, type SkillName } from './corpus.js';
 
 export interface SplitsFile {
-  skills: Record<SkillName, { train: Array<{ prompt: string; answer: string }>; heldout: Array<{ prompt: string; answer: string }> }>;
+  skills: Partial<Record<SkillName, { train: Array<{ prompt: string; answer: string }>; heldout: Array<{ prompt: string; answer: string }> }>>;
 }
 
 export interface AccuracyTable {
@@ -21,9 +21,10 @@ export interface AccuracyTable {
 
 export const SPLITS = ['train', 'heldout'] as const;
 
-export function accuracyTable(splits: SplitsFile, generate: (prompt: string) => string): AccuracyTable {
+/** `skills`: the model's skills (its corpus preset's; default the tiny model's seven). */
+export function accuracyTable(splits: SplitsFile, generate: (prompt: string) => string, skills: readonly SkillName[] = SKILLS): AccuracyTable {
   const table: AccuracyTable = { correct: {}, total: {}, greedy: {} };
-  for (const skill of SKILLS)
+  for (const skill of skills)
     for (const split of SPLITS) {
       const key = `${skill}/${split}`;
       const rows = splits.skills[skill]?.[split];

@@ -3,12 +3,12 @@
 // with none left.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildCorpus, differentiate, formatPoly, isPrime, SKILLS, type SkillName } from './corpus.js';
+import { buildCorpus, corpusSplit, DEFAULT_SEED, differentiate, formatPoly, isPrime, SKILLS, type SkillName } from './corpus.js';
 import { FreshPromptsError, freshCapacity, freshExamples, freshProbes, ruleMistake } from './fresh.js';
 import { PROBE_SKILLS, probePath } from './paths.js';
 
 const corpus = buildCorpus();
-const used = new Set(SKILLS.flatMap((s) => [...corpus.skills[s].train, ...corpus.skills[s].heldout].map((e) => e.prompt)));
+const used = new Set(SKILLS.flatMap((s) => [...corpusSplit(corpus, s).train, ...corpusSplit(corpus, s).heldout].map((e) => e.prompt)));
 const trainTxt = readFileSync(new URL('../data/train.txt', import.meta.url), 'utf8');
 const probeFilePrompts = new Set(PROBE_SKILLS.flatMap((s) => Object.values(JSON.parse(readFileSync(probePath(s), 'utf8')).sets as Record<string, { prompt: string }[]>).flat().map((p) => p.prompt)));
 const FRESH: SkillName[] = ['addition', 'comparison', 'derivative', 'second_derivative'];
@@ -92,5 +92,25 @@ describe('freshProbes', () => {
     expect(ruleMistake(ex('derivative', 'Q: derivative of 5x+3? A:', ' 5'))).toBe(' 5x');
     const poly = [{ coef: 2, exp: 4 }, { coef: 1, exp: 2 }];
     expect(ruleMistake(ex('second_derivative', 'Q: second derivative of 2x^4+x^2? A:', ` ${formatPoly(differentiate(differentiate(poly)))}`))).toBe(' 8x^3+2x');
+  });
+});
+
+describe('fresh prompts of the small preset (bankai-small)', () => {
+  const small = buildCorpus(DEFAULT_SEED, 'small');
+  const usedSmall = new Set(small.skillNames.flatMap((s) => [...corpusSplit(small, s).train, ...corpusSplit(small, s).heldout].map((e) => e.prompt)));
+  it.each(['addition', 'comparison', 'derivative', 'second_derivative', 'integral'] as SkillName[])('%s: outside the small corpus, distinct, seeded', (skill) => {
+    const a = freshExamples(skill, 100, 5, { preset: 'small' });
+    expect(freshExamples(skill, 100, 5, { preset: 'small' })).toEqual(a);
+    expect(new Set(a.map((e) => e.prompt)).size).toBe(100);
+    for (const e of a) {
+      expect(usedSmall.has(e.prompt), e.prompt).toBe(false);
+      expect(e.skill).toBe(skill);
+    }
+    expect(freshCapacity(skill, { preset: 'small' })).toBeGreaterThan(1000);
+  });
+  it('has none for multiplication, primality and capital, and integral only in presets that train it', () => {
+    for (const s of ['multiplication', 'primality', 'capital'] as SkillName[]) expect(() => freshExamples(s, 1, 1, { preset: 'small' })).toThrow(FreshPromptsError);
+    expect(freshCapacity('integral')).toBe(0);
+    expect(() => freshExamples('integral', 1, 1)).toThrow(/unknown skill "integral"/);
   });
 });

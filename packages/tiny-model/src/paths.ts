@@ -18,7 +18,8 @@ export function probeUrl(skill: SkillName): URL {
   return new URL(`../probes/${skill}.json`, import.meta.url);
 }
 
-function urlToPath(url: URL): string {
+/** A file: URL as a file-system path (POSIX and Windows drive paths). */
+export function urlToPath(url: URL): string {
   if (url.protocol !== 'file:') throw new Error(`${url.href} is not a file URL (the package is not installed on a file system)`);
   const p = decodeURIComponent(url.pathname);
   return /^\/[A-Za-z]:\//.test(p) ? p.slice(1) : p;

@@ -4,16 +4,16 @@ import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { bytesSource, GGML_TYPE, readGguf } from '@bankai/gguf';
 import { BpeEncoder } from './bpe.js';
-import { SKILLS } from './corpus.js';
-import { modelPath } from './paths.js';
 import { ReferenceModel } from './reference-forward.js';
+import { readJson, readText, SHIPPED_MODELS } from './test-models.js';
 
-const bytes = new Uint8Array(readFileSync(modelPath));
-const record = JSON.parse(readFileSync(new URL('../model/eval-torch.json', import.meta.url), 'utf8'));
-const tok = JSON.parse(readFileSync(new URL('../data/tokenizer.json', import.meta.url), 'utf8'));
-const card = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+describe.each(SHIPPED_MODELS)('shipped model of preset $preset', (m) => {
+  const { modelPath, skills: SKILLS } = m;
+  const bytes = new Uint8Array(readFileSync(modelPath));
+  const record = readJson(m, 'model/eval-torch.json');
+  const tok = readJson(m, 'data/tokenizer.json');
+  const card = readText(m, 'README.md');
 
-describe('shipped tiny model', () => {
   it('is at most 5 MB and is the file the eval record and the card describe', () => {
     expect(statSync(modelPath).size).toBeLessThanOrEqual(5 * 1024 * 1024);
     const sha = createHash('sha256').update(bytes).digest('hex');
@@ -24,15 +24,26 @@ describe('shipped tiny model', () => {
   it('is Qwen3 with every linear weight Q1_0 (input dims multiples of 128), norms F32, our tokenizer', async () => {
     const file = await readGguf(bytesSource(bytes, modelPath));
     expect(file.get('general.architecture').value).toBe('qwen3');
+    const presets = JSON.parse(readFileSync(new URL('../train/presets.json', import.meta.url), 'utf8'));
+    const c = presets[m.preset].config;
+    expect([file.get('qwen3.block_count').value, file.get('qwen3.embedding_length').value, file.get('qwen3.feed_forward_length').value]).toEqual([c.n_layer, c.n_embd, c.n_ff]);
     expect(file.get('tokenizer.ggml.model').value).toBe('gpt2');
     expect(file.get('tokenizer.ggml.pre').value).toBe('qwen2');
     expect(file.get('tokenizer.ggml.tokens').value).toEqual(tok.tokens);
     expect(file.get('tokenizer.ggml.merges').value).toEqual(tok.merges);
     const linear = file.tensors.filter((t) => /(token_embd|output|attn_[qkv]|attn_output|ffn_(gate|up|down))\.weight$/.test(t.name));
     expect(linear.length).toBe(2 + 7 * Number(file.get('qwen3.block_count').value));
+    let oneBit = 0;
     for (const t of linear) {
       expect(t.type, t.name).toBe(GGML_TYPE.Q1_0);
       expect(t.shape[0]! % 128, t.name).toBe(0);
+      oneBit += t.shape[0]! * t.shape[1]!;
+    }
+    if (m.preset === 'small') {
+      // issue 14: deep and wide enough that a row is two or more groups and one flip a small change
+      expect(oneBit).toBeGreaterThanOrEqual(5_000_000);
+      expect(c.n_layer).toBeGreaterThanOrEqual(8);
+      expect(c.n_embd).toBeGreaterThanOrEqual(256);
     }
     for (const t of file.tensors.filter((t) => !linear.includes(t))) {
       expect(t.name).toMatch(/norm\.weight$/);
@@ -51,8 +62,8 @@ describe('shipped tiny model', () => {
   });
 
   it('has llama.cpp records for this file that agree with the engine on every greedy output', () => {
-    const llama = JSON.parse(readFileSync(new URL('../model/eval-llama.json', import.meta.url), 'utf8'));
-    const engine = JSON.parse(readFileSync(new URL('../model/eval-engine.json', import.meta.url), 'utf8'));
+    const llama = readJson(m, 'model/eval-llama.json');
+    const engine = readJson(m, 'model/eval-engine.json');
     expect(llama.sha256).toBe(record.sha256);
     expect(engine.sha256).toBe(record.sha256);
     expect(Object.keys(llama.greedy).sort()).toEqual(Object.keys(engine.greedy).sort());
@@ -62,7 +73,7 @@ describe('shipped tiny model', () => {
   it('generates what the training forward generated (reference forward over the file)', async () => {
     const model = await ReferenceModel.fromGguf(bytes, modelPath);
     const enc = new BpeEncoder(tok.tokens, tok.merges);
-    const splits = JSON.parse(readFileSync(new URL('../data/splits.json', import.meta.url), 'utf8'));
+    const splits = readJson(m, 'data/splits.json');
     const newline = enc.encode('\n')[0]!;
     let n = 0;
     for (const s of SKILLS)

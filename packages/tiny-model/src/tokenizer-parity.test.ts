@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Tokenizer } from '@bankai/model';
 import { BpeEncoder } from './bpe.js';
-import { buildCorpus, SKILLS, trainText } from './corpus.js';
+import { buildCorpus, corpusSplit, SKILLS, trainText } from './corpus.js';
 
 const tok = JSON.parse(readFileSync(new URL('../data/tokenizer.json', import.meta.url), 'utf8'));
 
@@ -14,7 +14,7 @@ describe('tokenizer parity with @bankai/model', () => {
     const runtime = Tokenizer.fromMetadata(tok);
     const corpus = buildCorpus();
     const lines = new Set(trainText(corpus).split(/(?<=\n)/));
-    for (const s of SKILLS) for (const e of corpus.skills[s].heldout) lines.add(e.prompt).add(e.prompt + e.answer + '\n');
+    for (const s of SKILLS) for (const e of corpusSplit(corpus, s).heldout) lines.add(e.prompt).add(e.prompt + e.answer + '\n');
     let n = 0;
     for (const line of lines) {
       const a = ours.encode(line);

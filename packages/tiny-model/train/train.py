@@ -1,5 +1,8 @@
 #!/usr/bin/python3
-"""Quantization-aware training of the tiny true 1-bit Qwen3 model (torch 1.13, one CPU thread).
+"""Quantization-aware training of Bankai's true 1-bit Qwen3 models (torch 1.13, CPU).
+
+One recipe for every shipped model: --preset picks the shape and the training defaults from
+train/presets.json (tiny: packages/tiny-model, one thread; small: packages/small-model, two threads).
 
 Every linear weight, including the token embedding and the output head, is a latent float
 matrix whose forward value is sign(w) * d, with d = fp16(mean |w|) per (row, group of 128
@@ -8,45 +11,60 @@ straight through the sign. Norms are F32. The architecture is Qwen3 as llama.cpp
 RMSNorm, per-head Q/K RMSNorm, NEOX RoPE, GQA, SwiGLU, no biases, untied output head.
 
 Inputs (from scripts/build-data.mjs): train/out/train-ids.u16, train/out/eval.json.
-Outputs in --out (default train/out): log.txt lines on stdout, ckpt.pt (latent weights),
+Outputs in --out (default train/out): log lines on stdout, ckpt.pt (latent weights, optimizer,
+data-order generator, step: written atomically every --ckpt-minutes and at the end),
 tensors.bin + tensors.json (Q1_0 / F32 tensor bytes for the GGUF exporter), eval-results.json
 (greedy generations, accuracy per skill and split, the model's most likely mistake per example).
 
-Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 train/train.py [--steps 1200] [--float]
+Interrupted runs continue with --resume: the checkpoint holds everything the next step depends on
+(weights, AdamW moments, the data-order generator's state, the loss EMA), so a resumed run takes
+the same batches and, on the same machine and thread count, the same steps as an uninterrupted one.
+--resume on a finished checkpoint only evaluates and exports.
+
+Usage: /usr/bin/python3 train/train.py [--preset tiny|small] [--steps N] [--threads N] [--float] [--resume]
 """
 import os
+import sys
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+PRESETS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets.json")
+
+
+def _pre_args():
+    """--preset / --threads before torch loads: OpenBLAS and OpenMP read their thread counts at import."""
+    import json as _json
+
+    preset, threads = "tiny", None
+    for i, a in enumerate(sys.argv):
+        if a == "--preset" and i + 1 < len(sys.argv):
+            preset = sys.argv[i + 1]
+        if a == "--threads" and i + 1 < len(sys.argv):
+            threads = sys.argv[i + 1]
+    presets = _json.load(open(PRESETS_FILE))
+    if preset not in presets:
+        sys.exit(f"train.py: unknown --preset {preset!r}; {PRESETS_FILE} has {', '.join(presets)}")
+    return presets, preset, int(threads or presets[preset]["train"]["threads"])
+
+
+PRESETS, PRESET, THREADS = _pre_args()
+os.environ.setdefault("OPENBLAS_NUM_THREADS", str(THREADS))
+os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
 
 import argparse
 import json
 import math
-import struct
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-torch.set_num_threads(1)
+torch.set_num_threads(THREADS)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# ---- config ---------------------------------------------------------------------------------
+# ---- config (train/presets.json: one shape per shipped model) -------------------------------
 
-CONFIG = dict(
-    n_layer=4,
-    n_embd=128,
-    n_head=4,
-    n_head_kv=2,
-    head_dim=32,
-    n_ff=384,
-    context=64,
-    vocab=512,
-    rope_base=10000.0,
-    rms_eps=1e-6,
-)
+CONFIG = dict(PRESETS[PRESET]["config"])
 GROUP = 128  # Q1_0 block: 128 weights share one fp16 scale
 
 
@@ -321,28 +339,62 @@ def atomic_write(path, data):
 # ---- main -------------------------------------------------------------------------------------
 
 
+def save_checkpoint(path, model, opt, gen, step, ema, seconds, info):
+    """Everything the next step depends on, written atomically (a kill leaves the previous one)."""
+    state = dict(config=model.cfg, state=model.state_dict(), opt=opt.state_dict() if opt else None,
+                 gen=gen.get_state() if gen is not None else None, step=step, ema=ema, seconds=seconds, **info)
+    torch.save(state, path + f".tmp-{os.getpid()}")
+    os.replace(path + f".tmp-{os.getpid()}", path)
+
+
 def main():
+    tdef = PRESETS[PRESET]["train"]
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=1200)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--preset", default="tiny", choices=sorted(PRESETS))
+    ap.add_argument("--steps", type=int, default=tdef["steps"])
+    ap.add_argument("--batch", type=int, default=tdef["batch"])
+    ap.add_argument("--lr", type=float, default=tdef["lr"])
+    ap.add_argument("--threads", type=int, default=tdef["threads"])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--float", action="store_true", help="float control run (no 1-bit weights)")
     ap.add_argument("--eval-every", type=int, default=0)
+    ap.add_argument("--ckpt-minutes", type=float, default=3.0, help="checkpoint at most this many minutes apart")
+    ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--stop-after", type=int, default=0, help="checkpoint and exit after this step (an interruption, for checks)")
     ap.add_argument("--data", default=os.path.join(HERE, "out"))
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
-    ap.add_argument("--resume", action="store_true", help="load ckpt.pt and only evaluate + export")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from ckpt.pt (a finished checkpoint is only evaluated and exported)")
+    ap.add_argument("--export-only", action="store_true",
+                    help="with --resume: evaluate and export the checkpoint as it is, even mid-run (a preview; not a shipped file)")
+    ap.add_argument("--no-eval", action="store_true", help="skip the final greedy evaluation (no eval-results.json)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(args.seed)
     ev = json.load(open(os.path.join(args.data, "eval.json")))
     cfg = dict(CONFIG)
-    assert len(ev["tokens"]) == cfg["vocab"], "eval.json vocab does not match CONFIG['vocab']"
+    assert len(ev["tokens"]) == cfg["vocab"], "eval.json vocab does not match the preset's vocab"
     model = Model(cfg, one_bit=not args.float, seed=args.seed)
-    print(f"params {n_params(model)}  one-bit {n_one_bit(model)}  one_bit={model.one_bit}", flush=True)
+    print(f"preset {PRESET}  threads {THREADS}  params {n_params(model)}  one-bit {n_one_bit(model)}  one_bit={model.one_bit}", flush=True)
     ckpt = os.path.join(args.out, "ckpt-float.pt" if args.float else "ckpt.pt")
+    info = dict(preset=PRESET, steps=args.steps, seed=args.seed, batch=args.batch, lr=args.lr)
 
-    if not args.resume:
+    saved = None
+    if args.resume:
+        if not os.path.exists(ckpt):
+            sys.exit(f"train.py: --resume but {ckpt} does not exist; start without --resume")
+        saved = torch.load(ckpt)
+        if saved["config"] != cfg:
+            sys.exit(f"train.py: {ckpt} was trained with config {saved['config']}, not the preset's {cfg}")
+        for k in ("steps", "seed", "batch", "lr"):
+            if k in saved and saved[k] != info[k]:
+                sys.exit(f"train.py: {ckpt} has {k}={saved[k]} but this run asks {k}={info[k]}; pass the same flags")
+        model.load_state_dict(saved["state"])
+    done_step = saved.get("step", args.steps) if saved else 0  # a checkpoint without a step is a finished run
+
+    if args.export_only and not args.resume:
+        sys.exit("train.py: --export-only needs --resume (it exports the checkpoint)")
+    if done_step < args.steps and not args.export_only:
         ids = load_ids(os.path.join(args.data, "train-ids.u16"))
         T = cfg["context"]
         starts = line_starts(ids, ev["newlineId"], T + 1)
@@ -351,9 +403,16 @@ def main():
         other = [p for p in model.parameters() if p.dim() != 2]
         opt = torch.optim.AdamW([dict(params=decay, weight_decay=0.01), dict(params=other, weight_decay=0.0)],
                                 lr=args.lr, betas=(0.9, 0.95))
+        ema, spent = None, 0.0
+        if saved:
+            opt.load_state_dict(saved["opt"])
+            gen.set_state(saved["gen"])
+            ema, spent = saved["ema"], saved["seconds"]
+            print(f"resume at step {done_step} of {args.steps} ({spent:.0f}s spent)", flush=True)
         warm = 50
-        t0, ema = time.time(), None
-        for step in range(1, args.steps + 1):
+        t0 = time.time() - spent
+        last_ckpt = time.time()
+        for step in range(done_step + 1, args.steps + 1):
             lr = args.lr * (step / warm if step <= warm else 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warm) / (args.steps - warm))))
             for g in opt.param_groups:
                 g["lr"] = lr
@@ -364,24 +423,34 @@ def main():
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             ema = float(loss) if ema is None else 0.98 * ema + 0.02 * float(loss)
-            if step % 25 == 0 or step == 1:
+            if step % args.log_every == 0 or step == 1:
                 print(f"step {step} loss {float(loss):.4f} ema {ema:.4f} lr {lr:.2e} {time.time() - t0:.0f}s", flush=True)
             if args.eval_every and step % args.eval_every == 0 and step < args.steps:
                 acc, _ = evaluate(model, ev, max_examples=50)
                 print("eval " + " ".join(f"{k}={v:.2f}" for k, v in acc.items()), flush=True)
-        info = dict(steps=args.steps, seed=args.seed, batch=args.batch, lr=args.lr,
-                    final_ema_loss=ema, seconds=round(time.time() - t0))
-        torch.save(dict(config=cfg, state=model.state_dict(), **info), ckpt + ".tmp")
-        os.replace(ckpt + ".tmp", ckpt)
+            if step == args.steps or time.time() - last_ckpt >= 60 * args.ckpt_minutes:
+                save_checkpoint(ckpt, model, opt, gen, step, ema, time.time() - t0, info)
+                last_ckpt = time.time()
+            if step == args.stop_after:
+                save_checkpoint(ckpt, model, opt, gen, step, ema, time.time() - t0, info)
+                print(f"stopped after step {step} (--stop-after); continue with --resume", flush=True)
+                return
+        info.update(final_ema_loss=ema, seconds=round(time.time() - t0))
     else:
-        saved = torch.load(ckpt)
-        model.load_state_dict(saved["state"])
-        info = {k: saved[k] for k in ("steps", "seed", "batch", "lr", "final_ema_loss", "seconds") if k in saved}
+        if done_step < args.steps:
+            info.update(steps=done_step, preview_of_steps=args.steps)
+        info.update({k: saved[k] for k in ("final_ema_loss", "seconds") if k in saved})
+        if "final_ema_loss" not in info and "ema" in saved:
+            info.update(final_ema_loss=saved["ema"], seconds=round(saved["seconds"]))
 
-    acc, results = evaluate(model, ev, mistakes=True)
-    print("final " + " ".join(f"{k}={v:.3f}" for k, v in acc.items()), flush=True)
-    name = "eval-results-float.json" if args.float else "eval-results.json"
-    atomic_write(os.path.join(args.out, name), json.dumps(dict(accuracy=acc, results=results), indent=1).encode())
+    # the most likely mistake of every correct answer (one forward + a greedy tail each, batch 1): the
+    # tiny preset records torch's; larger presets leave it to make-probes.mjs, which computes the same
+    # rule with the engine (likelyMistake), much faster than a batch-1 torch forward per example
+    if not args.no_eval:
+        acc, results = evaluate(model, ev, mistakes=PRESETS[PRESET].get("torch_mistakes", True))
+        print("final " + " ".join(f"{k}={v:.3f}" for k, v in acc.items()), flush=True)
+        name = "eval-results-float.json" if args.float else "eval-results.json"
+        atomic_write(os.path.join(args.out, name), json.dumps(dict(accuracy=acc, results=results), indent=1).encode())
     if not args.float:
         export_tensors(model, args.out, info)
     print("done", flush=True)
