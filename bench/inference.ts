@@ -6,6 +6,8 @@
 //   decode         tokens/s, one token a step after an 8-token prompt (1 worker / 1 thread)
 //   kernel         effective G binary MACs/s of Bankai's 1-bit matmuls while scoring
 //   memory         peak RSS of the Bankai process after loading (one copy of the weights?)
+//   relaxed SIMD   Bankai runs its relaxed-SIMD build (enableRelaxedSimd: Node 20 has it behind a
+//                  flag); one more 1-worker scoring run on the plain SIMD build gives the ratio
 //
 // Every measurement runs in its own child process, so RSS and thread counts are its own.
 // Usage: npm run bench [-- --models 1.7b,8b --seqs 4]   (models are generated into bench/out/)
@@ -27,6 +29,7 @@ const { values: args } = parseArgs({
     seqs: { type: 'string', default: '4' },
     'seq-len': { type: 'string', default: '32' },
     decode: { type: 'string', default: '16' },
+    relaxed: { type: 'string', default: 'on' },
   },
 });
 const SEQS = Number(args.seqs);
@@ -46,6 +49,7 @@ function sequences(vocab: number): { seqs: number[][]; prompt: number[] } {
 
 // ---- child: Bankai ------------------------------------------------------------------------------
 async function bankaiChild(path: string, workers: number) {
+  if (args.relaxed === 'on') (await import('@bankai/engine-wasm/node')).enableRelaxedSimd();
   const { fileSource } = await import('@bankai/gguf/node');
   const { Model, ScoringPool, generateGreedy } = await import('@bankai/model');
   const t0 = performance.now();
@@ -83,7 +87,7 @@ async function bankaiChild(path: string, workers: number) {
   // pool scoring runs forward(seq[0..n-2]) with logits everywhere
   const scoredTokens = SEQS * (SEQ_LEN - 1);
   return {
-    loadSeconds, rssAfterLoad, engineBytes: model.engine.byteLength, peakRss: process.resourceUsage().maxRSS * 1024,
+    variant: model.engine.variant, loadSeconds, rssAfterLoad, engineBytes: model.engine.byteLength, peakRss: process.resourceUsage().maxRSS * 1024,
     scoreSeconds, scoredTokens, decodeSeconds, decodeTokens: DECODE,
     gmacs: (macsPerToken * scoredTokens) / scoreSeconds / 1e9 / workers,
   };
@@ -106,9 +110,9 @@ if (args.child) {
 }
 
 // ---- parent -------------------------------------------------------------------------------------
-function child(kind: 'bankai' | 'llama', model: string, workers: number): any {
+function child(kind: 'bankai' | 'llama', model: string, workers: number, relaxed = 'on'): any {
   const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', kind, '--model', model,
-    '--workers', String(workers), '--seqs', String(SEQS), '--seq-len', String(SEQ_LEN), '--decode', String(DECODE)],
+    '--workers', String(workers), '--seqs', String(SEQS), '--seq-len', String(SEQ_LEN), '--decode', String(DECODE), '--relaxed', relaxed],
     { encoding: 'utf8', maxBuffer: 1 << 26, cwd: here });
   if (r.status !== 0) throw new Error(`${kind} child failed on ${model}:\n${r.stderr.slice(-3000)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -134,6 +138,7 @@ for (const key of args.models.split(',')) {
   const b2 = child('bankai', path, 2);
   const l1 = child('llama', path, 1);
   const l2 = child('llama', path, 2);
+  const p1 = child('bankai', path, 1, 'off');
   const tps = (r: any) => r.scoredTokens / r.scoreSeconds;
   const dps = (r: any) => r.decodeTokens / r.decodeSeconds;
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
@@ -144,6 +149,8 @@ for (const key of args.models.split(',')) {
   console.log(`| scoring tok/s, 1 worker / 1 thread | ${tps(b1).toFixed(2)} | ${tps(l1).toFixed(2)} | ${(tps(b1) / tps(l1)).toFixed(2)} |`);
   console.log(`| scoring tok/s, 2 workers / 2 threads | ${tps(b2).toFixed(2)} | ${tps(l2).toFixed(2)} | ${(tps(b2) / tps(l2)).toFixed(2)} |`);
   console.log(`| decode tok/s, 1 worker / 1 thread | ${dps(b1).toFixed(2)} | ${dps(l1).toFixed(2)} | ${(dps(b1) / dps(l1)).toFixed(2)} |`);
+  console.log(`| scoring tok/s, 1 worker, Bankai's plain SIMD build (${p1.variant}) | ${tps(p1).toFixed(2)} | ${tps(l1).toFixed(2)} | ${(tps(p1) / tps(l1)).toFixed(2)} |`);
+  console.log(`| Bankai ${b1.variant} / plain SIMD, scoring, 1 worker | ${(tps(b1) / tps(p1)).toFixed(2)} | | |`);
   console.log(`| Bankai 1-bit G binary MACs/s per worker while scoring (1 / 2 workers) | ${b1.gmacs.toFixed(1)} / ${b2.gmacs.toFixed(1)} | | |`);
   console.log(`| Bankai load: seconds; engine memory (weights + scratch); RSS after load; peak RSS (1 worker) | ${b1.loadSeconds.toFixed(1)} s; ${mib(b1.engineBytes)}; ${mib(b1.rssAfterLoad)}; ${mib(b1.peakRss)} | | |\n`);
 }

@@ -2,7 +2,9 @@
 // fitness values with 1 and 2 workers and after an interrupted run is resumed from its log;
 // accepted flips only ever raise the fitness; the model comes back unchanged.
 import { describe, expect, it } from 'vitest';
+import { bytesSource, memorySink } from '@bankai/gguf';
 import { fileSource } from '@bankai/gguf/node';
+import { generateQwen3, presetOptions } from '@bankai/model-gen';
 import { Model, xorFlips } from '@bankai/model';
 import { readProbeFile } from '@bankai/probes/node';
 import { modelScorer, scoreProbes, tinyProbeSpec } from '@bankai/probes';
@@ -57,6 +59,10 @@ describe.each([
     // recomputing every layer instead of resuming from the cached residual changes nothing
     const uncached = await runSearch(input({ residualCache: false }));
     expect(summary(uncached)).toEqual(summary(one));
+    // nor does caching only the first searched layer (instead of every searched layer), every
+    // sequence whole on one worker (instead of the scored ones, each prompt once, on all workers)
+    const firstOnly = await runSearch(input({ layerCacheBytes: 0, residualCapture: 'plain' }));
+    expect(summary(firstOnly)).toEqual(summary(one));
     // accepted flips only ever raise the cumulative fitness
     for (let i = 1; i < one.history.length; i++) expect(one.history[i]!.fitness).toBeGreaterThan(one.history[i - 1]!.fitness);
     expect(one.fitness).toBeGreaterThan(0);
@@ -119,6 +125,36 @@ describe('runSearch', () => {
     const s = await setup();
     const resume: CheckpointRecord[] = [{ type: 'start', version: 1, config: { ...config, seed: 8 } }];
     await expect(runSearch({ ...s, strategy: greedy, config, workers: 1, resume })).rejects.toThrow(/different search \(seed/);
+  });
+});
+
+describe('runSearch on a small random model', () => {
+  it('gives the same patch with per-layer residual caches, with the first layer\'s only, and with none, on 1 and 2 workers', async () => {
+    const sink = memorySink();
+    await generateQwen3(presetOptions('small', { seed: 3 }), sink);
+    const model = await Model.load(bytesSource(sink.bytes(), 'random-small.gguf'), { maxContext: 64 });
+    const probes = (await readProbeFile(tinyProbeSpec('addition', 'SEARCH'))).probes;
+    const s = { model, target: probes.slice(0, 8).map((probe) => ({ probe, domain: 'addition' })), control: probes.slice(8, 14) };
+    const cfg: SearchConfig = { ...config, strategyOptions: { batch: 6 }, iterations: 5, layers: [0, 1, 3], projs: ['gate', 'down'], minGain: 0 };
+    const input = (over: Partial<SearchInput>): SearchInput => ({ ...s, strategy: greedy, config: cfg, workers: 1, ...over });
+    const cached = await runSearch(input({}));
+    // flips accepted below the top cache: the caches above them were recomputed
+    expect(cached.flips.some((f) => !f.tensor.startsWith('blk.3.'))).toBe(true);
+    expect(cached.timing.cacheRefresh).toBeGreaterThan(0);
+    for (const over of [{ layerCacheBytes: 0 }, { residualCapture: 'plain' }, { residualCache: false }, { workers: 2 }] as Partial<SearchInput>[]) {
+      expect(summary(await runSearch(input(over)))).toEqual(summary(cached));
+    }
+  });
+});
+
+describe('chooseCacheLayers', () => {
+  it('always caches the first layer, then the widest gaps within the budget', async () => {
+    const { chooseCacheLayers } = await import('@bankai/search');
+    expect(chooseCacheLayers([34, 1, 2, 3, 4], 10, 0)).toEqual([1]);
+    expect(chooseCacheLayers([34, 1, 2, 3, 4], 10, 10)).toEqual([1, 34]);
+    expect(chooseCacheLayers([34, 1, 2, 3, 4], 10, 25)).toEqual([1, 4, 34]);
+    expect(chooseCacheLayers([1, 2, 3, 4, 34], 10, 1000)).toEqual([1, 2, 3, 4, 34]);
+    expect(chooseCacheLayers([], 10, 1000)).toEqual([]);
   });
 });
 

@@ -40,6 +40,20 @@ describe('engine variants', () => {
     expect(JSON.parse(out.trim())).toEqual({ relaxed: 1, std: 0, diff: 0, nonzero: true });
   });
 
+  it('enableRelaxedSimd (Node) turns relaxed SIMD on where the runtime has it behind a flag, and compileEngine then picks it', () => {
+    // a fresh process without flags: the probe module validates exactly when the relaxed build does
+    const child = `
+      import { readFileSync } from 'node:fs';
+      const rel = readFileSync(new URL('engine-relaxed.wasm', process.argv[1]));
+      const before = WebAssembly.validate(rel);
+      const { enableRelaxedSimd } = await import(new URL('../dist/node.js', process.argv[1]).href);
+      const on = enableRelaxedSimd();
+      const { createEngine } = await import(new URL('../dist/index.js', process.argv[1]).href);
+      console.log(JSON.stringify({ before, on, after: WebAssembly.validate(rel), variant: (await createEngine()).variant }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', child, buildDir.href], { encoding: 'utf8' }).trim());
+    expect(out).toEqual({ before: out.before, on: true, after: true, variant: 'relaxed-simd' });
+  });
+
   it('compileEngine picks a variant the runtime supports and reports it', async () => {
     const e = await createEngine();
     const relaxedHere = WebAssembly.validate(readFileSync(new URL('engine-relaxed.wasm', buildDir)));

@@ -6,12 +6,14 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { modelShape, type Model } from '@bankai/model';
+import { readGguf } from '@bankai/gguf';
+import { fileSource } from '@bankai/gguf/node';
+import { modelShape, readModelConfig, type Model } from '@bankai/model';
 import { createManifest, type PatchManifest } from '@bankai/patch-format';
 import { writePatchFile } from '@bankai/patch-format/node';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
-  evaluatePatch, formatStackStudy, loadStrategy, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, StrategyError,
+  estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, loadStrategy, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, StrategyError,
   type Aggregate, type CheckpointRecord, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type StackSearchId,
   type StackStudyResult, type Strategy,
 } from '@bankai/search';
@@ -47,6 +49,7 @@ const searchFlags = {
   'max-broken': { type: 'number', value: 'N', help: 'reject a flip that makes more than N control probes wrong (teacher-forced), whatever its gain; -1: no limit', default: 0 },
   metric: { type: 'string', value: 'NAME', help: 'competitor (every answer token against the model\'s strongest other token: > 0 exactly when teacher forcing says the answer), seq_logprob (whole answers vs the distractor) or token_gap (first token, legacy)', default: 'competitor' },
   'own-answers': { type: 'boolean', help: 'also score targets against the model\'s own wrong greedy answer', default: true },
+  'layer-cache-mb': { type: 'number', value: 'MIB', help: 'memory for residual caches at the searched layers above the first (a candidate in layer L reuses everything below L; results are the same for any size); 0: the first layer\'s only', default: 1024 },
   workers: { type: 'number', value: 'N', help: 'evaluator threads (results are the same for any count)', default: Math.max(1, Math.min(2, cpus().length)) },
   seed: { type: 'number', value: 'N', help: 'random seed (same seed, same patch)', default: 1 },
   out: { type: 'string', value: 'PATCH.json', help: 'the patch to write (.json manifest or .bkp binary); the checkpoint log goes to PATCH.json.log.jsonl' },
@@ -130,6 +133,7 @@ interface SearchSetup {
   heldoutControl: LoadedProbes[];
   config: Omit<SearchConfig, 'strategy' | 'strategyOptions'>;
   workers: number;
+  layerCacheBytes: number;
 }
 
 const label = (l: LoadedProbes) => `${basename(l.path)}${l.sets.length ? '#' + l.sets.join(',') : ''}`;
@@ -164,6 +168,7 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
   return {
     model, modelPath, sha256, target, control, heldout, heldoutControl,
     workers: int('workers', 1),
+    layerCacheBytes: int('layer-cache-mb', 0) * 1024 * 1024,
     config: {
       seed: int('seed', 0), iterations: int('iters', 1), layers, projs, granularity,
       metric: metricOf(command, flags), lambda: flags.lambda as number, aggregate,
@@ -178,6 +183,52 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
   };
 }
 
+/** `bankai search --dry-run`: the estimate of @bankai/search from the header alone, printed. */
+async function dryRun(flags: Flags, strategy: Strategy, options: Record<string, string>, out: (line: string) => void): Promise<void> {
+  const target = await readProbeSpecs('search', flags, 'target');
+  if (target.length === 0) throw new CliError('bankai search: --target FILE[#SETS] is required.');
+  const control = await readProbeSpecs('search', flags, 'control');
+  const modelPath = await modelPathOf('search', flags);
+  const src = await fileSource(modelPath);
+  let header;
+  try {
+    header = await readGguf(src);
+  } finally {
+    await src.close();
+  }
+  const config = readModelConfig(header);
+  let layers: number[];
+  try {
+    layers = parseLayers(String(flags.layers), config.nLayer);
+  } catch (e) {
+    throw new CliError(`bankai search: ${(e as Error).message}`);
+  }
+  for (const l of layers) if (!(Number.isInteger(l) && l >= 0 && l < config.nLayer)) throw new CliError(`bankai search: --layers: layer ${l} is outside 0..${config.nLayer - 1}.`);
+  const workers = flags.workers as number;
+  if (!Number.isInteger(workers) || workers < 1) throw new CliError(`bankai search: --workers must be an integer >= 1, got ${workers}.`);
+  const iterations = flags.iters as number;
+  if (!Number.isInteger(iterations) || iterations < 1) throw new CliError(`bankai search: --iters must be an integer >= 1, got ${iterations}.`);
+  const cacheMb = flags['layer-cache-mb'] as number;
+  if (!Number.isInteger(cacheMb) || cacheMb < 0) throw new CliError(`bankai search: --layer-cache-mb must be an integer >= 0, got ${cacheMb}.`);
+  let resolved: Record<string, unknown>;
+  try {
+    resolved = resolveOptions(strategy, options);
+  } catch (e) {
+    if (e instanceof StrategyError) throw new CliError(`bankai search: ${e.message}`);
+    throw e;
+  }
+  // exact evaluations a step: the strategy's verify or batch option (8 when it has neither)
+  const perStep = Number(resolved.verify ?? resolved.batch ?? 8);
+  const metric = metricOf('search', flags);
+  const est = await estimateSearchFromHeader({
+    header, target: target.flatMap((l) => l.probes), control: control.flatMap((l) => l.probes), layers, workers, metric, iterations,
+    evaluationsPerStep: perStep, firstOrder: ['guided', 'joint', 'evolution'].includes(strategy.name),
+    ownAnswers: flags['own-answers'] as boolean, layerCacheBytes: cacheMb * 2 ** 20,
+  });
+  out(`dry run: ${basename(modelPath)} (${config.nLayer} layers, n_embd ${config.nEmbd}, n_ff ${config.nFf}, vocab ${config.vocabSize}), ${strategy.name}, ${iterations} steps of ${perStep} evaluations, layers ${layers.join(',')}, ${workers} worker(s), metric ${metric}`);
+  for (const line of formatSearchEstimate(est, est.calibration)) out(line);
+}
+
 /** Run one search; write nothing. */
 async function searchOnce(s: SearchSetup, strategy: Strategy, options: Record<string, string>, target: LoadedProbes[], extra: Partial<Parameters<typeof runSearch>[0]> = {}): Promise<SearchResult> {
   return runSearch({
@@ -187,6 +238,7 @@ async function searchOnce(s: SearchSetup, strategy: Strategy, options: Record<st
     strategy,
     config: { ...s.config, strategy: strategy.name, strategyOptions: options },
     workers: s.workers,
+    layerCacheBytes: s.layerCacheBytes,
     ...extra,
   });
 }
@@ -228,7 +280,11 @@ function evalTable(s: SearchSetup, flips: PatchManifest['flips'], name: EvalGrou
 export const search: Command = {
   summary: 'search a sparse XOR patch: improve target probes while control probes guard the other skills',
   usage: 'bankai search [--model FILE] --target FILE[#SETS]... [--control FILE[#SETS]...] [--heldout ...] [--strategy greedy] [--null K] --out PATCH.json',
-  flags: { ...searchFlags, ...nullFlags },
+  flags: {
+    ...searchFlags,
+    ...nullFlags,
+    'dry-run': { type: 'boolean', help: 'estimate the search\'s time and memory (model shape from the GGUF header, the probes\' tokens, a short engine measurement on this machine) and exit' },
+  },
   details: 'Every step is appended to PATCH.json.log.jsonl; --resume continues a killed search to the same result.\n' +
     'Ctrl-C stops after the current step and writes the patch found so far. The final tables put the patch\'s net\n' +
     '(fixed - broken) next to K random patches of its size from the same space (--null K, 0: none).',
@@ -238,6 +294,7 @@ export const search: Command = {
       out(strategyHelp(strategy));
       return;
     }
+    if (flags['dry-run']) return dryRun(flags, strategy, parseOpts(flags), out);
     const outPath = requireFlag('search', flags, 'out');
     const nullWanted = nullFlagsOf('search', flags);
     const options = parseOpts(flags);
@@ -267,7 +324,7 @@ export const search: Command = {
     await writePatchFile(outPath, manifest, { overwrite: true });
     out(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations${r.backwards ? `, ${r.backwards} backward passes in ${r.timing.firstOrder.toFixed(1)} s` : ''}); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
     const t = r.timing;
-    out(`time: preparation ${t.prepare.toFixed(1)} s, exact evaluations ${t.evaluation.toFixed(1)} s, first-order rankings ${t.firstOrder.toFixed(1)} s, other ${t.other.toFixed(1)} s`);
+    out(`time: preparation ${t.prepare.toFixed(1)} s, exact evaluations ${t.evaluation.toFixed(1)} s (${t.cacheRefresh.toFixed(1)} s of it recomputing layer caches), first-order rankings ${t.firstOrder.toFixed(1)} s, other ${t.other.toFixed(1)} s`);
     out(`wrote ${outPath}`);
     if (r.flips.length === 0) return;
     const maxTokens = flags['max-tokens'] as number;

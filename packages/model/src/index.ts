@@ -1,8 +1,8 @@
 export { ModelConfigError, qwen3TensorShapes, readQwen3Config, type Qwen3Config } from './config.js';
-export { loadWeights, metadataLookup, readModelConfig, tokenizerFromHeader, type LoadProgress } from './load.js';
+export { loadWeights, metadataLookup, weightEngineBytes, readModelConfig, tokenizerFromHeader, type LoadProgress } from './load.js';
 export { Model, type Generation, type GenerateTextOptions, type ModelOptions } from './model.js';
 export {
-  layoutRunner, Qwen3Runner,
+  layoutRunner, Qwen3Runner, runnerBufferBytes, runnerBytes,
   type ForwardTape, type LayerWeights, type Linear, type ModelWeights, type RunnerLayout, type TapePoint, type VirtualFlips,
 } from './qwen3.js';
 export {

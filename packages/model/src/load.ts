@@ -121,6 +121,24 @@ export interface LoadProgress {
   total: number;
 }
 
+/**
+ * Engine bytes loadWeights takes for this header (the 1-bit tensors in the engine's layout, norms
+ * as f32, the staging buffer), from the header alone: sizes a run before any weight is read.
+ */
+export function weightEngineBytes(header: GgufFile, q1Bytes: (rows: number, cols: number) => number): number {
+  const c = readModelConfig(header);
+  const byName = checkTensors(header, c);
+  const al = (b: number) => Math.ceil(b / 64) * 64;
+  let bytes = al(STAGING_BYTES + Math.max(...header.tensors.map((t) => t.rowBytes)));
+  for (const name of qwen3TensorShapes(c).keys()) {
+    const t = byName.get(name)!;
+    if (t.shape.length === 1) bytes += al(t.shape[0]! * 4);
+    else if (t.type === GGML_TYPE.Q1_0) bytes += al(q1Bytes(t.shape[1]!, t.shape[0]!));
+    else bytes += al(t.nBytes);
+  }
+  return bytes;
+}
+
 /** Load every Qwen3 weight of `src` into `engine`'s memory. */
 export async function loadWeights(
   engine: Engine,

@@ -88,32 +88,63 @@ export interface ForwardTape {
   record(layer: number, point: TapePoint, ptr: Ptr, len: number): void;
 }
 
-export function layoutRunner(
-  engine: Engine,
+/** Bytes of each buffer of a RunnerLayout (what layoutRunner allocates), for sizing a run before it starts. */
+export function runnerBufferBytes(
   c: Qwen3Config,
+  q8Bytes: (n: number, cols: number) => number,
   opts: { maxBatch?: number; maxContext?: number } = {},
-): RunnerLayout {
+): Omit<RunnerLayout, 'maxBatch' | 'maxContext'> & { maxBatch: number; maxContext: number } {
   const maxContext = Math.min(opts.maxContext ?? 512, c.contextLength);
   const maxBatch = Math.min(opts.maxBatch ?? 64, maxContext);
   const qDim = c.nHead * c.headDim;
   const kvDim = c.nHeadKv * c.headDim;
   const widest = Math.max(c.nEmbd, qDim, c.nFf);
-  const f32 = (n: number) => engine.alloc(n * 4);
   return {
     maxBatch,
     maxContext,
-    x: f32(maxBatch * c.nEmbd),
-    h: f32(maxBatch * Math.max(c.nEmbd, qDim)),
-    xq: engine.alloc(engine.q8Bytes(maxBatch, widest)),
-    q: f32(maxBatch * qDim),
-    k: f32(maxBatch * kvDim),
-    v: f32(maxBatch * kvDim),
-    gate: f32(maxBatch * c.nFf),
-    up: f32(maxBatch * c.nFf),
-    attnScratch: f32(maxContext),
-    kCache: f32(c.nLayer * maxContext * kvDim),
-    vCache: f32(c.nLayer * maxContext * kvDim),
-    logits: f32(maxBatch * c.vocabSize),
+    x: maxBatch * c.nEmbd * 4,
+    h: maxBatch * Math.max(c.nEmbd, qDim) * 4,
+    xq: q8Bytes(maxBatch, widest),
+    q: maxBatch * qDim * 4,
+    k: maxBatch * kvDim * 4,
+    v: maxBatch * kvDim * 4,
+    gate: maxBatch * c.nFf * 4,
+    up: maxBatch * c.nFf * 4,
+    attnScratch: maxContext * 4,
+    kCache: c.nLayer * maxContext * kvDim * 4,
+    vCache: c.nLayer * maxContext * kvDim * 4,
+    logits: maxBatch * c.vocabSize * 4,
+  };
+}
+
+/** Engine bytes layoutRunner takes for these options (each buffer 64-byte aligned). */
+export function runnerBytes(c: Qwen3Config, q8Bytes: (n: number, cols: number) => number, opts: { maxBatch?: number; maxContext?: number } = {}): number {
+  const { maxBatch: _b, maxContext: _c, ...buffers } = runnerBufferBytes(c, q8Bytes, opts);
+  return Object.values(buffers).reduce((sum, b) => sum + Math.ceil(b / 64) * 64, 0);
+}
+
+export function layoutRunner(
+  engine: Engine,
+  c: Qwen3Config,
+  opts: { maxBatch?: number; maxContext?: number } = {},
+): RunnerLayout {
+  const { maxBatch, maxContext, ...bytes } = runnerBufferBytes(c, (n, cols) => engine.q8Bytes(n, cols), opts);
+  const a = (b: number) => engine.alloc(b);
+  return {
+    maxBatch,
+    maxContext,
+    x: a(bytes.x),
+    h: a(bytes.h),
+    xq: a(bytes.xq),
+    q: a(bytes.q),
+    k: a(bytes.k),
+    v: a(bytes.v),
+    gate: a(bytes.gate),
+    up: a(bytes.up),
+    attnScratch: a(bytes.attnScratch),
+    kCache: a(bytes.kCache),
+    vCache: a(bytes.vCache),
+    logits: a(bytes.logits),
   };
 }
 
@@ -205,6 +236,38 @@ export class Qwen3Runner {
     for (let i = 0; i < n; i++) this.embedRow(tokens[i]!, L.x + i * c.nEmbd * 4);
     this.runLayers(n, 0, layer);
     e.f32(dst, n * c.nEmbd).set(e.f32(L.x, n * c.nEmbd));
+  }
+
+  /**
+   * The residual streams at the inputs of several layers in one pass, for n tokens at positions
+   * pos0..pos0+n-1: from `src` ((n, nEmbd) f32, the residual at the input of layer `from`; or,
+   * with `src` undefined and `from` 0, the embeddings of `tokens`), run up to each stop's layer
+   * (ascending, all >= `from`) and copy the residual there to its `dst`. With pos0 > 0 the KV
+   * cache must hold positions [0, pos0) of layers `from` and up from an earlier call (a shared
+   * prompt). The same float operations as one forward pass, so each copy equals
+   * captureResidual(tokens, stop.layer) bit for bit. The KV cache then holds [0, pos0 + n).
+   */
+  captureResiduals(tokens: readonly number[], from: number, src: Ptr | undefined, stops: readonly { layer: number; dst: Ptr }[], pos0 = 0): void {
+    const { engine: e, config: c, layout: L } = this;
+    const n = tokens.length;
+    this.checkIncremental(n, from);
+    if (!(Number.isInteger(pos0) && pos0 >= 0 && pos0 + n <= L.maxContext)) {
+      throw new RangeError(`captureResiduals: positions ${pos0}..${pos0 + n - 1} exceed the context of ${L.maxContext}`);
+    }
+    this.pos = pos0;
+    if (src === undefined) {
+      if (from !== 0) throw new RangeError(`captureResiduals: no residual given for layer ${from}`);
+      for (let i = 0; i < n; i++) this.embedRow(tokens[i]!, L.x + i * c.nEmbd * 4);
+    } else e.f32(L.x, n * c.nEmbd).set(e.f32(src, n * c.nEmbd));
+    let at = from;
+    for (const s of stops) {
+      this.checkIncremental(n, s.layer);
+      if (s.layer < at) throw new RangeError(`captureResiduals: stops must ascend from layer ${from}, got ${s.layer} after ${at}`);
+      this.runLayers(n, at, s.layer);
+      at = s.layer;
+      e.f32(s.dst, n * c.nEmbd).set(e.f32(L.x, n * c.nEmbd));
+    }
+    this.pos = pos0 + n;
   }
 
   /**

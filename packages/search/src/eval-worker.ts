@@ -4,7 +4,7 @@ import { workerData } from 'node:worker_threads';
 import { createEngine, type FlipSet } from '@bankai/engine-wasm';
 import { Qwen3Backward, Qwen3Runner, scoreRows } from '@bankai/model';
 import { probeGap, teacherForcedCorrect, type PreparedProbe, type SequenceScores } from '@bankai/probes';
-import type { EvalResult, EvalTask, EvaluatorWorkerInit } from './evaluator.js';
+import type { CaptureTask, EvalResult, EvalTask, EvaluatorWorkerInit } from './evaluator.js';
 import { chunkEffects, type FirstOrderChunk, type FirstOrderTask, type SequenceAccess } from './first-order.js';
 
 const init = workerData as EvaluatorWorkerInit;
@@ -48,10 +48,61 @@ const probeIndex = new Map(init.probes.map((p, i) => [p, i]));
 const seqStart: number[] = [0];
 for (const p of init.probes) seqStart.push(seqStart[seqStart.length - 1]! + p.sequences.length);
 
-const isFirstOrder = (t: EvalTask | FirstOrderTask): t is FirstOrderTask => (t as FirstOrderTask).kind === 'firstOrder';
+/** The layer of a tensor name (`blk.12.ffn_gate` -> 12). */
+function layerOf(tensor: string): number {
+  const m = /^blk\.(\d+)\./.exec(tensor);
+  if (!m) throw new RangeError(`evaluator: ${tensor} is not a layer's tensor`);
+  return Number(m[1]);
+}
 
-export default async function evaluate(task: EvalTask | FirstOrderTask): Promise<EvalResult | FirstOrderChunk> {
+/**
+ * Cache the residuals of each probe's scored sequences at the cached layers above
+ * cacheLayers[from] (from -1: every cached layer, from the embeddings): the prompt once, then each
+ * answer on top of the prompt's KV cache (the same float operations as a whole sequence at once).
+ */
+async function capture(task: CaptureTask): Promise<null> {
+  const { runner } = await setup;
+  runner.setVirtualFlips(new Map()); // the weights as they are (a failed evaluation may have left its flips)
+  const nEmbd = runner.config.nEmbd;
+  const k = task.from;
+  const startLayer = k < 0 ? 0 : init.cacheLayers[k]!;
+  const stopIdx = init.cacheLayers.map((_, j) => j).filter((j) => j > k);
+  const rowBytes = nEmbd * 4;
+  for (const i of task.probes) {
+    const seqs = init.sequences.slice(seqStart[i]!, seqStart[i + 1]!).filter((s) => s.residuals.length > 0); // the first ones
+    if (seqs.length === 0) continue;
+    const first = seqs[0]!;
+    const from = first.from;
+    const stops = (seq: typeof first, offset: number) => stopIdx.map((j) => ({ layer: init.cacheLayers[j]!, dst: seq.residuals[j]! + offset }));
+    if (task.plain) {
+      for (const s of seqs) runner.captureResiduals(s.tokens.slice(0, -1), startLayer, k < 0 ? undefined : s.residuals[k]!, stops(s, 0));
+      continue;
+    }
+    for (const s of seqs) {
+      if (s.from !== from || s.tokens.slice(0, from).some((t, j) => t !== first.tokens[j])) throw new Error(`evaluator: probe ${i}'s answers do not share its prompt`);
+    }
+    runner.captureResiduals(first.tokens.slice(0, from), startLayer, k < 0 ? undefined : first.residuals[k]!, stops(first, 0));
+    for (const s of seqs) {
+      // the prompt's rows, then the answer's (tokens from..n-2) at positions from.. on the prompt's cache
+      if (s !== first) for (const j of stopIdx) engineCopy(first.residuals[j]!, s.residuals[j]!, from * rowBytes);
+      if (s.tokens.length - 1 > from) {
+        runner.captureResiduals(s.tokens.slice(from, -1), startLayer, k < 0 ? undefined : s.residuals[k]! + from * rowBytes, stops(s, from * rowBytes), from);
+      }
+    }
+  }
+  return null;
+}
+
+const engineCopy = (src: number, dst: number, bytes: number) => {
+  new Uint8Array(init.memory.buffer, dst, bytes).set(new Uint8Array(init.memory.buffer, src, bytes));
+};
+
+const isFirstOrder = (t: EvalTask | FirstOrderTask | CaptureTask): t is FirstOrderTask => (t as FirstOrderTask).kind === 'firstOrder';
+const isCapture = (t: EvalTask | FirstOrderTask | CaptureTask): t is CaptureTask => (t as CaptureTask).kind === 'capture';
+
+export default async function evaluate(task: EvalTask | FirstOrderTask | CaptureTask): Promise<EvalResult | FirstOrderChunk | null> {
   if (isFirstOrder(task)) return firstOrder(task);
+  if (isCapture(task)) return capture(task);
   const { engine, region, runner } = await setup;
   // the task's flips, grouped per tensor, written into this worker's region
   const byTensor = new Map<string, { rows: number[]; groups: [number, number][] }>();
@@ -74,6 +125,11 @@ export default async function evaluate(task: EvalTask | FirstOrderTask): Promise
   const nProbes = task.part === 'target' ? init.nTarget : init.probes.length;
   const V = runner.config.vocabSize;
   const nEmbd = runner.config.nEmbd;
+  // resume from the highest cache at or below the lowest flipped layer (no flips: the highest cache)
+  const lowest = Math.min(...task.flips.map((f) => layerOf(f.tensor)));
+  let k = 0;
+  while (k + 1 < init.cacheLayers.length && init.cacheLayers[k + 1]! <= lowest) k++;
+  const layer = init.cacheLayers[k]!;
   const gaps = new Float64Array(nProbes);
   const correct = new Uint8Array(nProbes);
   for (let i = 0; i < nProbes; i++) {
@@ -81,7 +137,7 @@ export default async function evaluate(task: EvalTask | FirstOrderTask): Promise
     // answer's first token), then each answer on top of the prompt's cache
     const first = init.sequences[seqStart[i]!]!;
     const from = first.from;
-    const promptRow = runner.forwardFromResidual(first.residual, from, init.firstLayer, from - 1).slice();
+    const promptRow = runner.forwardFromResidual(first.residuals[k]!, from, layer, from - 1).slice();
     const scores: SequenceScores[] = [];
     // the competitor metric scores correct answers only (their margins against every other token)
     const end = init.metric === 'competitor' ? seqStart[i]! + init.probes[i]!.correctTokens.length : seqStart[i + 1]!;
@@ -92,7 +148,7 @@ export default async function evaluate(task: EvalTask | FirstOrderTask): Promise
       scoreRows(promptRow, V, [seq.tokens[from]!], out, 0);
       if (m > 1) {
         // residual rows from..n-2 of this sequence; logits row j predicts tokens[from + 1 + j]
-        const logits = runner.forwardFromResidual(seq.residual + from * nEmbd * 4, m - 1, init.firstLayer, 0, from);
+        const logits = runner.forwardFromResidual(seq.residuals[k]! + from * nEmbd * 4, m - 1, layer, 0, from);
         scoreRows(logits, V, seq.tokens.slice(from + 1), out, 1);
       }
       scores.push(out);

@@ -2,12 +2,14 @@
 // shared memory; each evaluates a candidate flip set virtually (the shared weights never change
 // while tasks run), on top of the accepted patch, which the owner materializes by XOR between
 // batches. Every probe sequence's residual stream is cached once at the first searched layer, so
-// a candidate only recomputes the layers from there on. A candidate is always evaluated whole
+// a candidate only recomputes the layers from there on; with `cacheLayers`, also at other searched
+// layers, so a candidate whose lowest flip is in layer L resumes from the cache nearest below L
+// (caches above a layer whose weights changed are recomputed by refresh()). A candidate is always evaluated whole
 // by one worker in a fixed order, so results do not depend on the number of workers.
 
 import { Piscina } from 'piscina';
 import type { Engine } from '@bankai/engine-wasm';
-import { Qwen3Runner, type Model, type ModelWeights, type RunnerLayout } from '@bankai/model';
+import type { Model, ModelWeights, RunnerLayout } from '@bankai/model';
 import type { Metric, PreparedProbe } from '@bankai/probes';
 import type { FirstOrderChunk, FirstOrderTask } from './first-order.js';
 import type { Candidate } from './space.js';
@@ -20,6 +22,8 @@ export interface SequenceRef {
   from: number;
   /** (tokens.length - 1, nEmbd) f32 residual at the input of the first searched layer. */
   residual: number;
+  /** The same at the input of each of EvaluatorWorkerInit.cacheLayers (residuals[0] = residual); empty (and residual 0) for a sequence the metric never scores. */
+  residuals: number[];
 }
 
 export interface EvaluatorWorkerInit {
@@ -31,6 +35,8 @@ export interface EvaluatorWorkerInit {
   flipRegions: { ptr: number; bytes: number }[];
   claim: Int32Array;
   firstLayer: number;
+  /** Ascending layers whose input residual is cached, cacheLayers[0] = firstLayer. */
+  cacheLayers: number[];
   metric: Metric;
   probes: PreparedProbe[]; // targets first, then controls
   nTarget: number;
@@ -41,6 +47,20 @@ export interface EvaluatorWorkerInit {
 export interface EvalTask {
   flips: Candidate[];
   part: EvalPart;
+}
+
+/** Worker task: cache the residuals of these probes' scored sequences at the cached layers above cacheLayers[from] (-1: all, from the embeddings). */
+export interface CaptureTask {
+  kind: 'capture';
+  probes: number[];
+  from: number;
+  /** Every sequence whole, from position 0 (EvaluatorOptions.capture 'plain'). */
+  plain: boolean;
+}
+
+/** How many of a probe's sequences (the first ones) a metric scores: the competitor metric scores the correct answers only. */
+export function scoredSequences(p: PreparedProbe, metric: Metric): number {
+  return metric === 'competitor' ? p.correctTokens.length : p.sequences.length;
 }
 
 export interface EvalResult {
@@ -55,8 +75,19 @@ export interface EvaluatorOptions {
   metric: Metric;
   /** Residuals are cached at the input of this layer: no candidate may flip anything below it. */
   firstLayer: number;
+  /**
+   * More layers (above firstLayer) whose input residual is cached too: a candidate resumes from
+   * the nearest cache at or below its lowest flip's layer. Results are identical with or without.
+   */
+  cacheLayers?: readonly number[];
   /** Called after each probe sequence's residual is cached (done so far). */
   onSequence?: (done: number) => void;
+  /**
+   * How residuals are cached: 'shared' (default) caches the sequences the metric scores, each
+   * probe's prompt once, on all workers; 'plain' caches every sequence whole, one after another on
+   * one worker (benchmarks: the saving switched off). Results are identical either way.
+   */
+  capture?: 'shared' | 'plain';
 }
 
 export class Evaluator {
@@ -75,6 +106,11 @@ export class Evaluator {
     readonly nControl: number,
     /** The engine arena before this evaluator's residuals and runners, restored by destroy(). */
     private readonly release: () => void,
+    /** Ascending cached layers (the first is firstLayer). */
+    readonly cacheLayers: readonly number[],
+    /** Per probe: how many of its sequences (the first ones) the caches hold. */
+    private readonly nScored: readonly number[],
+    private readonly plainCapture: boolean,
   ) {
     this.failed = new Promise<never>((_, reject) => {
       piscina.on('error', (err: unknown) => reject(new Error(`evaluator worker failed: ${(err as Error)?.message ?? String(err)}`)));
@@ -83,8 +119,9 @@ export class Evaluator {
   }
 
   /**
-   * Lay out worker runners, cache every sequence's residual at `firstLayer` (with the weights as
-   * they are now: layers below it must never change afterwards) and start the workers.
+   * Lay out worker runners, start the workers and have them cache every scored sequence's
+   * residual at `firstLayer` (and `cacheLayers`), with the weights as they are now: layers below
+   * firstLayer must never change afterwards.
    */
   static async create(model: Model, target: PreparedProbe[], control: PreparedProbe[], opts: EvaluatorOptions): Promise<Evaluator> {
     const { workers, firstLayer } = opts;
@@ -96,17 +133,24 @@ export class Evaluator {
     if (maxLen > model.config.contextLength) {
       throw new RangeError(`a probe is ${maxLen} tokens long, more than the model's context of ${model.config.contextLength}`);
     }
-    // a runner for capturing residuals on this thread, then one per worker
-    const capture = new Qwen3Runner(e, model.weights, model.layoutRunner({ maxContext: maxLen, maxBatch: maxLen }));
+    const cacheLayers = [...new Set([firstLayer, ...(opts.cacheLayers ?? [])])].sort((a, b) => a - b);
+    for (const l of cacheLayers) {
+      if (!(Number.isInteger(l) && l >= firstLayer && l < model.config.nLayer)) throw new RangeError(`cache layer ${l} outside ${firstLayer}..${model.config.nLayer - 1}`);
+    }
+    // residual buffers for the sequences the metric scores (the competitor metric: the correct
+    // answers only; the others are never run)
     const sequences: SequenceRef[] = [];
-    for (const p of probes) {
-      for (const s of p.sequences) {
+    let nCaptured = 0;
+    const plain = opts.capture === 'plain';
+    const nScored = probes.map((p) => (plain ? p.sequences.length : scoredSequences(p, opts.metric)));
+    for (const [i, p] of probes.entries()) {
+      const scored = nScored[i]!;
+      p.sequences.forEach((s, k) => {
         // the last token is only ever predicted: the residual of tokens[0..n-2] is all a score needs
-        const residual = e.alloc((s.tokens.length - 1) * model.config.nEmbd * 4);
-        capture.captureResidual(s.tokens.slice(0, -1), firstLayer, residual);
-        sequences.push({ tokens: s.tokens, from: s.from, residual });
-        opts.onSequence?.(sequences.length);
-      }
+        const residuals = k < scored ? cacheLayers.map(() => e.alloc((s.tokens.length - 1) * model.config.nEmbd * 4)) : []; // each (n - 1, nEmbd) f32
+        if (k < scored) nCaptured++;
+        sequences.push({ tokens: s.tokens, from: s.from, residual: residuals[0] ?? 0, residuals });
+      });
     }
     // two spare slots: a crashed worker's replacement claims a fresh one
     const slots = workers + 2;
@@ -121,6 +165,7 @@ export class Evaluator {
       flipRegions,
       claim: new Int32Array(new SharedArrayBuffer(4)),
       firstLayer,
+      cacheLayers,
       metric: opts.metric,
       probes,
       nTarget: target.length,
@@ -133,7 +178,47 @@ export class Evaluator {
       idleTimeout: Infinity,
       workerData: init,
     });
-    return new Evaluator(piscina, workers, slots, target.length, control.length, () => e.reset(mark));
+    const ev = new Evaluator(piscina, workers, slots, target.length, control.length, () => e.reset(mark), cacheLayers, nScored, plain);
+    try {
+      await ev.capture(-1, opts.onSequence, nCaptured);
+    } catch (err) {
+      await ev.destroy();
+      throw err;
+    }
+    return ev;
+  }
+
+  /**
+   * Recompute the caches above cacheLayers[k] from it (k = -1: every cache, from the
+   * embeddings), probe by probe across the workers (each probe's prompt once, its answers on top).
+   */
+  private async capture(k: number, onSequence?: (done: number) => void, total = 0): Promise<void> {
+    const nProbes = this.nScored.length;
+    // enough chunks to balance the workers, each a contiguous run of probes
+    const per = this.plainCapture ? nProbes : Math.max(1, Math.ceil(nProbes / (this.workers * 4)));
+    const chunks: CaptureTask[] = [];
+    for (let i = 0; i < nProbes; i += per) chunks.push({ kind: 'capture', probes: Array.from({ length: Math.min(per, nProbes - i) }, (_, j) => i + j), from: k, plain: this.plainCapture });
+    let done = 0;
+    await Promise.all(chunks.map(async (t) => {
+      await this.runTask<null>(t);
+      done += t.probes.reduce((n, i) => n + this.nScored[i]!, 0);
+      if (total > 0) onSequence?.(done);
+    }));
+  }
+
+  /**
+   * The weights of `layer` (and maybe above) changed between batches (an accepted flip): recompute
+   * every cache above it from the nearest cache at or below it, on the workers. A change below
+   * firstLayer is not allowed (that cache is never recomputed). Returns the seconds it took.
+   */
+  async refresh(layer: number): Promise<number> {
+    const t0 = performance.now();
+    if (layer < this.cacheLayers[0]!) throw new RangeError(`refresh(${layer}): below the first cached layer ${this.cacheLayers[0]}`);
+    let k = 0; // the cache at cacheLayers[k] <= layer stays valid
+    while (k + 1 < this.cacheLayers.length && this.cacheLayers[k + 1]! <= layer) k++;
+    if (k + 1 === this.cacheLayers.length) return 0;
+    await this.capture(k);
+    return (performance.now() - t0) / 1000;
   }
 
   /** Evaluate flip sets (relative to the accepted patch); results in input order. */
@@ -146,7 +231,7 @@ export class Evaluator {
     return Promise.all(tasks.map((t) => this.runTask<FirstOrderChunk>(t)));
   }
 
-  private async runTask<R = EvalResult>(task: EvalTask | FirstOrderTask): Promise<R> {
+  private async runTask<R = EvalResult>(task: EvalTask | FirstOrderTask | CaptureTask): Promise<R> {
     // a crashed worker is replaced by piscina; its task is retried once here
     const run = () => Promise.race([this.piscina.run(task) as Promise<R>, this.failed]);
     try {

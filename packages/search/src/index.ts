@@ -7,7 +7,7 @@ export {
   type Evaluation, type FirstOrderRanking, type OptionSpec, type OptionValues, type ProgressEvent, type SearchContext, type Strategy,
 } from './strategy.js';
 export {
-  ownAnswers, runSearch, validationSplit,
+  chooseCacheLayers, DEFAULT_LAYER_CACHE_BYTES, ownAnswers, runSearch, validationSplit,
   type CheckpointRecord, type CheckpointSink, type PhaseEvent, type SearchConfig, type SearchInput, type SearchResult, type SearchTiming,
 } from './search.js';
 export { BUILTIN_STRATEGIES, loadStrategy } from './loader.js';
@@ -28,4 +28,8 @@ export {
   type StackArm, type StackCancellation, type StackCell, type StackDomain, type StackFlip, type StackOutcome, type StackPatch,
   type StackRun, type StackSearchId, type StackStrategy, type StackStudyInput, type StackStudyOptions, type StackStudyResult,
 } from './stack-study.js';
+export {
+  calibrateEngine, estimateSearch, estimateSearchFromHeader, formatSearchEstimate, layerSecondsAt,
+  type CalibrateOptions, type EngineCalibration, type HeaderEstimateInput, type SearchEstimate, type SearchEstimateInput,
+} from './estimate.js';
 export { formatRobustness, meanNll, randomBitFlips, runRobustness, type RobustnessOptions, type RobustnessPoint, type RobustnessResult, type RobustnessRun } from './robustness.js';

@@ -4,7 +4,7 @@
 
 import { xorFlips, type Model } from '@bankai/model';
 import { matchProbe, prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
-import { Evaluator, type EvalResult, type EvalTask } from './evaluator.js';
+import { Evaluator, scoredSequences, type EvalResult, type EvalTask } from './evaluator.js';
 import { fitness, validationFitness, type Aggregate, type FitnessOptions } from './fitness.js';
 import { FirstOrderModel } from './first-order.js';
 import { hash32, Rng } from '@bankai/rng';
@@ -94,6 +94,46 @@ export interface SearchInput {
   signal?: AbortSignal;
   /** Cache each probe's residual stream at the first searched layer (default true; false recomputes every layer: benchmarks). Results are identical either way. */
   residualCache?: boolean;
+  /**
+   * Engine bytes for residual caches at the searched layers above the first (default
+   * DEFAULT_LAYER_CACHE_BYTES; 0: only the first layer's). A candidate whose lowest flip is in
+   * layer L resumes from the nearest cache at or below L; an accept recomputes the caches above
+   * its lowest layer. Results are identical with any budget.
+   */
+  layerCacheBytes?: number;
+  /** EvaluatorOptions.capture: 'plain' caches every sequence whole on one worker (benchmarks: the saving off). */
+  residualCapture?: 'shared' | 'plain';
+}
+
+/** Default budget of SearchInput.layerCacheBytes: 1 GiB. */
+export const DEFAULT_LAYER_CACHE_BYTES = 1 << 30;
+
+/**
+ * Which searched layers get a residual cache: always the first, then, while each costs
+ * `bytesPerLayer` within `budgetBytes`, the layer that saves the most recomputed layers (the
+ * widest gap above the nearest cache below it; ties: the lower layer). Ascending.
+ */
+export function chooseCacheLayers(layers: readonly number[], bytesPerLayer: number, budgetBytes: number): number[] {
+  const sorted = [...new Set(layers)].sort((a, b) => a - b);
+  if (sorted.length === 0) return [];
+  const chosen = [sorted[0]!];
+  let left = budgetBytes;
+  const rest = sorted.slice(1);
+  while (rest.length > 0 && left >= bytesPerLayer) {
+    let best = -1;
+    let bestGap = 0;
+    for (let i = 0; i < rest.length; i++) {
+      const below = Math.max(...chosen.filter((c) => c < rest[i]!));
+      const gap = rest[i]! - below;
+      if (gap > bestGap) {
+        best = i;
+        bestGap = gap;
+      }
+    }
+    chosen.push(rest.splice(best, 1)[0]!);
+    left -= bytesPerLayer;
+  }
+  return chosen.sort((a, b) => a - b);
 }
 
 /** A phase before the first step: `done` of `total` units (probes, sequences) after `seconds`. */
@@ -112,6 +152,8 @@ export interface SearchTiming {
   evaluation: number;
   /** First-order rankings (ctx.firstOrder). */
   firstOrder: number;
+  /** Recomputing the residual caches above an accepted flip's layer (part of evaluation). */
+  cacheRefresh: number;
   /** Everything else (the strategy's own work, checkpoints). */
   other: number;
 }
@@ -260,11 +302,19 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     input.checkpoint?.append({ type: 'start', version: 1, config });
   }
 
-  const nSeq = scored.reduce((n, p) => n + p.sequences.length, 0);
+  // the sequences the metric scores are cached (the competitor metric: correct answers only)
+  const cachedOf = (p: PreparedProbe) => (input.residualCapture === 'plain' ? p.sequences.length : scoredSequences(p, config.metric));
+  const nSeq = scored.reduce((n, p) => n + cachedOf(p), 0);
+  const cachedTokens = scored.reduce((n, p) => n + p.sequences.slice(0, cachedOf(p)).reduce((m, s) => m + s.tokens.length - 1, 0), 0);
+  const cacheLayers = input.residualCache === false
+    ? [0]
+    : chooseCacheLayers(config.layers, cachedTokens * model.config.nEmbd * 4, input.layerCacheBytes ?? DEFAULT_LAYER_CACHE_BYTES);
   const evaluator = await Evaluator.create(model, target, scored.slice(target.length), {
-    workers: input.workers, metric: config.metric, firstLayer: input.residualCache === false ? 0 : space.firstLayer,
-    onSequence: phase('residual cache', nSeq),
+    workers: input.workers, metric: config.metric, firstLayer: cacheLayers[0]!, cacheLayers,
+    onSequence: phase('residual cache', nSeq), capture: input.residualCapture,
   });
+  const lowestLayer = (flips: readonly Candidate[]) => Math.min(...flips.map((c) => Number(/^blk\.(\d+)\./.exec(c.tensor)![1])));
+  let refreshSeconds = 0;
   let evaluationSeconds = 0;
   const evaluate = async (tasks: EvalTask[]): Promise<EvalResult[]> => {
     const te = performance.now();
@@ -285,7 +335,9 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     const [original] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
     xorFlips(model, accepted);
     applied = true;
-    let [base] = await evaluator.evaluate([{ flips: [], part: 'all' }]);
+    if (accepted.length > 0) await evaluator.refresh(lowestLayer(accepted)); // (resumed or initial flips; part of the preparation)
+    // with nothing accepted yet the current model is the original: the same baseline, bit for bit
+    let [base] = accepted.length === 0 ? [original] : await evaluator.evaluate([{ flips: [], part: 'all' }]);
     phase('baselines', 1)(1);
     const prepareSeconds = (performance.now() - t0) / 1000;
     const base0 = original!;
@@ -426,6 +478,11 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
         }
         // a flip already in the patch is removed (XOR toggles it back), any other one is added
         xorFlips(model, e.flips);
+        if (e.flips.length > 0) {
+          const tr = performance.now();
+          refreshSeconds += await evaluator.refresh(lowestLayer(e.flips));
+          evaluationSeconds += (performance.now() - tr) / 1000;
+        }
         firstOrderModel?.update(e.flips);
         for (const c of e.flips) {
           const k = key(c);
@@ -485,7 +542,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       backwards,
       timing: (() => {
         const total = (performance.now() - t0) / 1000;
-        return { prepare: prepareSeconds, evaluation: evaluationSeconds, firstOrder: firstOrderSeconds, other: Math.max(0, total - prepareSeconds - evaluationSeconds - firstOrderSeconds) };
+        return { prepare: prepareSeconds, evaluation: evaluationSeconds, firstOrder: firstOrderSeconds, cacheRefresh: refreshSeconds, other: Math.max(0, total - prepareSeconds - evaluationSeconds - firstOrderSeconds) };
       })(),
       seconds: (performance.now() - t0) / 1000,
       stoppedEarly,
