@@ -9,6 +9,10 @@ import { SHIPPED_MODEL_NAMES, shippedModel, shippedProbeSpec } from '@bankai/pro
 import { llamaGenerateGreedy } from './llama/client.js';
 import { checkQ1Parity } from './llama/parity-check.js';
 
+/** Log-prob gap (nats) under which two runtimes' top tokens are a near-tie (parity-check.ts: a Q8_0
+ *  halfway rounding moves later log-probs by 1e-3..1e-1; design errors by 0.2..18). */
+const NEAR_TIE = 0.1;
+
 describe.each(SHIPPED_MODEL_NAMES)('the shipped %s model in llama.cpp', (name) => {
   const { modelPath, skills } = shippedModel(name);
   async function load(): Promise<Model> {
@@ -45,17 +49,31 @@ describe.each(SHIPPED_MODEL_NAMES)('the shipped %s model in llama.cpp', (name) =
     if (name === 'tiny') expect(r.agreeing).toBeGreaterThanOrEqual(Math.ceil(seqs.length * 0.5));
   }, 300_000);
 
-  it('greedy answers are identical token for token (up to the newline)', async () => {
+  it('greedy answers are identical token for token (up to the newline), but at near-ties', async () => {
     const model = await load();
     const nl = model.encode('\n');
+    let parted = 0;
     for (const p of await heldOut()) {
       const prompt = model.encode(p.prompt);
       const ref = await llamaGenerateGreedy(modelPath, prompt, 12, true);
       const ours = generateGreedy(model.runner, prompt, { maxTokens: 12, stopWhen: (ids) => model.decode(ids.slice(-1)).includes('\n') });
       // llama.cpp keeps the newline / end token it stopped on; so do we for the newline
       expect(ours.length, p.name).toBeGreaterThan(0);
-      expect(ours, `${p.name}: ${JSON.stringify(model.decode(ours))} vs ${JSON.stringify(model.decode(ref))}`).toEqual(ref.slice(0, ours.length));
+      const what = `${p.name}: ${JSON.stringify(model.decode(ours))} vs ${JSON.stringify(model.decode(ref))}`;
+      let at = 0;
+      while (at < ours.length && ours[at] === ref[at]) at++;
+      if (at < ours.length) {
+        // the two runtimes may part only at a near-tie of the engine's own log-probs (a Q8_0
+        // halfway rounding resolved the other way; the model card lists bankai-small's five)
+        const lp = model.logprobs([...prompt, ...ours.slice(0, at)]);
+        const V = model.config.vocabSize;
+        const row = prompt.length + at - 1;
+        parted++;
+        expect(lp[row * V + ours[at]!]! - lp[row * V + ref[at]!]!, what).toBeLessThan(NEAR_TIE);
+      }
       expect(nl.length).toBe(1);
     }
+    // tiny: identical everywhere; small: at most one probe in eight parts (measured: 1 of 16)
+    expect(parted, 'greedy answers parting from llama.cpp').toBeLessThanOrEqual(name === 'tiny' ? 0 : Math.floor(skills.length * perSkill / 8));
   }, 300_000);
 });

@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { bytesSource, GGML_TYPE, readGguf } from '@bankai/gguf';
 import { BpeEncoder } from './bpe.js';
 import { ReferenceModel } from './reference-forward.js';
+import { Model } from '@bankai/model';
 import { readJson, readText, SHIPPED_MODELS } from './test-models.js';
+
+/** Log-prob gap (nats) below which the engine's top token and llama.cpp's count as a near-tie: a
+ *  Q8_0 halfway rounding moves later log-probs by 1e-3..1e-1 (test/llama/parity-check.ts); design
+ *  errors move them by 0.2..18. */
+const NEAR_TIE = 0.1;
 
 describe.each(SHIPPED_MODELS)('shipped model of preset $preset', (m) => {
   const { modelPath, skills: SKILLS } = m;
@@ -61,13 +67,38 @@ describe.each(SHIPPED_MODELS)('shipped model of preset $preset', (m) => {
     }
   });
 
-  it('has llama.cpp records for this file that agree with the engine on every greedy output', () => {
+  it('has llama.cpp records for this file that agree with the engine on every greedy output but near-ties', async () => {
     const llama = readJson(m, 'model/eval-llama.json');
     const engine = readJson(m, 'model/eval-engine.json');
+    const splits = readJson(m, 'data/splits.json');
     expect(llama.sha256).toBe(record.sha256);
     expect(engine.sha256).toBe(record.sha256);
     expect(Object.keys(llama.greedy).sort()).toEqual(Object.keys(engine.greedy).sort());
-    for (const key of Object.keys(engine.greedy)) expect(llama.greedy[key], key).toEqual(engine.greedy[key]);
+    // bankai-small: 5 of 4,769 greedy outputs differ (all capital prompts in the withheld phrasing,
+    // where the model is least sure); each must part at a near-tie of the engine's own log-probs,
+    // the Q8_0 halfway roundings llama.cpp and the engine may resolve differently (DESIGN.md)
+    const model = await Model.load(bytesSource(bytes, modelPath));
+    let total = 0;
+    const parted: number[] = [];
+    for (const key of Object.keys(engine.greedy)) {
+      const [skill, split] = key.split('/') as [string, string];
+      engine.greedy[key].forEach((ours: string, i: number) => {
+        total++;
+        const theirs: string = llama.greedy[key][i];
+        if (theirs === ours) return;
+        const prompt: string = splits.skills[skill][split][i].prompt;
+        const a = model.encode(prompt + ours);
+        const b = model.encode(prompt + theirs);
+        let at = 0;
+        while (a[at] === b[at]) at++;
+        const lp = model.logprobs(a.slice(0, at));
+        const V = model.config.vocabSize;
+        parted.push(lp[(at - 1) * V + a[at]!]! - lp[(at - 1) * V + b[at]!]!);
+      });
+    }
+    expect(parted.length, `greedy outputs that differ from llama.cpp's`).toBeLessThanOrEqual(m.preset === 'tiny' ? 0 : Math.ceil(total * 0.002));
+    console.log(`[${m.preset}] ${parted.length} of ${total} greedy outputs part from llama.cpp, at engine log-prob gaps ${parted.map((g) => g.toExponential(1)).join(", ")}`);
+    for (const gap of parted) expect(gap).toBeLessThan(NEAR_TIE);
   });
 
   it('generates what the training forward generated (reference forward over the file)', async () => {
