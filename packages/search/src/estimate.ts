@@ -154,13 +154,8 @@ export function layerSecondsAt(cal: EngineCalibration, n: number): number {
   return Math.max(s, (Math.min(a.seconds / a.n, b.seconds / b.n)) * n * 0.5);
 }
 
-export interface SearchEstimateInput {
-  config: Qwen3Config;
-  /** Engine bytes of the model's weights (weightEngineBytes of the header). */
-  weightBytes: number;
-  /** Every scored probe: fitness and validation targets, then controls (prepared as the search prepares them). */
-  target: readonly PreparedProbe[];
-  control: readonly PreparedProbe[];
+/** What a search will do, as the estimate counts it (shared by both inputs). */
+export interface SearchPlan {
   layers: readonly number[];
   workers: number;
   metric: Metric;
@@ -176,6 +171,15 @@ export interface SearchEstimateInput {
   residualCache?: boolean;
   /** The model's own runner (Model.load's maxContext, default 512). */
   maxContext?: number;
+}
+
+export interface SearchEstimateInput extends SearchPlan {
+  config: Qwen3Config;
+  /** Engine bytes of the model's weights (weightEngineBytes of the header). */
+  weightBytes: number;
+  /** Every scored probe: fitness and validation targets, then controls (prepared as the search prepares them). */
+  target: readonly PreparedProbe[];
+  control: readonly PreparedProbe[];
   /** Engine bytes for q1 tensors and Q8 activations (engine.q1Layout / engine.q8Bytes). */
   q8Bytes: (n: number, cols: number) => number;
   calibration: EngineCalibration;
@@ -320,21 +324,11 @@ const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
 /** A parsed GGUF header (readGguf of @bankai/gguf). */
 type GgufFile = Parameters<typeof readModelConfig>[0];
 
-export interface HeaderEstimateInput {
+export interface HeaderEstimateInput extends SearchPlan {
   /** The model file's parsed header (readGguf): no weight is read. */
   header: GgufFile;
   target: readonly Probe[];
   control: readonly Probe[];
-  layers: readonly number[];
-  workers: number;
-  metric: Metric;
-  iterations: number;
-  evaluationsPerStep: number;
-  firstOrder: boolean;
-  ownAnswers: boolean;
-  layerCacheBytes?: number;
-  residualCache?: boolean;
-  maxContext?: number;
   /** A calibration to reuse (default: calibrateEngine on the header's shape now). */
   calibration?: EngineCalibration;
 }

@@ -30,6 +30,6 @@ export {
 } from './stack-study.js';
 export {
   calibrateEngine, estimateSearch, estimateSearchFromHeader, formatSearchEstimate, layerSecondsAt,
-  type CalibrateOptions, type EngineCalibration, type HeaderEstimateInput, type SearchEstimate, type SearchEstimateInput,
+  type CalibrateOptions, type EngineCalibration, type HeaderEstimateInput, type SearchEstimate, type SearchEstimateInput, type SearchPlan,
 } from './estimate.js';
 export { formatRobustness, meanNll, randomBitFlips, runRobustness, type RobustnessOptions, type RobustnessPoint, type RobustnessResult, type RobustnessRun } from './robustness.js';
