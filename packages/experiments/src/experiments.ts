@@ -17,9 +17,9 @@
 //
 // Everything is seeded: the same inputs, sizes and seeds give the same result on 1 or N workers.
 
-import { oneBitTensors, type Model } from '@bankai/model';
+import type { Model } from '@bankai/model';
 import type { Probe } from '@bankai/probes';
-import { runRobustness, runStackStudy, runStudy, type SearchConfig, type StudyArm, type StudyCell, type StudySkill } from '@bankai/search';
+import { oneBitWeights, runRobustness, runStackStudy, runStudy, type SearchConfig, type StudyArm, type StudyCell, type StudySkill } from '@bankai/search';
 import guided from '@bankai/strategy-guided';
 import joint from '@bankai/strategy-joint';
 import { diffCi, mean, meanCi, type Interval } from './bootstrap.js';
@@ -241,7 +241,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
       'upstream\'s share of the weights (500K of 8B) times 1, 10, 100 (and 1000), each over every seed.',
     async run(ctx) {
       const { model } = ctx.inputs;
-      const oneBit = [...oneBitTensors(model.weights).values()].reduce((s, t) => s + t.rows * t.cols, 0);
+      const oneBit = oneBitWeights(model);
       const matched = Math.max(1, Math.round((oneBit * 500_000) / 8e9));
       const bits = ctx.sizes.robustnessMultiples.map((m) => Math.min(oneBit, m * matched));
       const probes = ctx.inputs.skills.flatMap((s) => s.heldout.slice(0, ctx.sizes.perSkill));

@@ -32,4 +32,4 @@ export {
   calibrateEngine, estimateSearch, estimateSearchFromHeader, formatSearchEstimate, layerSecondsAt,
   type CalibrateOptions, type EngineCalibration, type HeaderEstimateInput, type SearchEstimate, type SearchEstimateInput, type SearchPlan,
 } from './estimate.js';
-export { formatRobustness, meanNll, randomBitFlips, runRobustness, type RobustnessOptions, type RobustnessPoint, type RobustnessResult, type RobustnessRun } from './robustness.js';
+export { formatRobustness, meanNll, oneBitWeights, randomBitFlips, runRobustness, type RobustnessOptions, type RobustnessPoint, type RobustnessResult, type RobustnessRun } from './robustness.js';

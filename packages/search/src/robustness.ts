@@ -8,8 +8,8 @@
 // The weights change in place while a patch is measured: nothing else may use the model's engine
 // memory meanwhile (no scoring pool or search evaluator running on it).
 
-import { exp, oneBitTensors, xorFlips, type Model } from '@bankai/model';
-import type { BitFlip } from '@bankai/patch-format';
+import { exp, modelShape, oneBitTensors, xorFlips, type Model } from '@bankai/model';
+import { oneBitWeightCount, type BitFlip } from '@bankai/patch-format';
 import { evaluateGeneration, type Probe } from '@bankai/probes';
 import { Rng } from '@bankai/rng';
 import { countChanges, type ChangeCounts } from './patch-eval.js';
@@ -58,6 +58,11 @@ export interface RobustnessResult {
   seconds: number;
 }
 
+/** Every 1-bit weight of the model (rows x cols over its Q1_0 tensors). */
+export function oneBitWeights(model: Model): number {
+  return oneBitWeightCount(modelShape(model).tensors);
+}
+
 /** `n` distinct single-bit flips drawn uniformly over every 1-bit weight of the model. */
 export function randomBitFlips(model: Model, n: number, rng: Rng): BitFlip[] {
   const tensors = [...oneBitTensors(model.weights)].map(([name, t]) => ({ name, rows: t.rows, cols: t.cols, size: t.rows * t.cols }));
@@ -98,7 +103,7 @@ export function meanNll(model: Model, lines: readonly string[]): { nll: number; 
 
 export function runRobustness(model: Model, opts: RobustnessOptions): RobustnessResult {
   const t0 = performance.now();
-  const oneBit = [...oneBitTensors(model.weights).values()].reduce((s, t) => s + t.rows * t.cols, 0);
+  const oneBit = oneBitWeights(model);
   const base = meanNll(model, opts.text);
   const gen = { maxTokens: opts.maxTokens ?? 24 };
   const before = evaluateGeneration(model, opts.probes, gen).results;

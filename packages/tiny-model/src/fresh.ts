@@ -222,9 +222,12 @@ export function ruleMistake(e: Example): string {
       return ` ${formatPoly(poly.map((t) => ({ coef: t.coef, exp: t.exp + 1 })))}+C`;
     }
     case 'capital': {
-      // the next fact's capital, in whichever shipped corpus holds this one
-      const facts = [shipped('tiny'), shipped('small')].map((c) => c.corpus.facts).find((fs) => fs.some((f) => ` ${f.capital}` === e.answer)) ?? shipped('tiny').corpus.facts;
-      const i = facts.findIndex((f) => ` ${f.capital}` === e.answer);
+      // the next fact's capital, in whichever shipped corpus holds this one (the small corpus is
+      // built only when the tiny one does not)
+      const isIt = (f: { capital: string }) => ` ${f.capital}` === e.answer;
+      const tiny = shipped('tiny').corpus.facts;
+      const facts = tiny.some(isIt) ? tiny : shipped('small').corpus.facts;
+      const i = facts.findIndex(isIt);
       return ` ${facts[(i + 1) % facts.length]!.capital}`;
     }
   }

@@ -428,11 +428,10 @@ def main():
             if args.eval_every and step % args.eval_every == 0 and step < args.steps:
                 acc, _ = evaluate(model, ev, max_examples=50)
                 print("eval " + " ".join(f"{k}={v:.2f}" for k, v in acc.items()), flush=True)
-            if step == args.steps or time.time() - last_ckpt >= 60 * args.ckpt_minutes:
+            if step in (args.steps, args.stop_after) or time.time() - last_ckpt >= 60 * args.ckpt_minutes:
                 save_checkpoint(ckpt, model, opt, gen, step, ema, time.time() - t0, info)
                 last_ckpt = time.time()
             if step == args.stop_after:
-                save_checkpoint(ckpt, model, opt, gen, step, ema, time.time() - t0, info)
                 print(f"stopped after step {step} (--stop-after); continue with --resume", flush=True)
                 return
         info.update(final_ema_loss=ema, seconds=round(time.time() - t0))
