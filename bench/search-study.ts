@@ -131,7 +131,8 @@ for (const name of list(args.skills) as SkillName[]) {
   const { guard, rest } = args.guard === 'train' ? { guard: await probes(name, 'TRAIN'), rest: await probes(name, 'HELDOUT') } : splitGuard(await probes(name, 'HELDOUT'));
   // the accuracy arm weighs right and wrong targets as the guard (a natural sample) mixes them
   const right = guard.length > 0 ? evaluateGeneration(model, guard, { maxTokens: 32 }).results.filter((r) => r.verdict === 'correct').length : 0;
-  passRates.set(name, args['pass-rate'] === 'none' ? undefined : args['pass-rate'] === 'guard' ? (guard.length > 0 ? right / guard.length : undefined) : Number(args['pass-rate']));
+  // (the rule of succession: a guard the model gets all right still leaves the population some failures)
+  passRates.set(name, args['pass-rate'] === 'none' ? undefined : args['pass-rate'] === 'guard' ? (guard.length > 0 ? (right + 1) / (guard.length + 2) : undefined) : Number(args['pass-rate']));
   const passRate = passRates.get(name);
   process.stderr.write(`${name}: guard ${guard.length} probes (${args['guard-role']}s, ${right} right), held-out ${rest.length}, pass rate ${passRate ?? '-'}\n`);
   skills.push({
