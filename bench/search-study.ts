@@ -100,10 +100,10 @@ const ARMS: Record<string, StudyArm> = {
 // --guard heldout:F moves a seeded fraction F of the skill's HELDOUT set (the model's own mix of right
 // and wrong answers) into the search's targets, so the search sees answers it must keep; the held-out
 // group is then the rest. --guard train adds the skill's TRAIN set instead (trained prompts).
-const guardMatch = /^(none|train|heldout:(0?\.\d+))$/.exec(args.guard);
-if (!guardMatch) throw new Error(`--guard: none, train or heldout:F (0 < F < 1), got ${args.guard}`);
+const guardMatch = /^(none|train|heldout:(0?\.\d+)|fresh:(\d+))$/.exec(args.guard);
+if (!guardMatch) throw new Error(`--guard: none, train, heldout:F (0 < F < 1) or fresh:N, got ${args.guard}`);
 function splitGuard(heldout: Probe[]): { guard: Probe[]; rest: Probe[] } {
-  if (!guardMatch![2]) return { guard: [], rest: heldout };
+  if (!guardMatch![2]) return { guard: [], rest: heldout }; // (fresh:N and train take nothing from HELDOUT)
   const k = Math.round(heldout.length * Number(guardMatch![2]));
   const rng = new Rng(hash32('study-guard'));
   const idx = heldout.map((_, i) => i);
@@ -129,6 +129,12 @@ for (const name of list(args.skills) as SkillName[]) {
     if (!(e instanceof FreshPromptsError)) throw e;
   }
   const { guard, rest } = args.guard === 'train' ? { guard: await probes(name, 'TRAIN'), rest: await probes(name, 'HELDOUT') } : splitGuard(await probes(name, 'HELDOUT'));
+  if (guardMatch[3]) {
+    // N fresh prompts of their own seed, none of them one of the evaluation's fresh prompts
+    const evaluated = new Set(fresh.map((p) => p.prompt));
+    const n = Number(guardMatch[3]);
+    guard.push(...freshProbes(name, n + fresh.length, Number(args['fresh-seed']) + 1000, undefined, { preset: shipped.corpusPreset }).filter((p) => !evaluated.has(p.prompt)).slice(0, n));
+  }
   // the accuracy arm weighs right and wrong targets as the guard (a natural sample) mixes them
   const right = guard.length > 0 ? evaluateGeneration(model, guard, { maxTokens: 32 }).results.filter((r) => r.verdict === 'correct').length : 0;
   // (the rule of succession: a guard the model gets all right still leaves the population some failures)

@@ -13,7 +13,7 @@ import { createManifest, type PatchManifest } from '@bankai/patch-format';
 import { writePatchFile } from '@bankai/patch-format/node';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
-  estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, loadStrategy, OBJECTIVES, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, StrategyError,
+  estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, loadStrategy, OBJECTIVES, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, samplePassRate, StrategyError,
   type Aggregate, type CheckpointRecord, type Objective, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type StackSearchId,
   type StackStudyResult, type Strategy,
 } from '@bankai/search';
@@ -47,6 +47,7 @@ const searchFlags = {
   'control-margin': { type: 'number', value: 'X', help: 'control gaps cost only when they fall below X nats (a safely right answer may move within its lead); -1: every decrease costs', default: -1 },
   objective: { type: 'string', value: 'gap|accuracy', help: 'what the fitness counts: gap (margin-capped gap gains, means over probes) or accuracy (expected right answers: sigmoid(gap / T) summed over probes; --margin and --control-margin do not apply, --min-gain is in answers)', default: 'gap' },
   temperature: { type: 'number', value: 'T', help: 'the accuracy objective\'s temperature, in logits of the gap', default: 1 },
+  sample: { type: 'list', value: 'FILE[#SETS]', help: 'a natural sample of the target skill (prompts in the model\'s own mix of right and wrong answers, e.g. its training examples): added to the one --target domain, and unless --pass-rate is given the model\'s greedy accuracy on it (rule of succession) sets the pass rate' },
   'pass-rate': { type: 'number', value: 'P', help: 'the fraction of the target skill\'s prompts the model gets right (e.g. its accuracy on a natural sample): right and wrong targets are weighed in that proportion, so a target set picked for its failures does not over-count fixes against the right answers a flip breaks; -1: every target weighs 1', default: -1 },
   validation: { type: 'number', value: 'F', help: 'hold back this fraction of the targets (seeded) from the fitness; the guided strategy accepts only flips that also help them; 0: none', default: 0.33 },
   'max-broken': { type: 'number', value: 'N', help: 'reject a flip that makes more than N control probes wrong (teacher-forced), whatever its gain; -1: no limit', default: 0 },
@@ -141,26 +142,37 @@ interface SearchSetup {
 
 const label = (l: LoadedProbes) => `${basename(l.path)}${l.sets.length ? '#' + l.sets.join(',') : ''}`;
 
-/** --objective, --temperature and --pass-rate as SearchConfig fields (gap, the default, adds none). */
-function objectiveOf(command: string, flags: Flags): Pick<SearchConfig, 'objective' | 'temperature' | 'passRate'> {
+/** --objective, --temperature and --pass-rate (else the --sample's) as SearchConfig fields (gap, the default, adds none). */
+function objectiveOf(command: string, flags: Flags, sampleRate?: number): Pick<SearchConfig, 'objective' | 'temperature' | 'passRate'> {
   const objective = flags.objective as Objective;
   if (!OBJECTIVES.includes(objective)) throw new CliError(`bankai ${command}: --objective must be ${OBJECTIVES.join(' or ')}, got "${objective}".`);
   const t = flags.temperature as number;
   if (!(t > 0)) throw new CliError(`bankai ${command}: --temperature must be > 0, got ${t}.`);
   const p = flags['pass-rate'] as number;
   if (p !== -1 && !(p > 0 && p < 1)) throw new CliError(`bankai ${command}: --pass-rate must be a fraction in (0, 1) (or -1: off), got ${p}.`);
-  return { ...(objective === 'accuracy' ? { objective, temperature: t } : {}), ...(p !== -1 ? { passRate: p } : {}) };
+  const passRate = p !== -1 ? p : sampleRate;
+  return { ...(objective === 'accuracy' ? { objective, temperature: t } : {}), ...(passRate !== undefined ? { passRate } : {}) };
 }
 
 async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> {
   const target = await readProbeSpecs(command, flags, 'target');
   if (target.length === 0) throw new CliError(`bankai ${command}: --target FILE[#SETS] is required.`);
+  const sample = flags.sample === undefined ? [] : await readProbeSpecs(command, flags, 'sample');
   const control = await readProbeSpecs(command, flags, 'control');
   const heldout = await readProbeSpecs(command, flags, 'heldout');
   const heldoutControl = await readProbeSpecs(command, flags, 'heldout-control');
   const modelPath = await modelPathOf(command, flags);
   const model = await openModel(modelPath);
-  for (const group of [target, control, heldout, heldoutControl]) probesOf(group, model, command);
+  for (const group of [target, sample, control, heldout, heldoutControl]) probesOf(group, model, command);
+  let sampleRate: number | undefined;
+  if (sample.length > 0) {
+    if (target.length !== 1) throw new CliError(`bankai ${command}: --sample goes with one --target domain, got ${target.length}; give each domain's sample in its --target instead.`);
+    const probes = sample.flatMap((l) => l.probes);
+    const rate = samplePassRate(model, probes);
+    sampleRate = rate.passRate;
+    process.stderr.write(`sample: ${rate.right} of ${rate.n} right in greedy generation, pass rate ${rate.passRate.toFixed(3)}${(flags['pass-rate'] as number) !== -1 ? ' (--pass-rate given: not used)' : ''}\n`);
+    target[0] = { ...target[0]!, probes: [...target[0]!.probes, ...probes] };
+  }
   const granularity = flags.granularity as Granularity;
   if (granularity !== 'row' && granularity !== 'group') throw new CliError(`bankai ${command}: --granularity must be row or group.`);
   const aggregate = flags.aggregate as Aggregate;
@@ -191,9 +203,9 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
       ...((flags['control-margin'] as number) >= 0 ? { controlMargin: flags['control-margin'] as number } : {}),
       ...((flags.validation as number) > 0 ? { validation: flags.validation as number } : {}),
       ...((flags['max-broken'] as number) >= 0 ? { maxBrokenControls: int('max-broken', 0) } : {}),
-      ...objectiveOf(command, flags),
+      ...objectiveOf(command, flags, sampleRate),
       ownAnswerDistractors: flags['own-answers'] as boolean,
-      modelSha256: sha256, probesSha256: combinedSha256([...target, ...control]),
+      modelSha256: sha256, probesSha256: combinedSha256([...target, ...sample, ...control]),
     },
   };
 }

@@ -161,7 +161,7 @@ function studySkill(inputs: ExperimentInputs, sizes: ExperimentSizes, targets: n
 }
 
 type ArmName = 'mlp-rows' | 'attention-rows' | 'mlp-groups';
-function arm(model: Model, sizes: ExperimentSizes, name: ArmName): StudyArm {
+function arm(model: Model, sizes: ExperimentSizes, name: ArmName): StudyArm & { config: Omit<SearchConfig, 'seed'> } {
   const config: Omit<SearchConfig, 'seed'> = {
     strategy: 'guided', strategyOptions: {}, iterations: sizes.iterations,
     layers: Array.from({ length: model.config.nLayer }, (_, i) => i),
