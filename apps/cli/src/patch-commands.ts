@@ -294,9 +294,9 @@ const patchStack: Command = {
 
 const patchDiff: Command = {
   summary: 'the patch that turns one GGUF into another of the same shapes (row, group and bit flips)',
-  usage: 'bankai patch-diff --base FILE --patched FILE --out FILE [--name TEXT] [--max-flips N] [--overwrite] [--json]',
+  usage: 'bankai patch-diff --model FILE --patched FILE --out FILE [--name TEXT] [--max-flips N] [--overwrite] [--json]',
   flags: {
-    base: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model', aliases: ['model'] },
+    model: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model (--base: its old name)', aliases: ['base'] },
     patched: { type: 'string', value: 'FILE', help: 'the patched GGUF (same tensors and shapes; only sign bits may differ)' },
     out: { ...flag.out, help: 'the patch to write (.json manifest or .bkp binary)' },
     name: { type: 'string', value: 'TEXT', help: 'name of the patch' },
@@ -305,7 +305,7 @@ const patchDiff: Command = {
     json: flag.json,
   },
   async run(flags, out) {
-    const basePath = requireFile('patch-diff', flags, 'base');
+    const basePath = requireFile('patch-diff', flags, 'model');
     const patchedPath = requireFile('patch-diff', flags, 'patched');
     const dest = requireFlag('patch-diff', flags, 'out');
     const maxFlips = flags['max-flips'] as number;
@@ -340,15 +340,15 @@ const patchDiff: Command = {
 
 const patchVerify: Command = {
   summary: 'check that a patched GGUF is its base with exactly the patch applied (Hamming distance and flips)',
-  usage: 'bankai patch-verify --base FILE --patched FILE --patch FILE [--json]',
+  usage: 'bankai patch-verify --model FILE --patched FILE --patch FILE [--json]',
   flags: {
-    base: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model', aliases: ['model'] },
+    model: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model (--base: its old name)', aliases: ['base'] },
     patched: { type: 'string', value: 'FILE', help: 'the patched GGUF to check' },
     patch: flag.patch,
     json: flag.json,
   },
   async run(flags, out) {
-    const basePath = requireFile('patch-verify', flags, 'base');
+    const basePath = requireFile('patch-verify', flags, 'model');
     const patchedPath = requireFile('patch-verify', flags, 'patched');
     const patchPath = requireFile('patch-verify', flags, 'patch');
     const baseShape = await readModelShape(basePath);

@@ -275,7 +275,7 @@ export const evaluate: Command = {
   flags: {
     model: modelFlag,
     patch: { type: 'string', value: 'PATCH', help: 'a patch file (.json manifest or upstream, or .bkp)' },
-    probes: { type: 'list', value: 'FILE[#SETS]', help: `target probes: ${probesHelp}`, aliases: ['target'] },
+    probes: { type: 'list', value: 'FILE[#SETS]', help: `target probes (--target, as bankai search calls them): ${probesHelp}`, aliases: ['target'] },
     heldout: { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes, reported separately (repeatable)' },
     ...nullFlags,
     metric: { type: 'string', value: 'NAME', help: 'gap metric: seq_logprob (answer vs distractor, whole answers) or token_gap (first token, legacy)', default: 'seq_logprob' },

@@ -225,6 +225,14 @@ async function dryRun(flags: Flags, strategy: Strategy, options: Record<string, 
     evaluationsPerStep: perStep, firstOrder: ['guided', 'joint', 'evolution'].includes(strategy.name),
     ownAnswers: flags['own-answers'] as boolean, layerCacheBytes: cacheMb * 2 ** 20,
   });
+  if (flags.json === true) {
+    out(JSON.stringify({
+      dryRun: true, model: modelPath, strategy: strategy.name, iterations, evaluationsPerStep: perStep, layers, workers, metric,
+      shape: { layers: config.nLayer, nEmbd: config.nEmbd, nFf: config.nFf, vocab: config.vocabSize },
+      estimate: est,
+    }));
+    return;
+  }
   out(`dry run: ${basename(modelPath)} (${config.nLayer} layers, n_embd ${config.nEmbd}, n_ff ${config.nFf}, vocab ${config.vocabSize}), ${strategy.name}, ${iterations} steps of ${perStep} evaluations, layers ${layers.join(',')}, ${workers} worker(s), metric ${metric}`);
   for (const line of formatSearchEstimate(est, est.calibration)) out(line);
 }
@@ -277,89 +285,128 @@ function evalTable(s: SearchSetup, flips: PatchManifest['flips'], name: EvalGrou
   return evalGroupView(name, loaded, evaluatePatch(s.model, flips, probes, { metric: s.config.metric, maxTokens, null: nullOpts }));
 }
 
-export const search: Command = {
-  summary: 'search a sparse XOR patch: improve target probes while control probes guard the other skills',
-  usage: 'bankai search [--model FILE] --target FILE[#SETS]... [--control FILE[#SETS]...] [--heldout ...] [--strategy greedy] [--null K] --out PATCH.json',
-  flags: {
-    ...searchFlags,
-    ...nullFlags,
-    'dry-run': { type: 'boolean', help: 'estimate the search\'s time and memory (model shape from the GGUF header, the probes\' tokens, a short engine measurement on this machine) and exit' },
-  },
-  details: 'Every step is appended to PATCH.json.log.jsonl; --resume continues a killed search to the same result.\n' +
-    'Ctrl-C stops after the current step and writes the patch found so far. The final tables put the patch\'s net\n' +
-    '(fixed - broken) next to K random patches of its size from the same space (--null K, 0: none).',
-  async run(flags, out) {
-    const strategy = await loadStrategy(String(flags.strategy), process.cwd(), importHere);
-    if (flags['help-strategy']) {
-      out(strategyHelp(strategy));
-      return;
+/** What `bankai search` found: the search's typed result (without its per-probe arrays) and the
+ *  final before/after tables, each next to its null; `--json` prints it, the text is printed from it. */
+export interface SearchReport {
+  model: string;
+  strategy: string;
+  options: Record<string, string>;
+  out: string;
+  log: string;
+  /** The step a resumed search continued at (absent for a fresh search). */
+  resumedAtStep?: number;
+  result: Pick<SearchResult, 'flips' | 'fitness' | 'initialFitness' | 'targetGain' | 'controlLoss' | 'history' | 'evaluations' | 'backwards' | 'timing' | 'seconds' | 'stoppedEarly'>;
+  /** The final tables in free generation (absent when no flip was accepted). */
+  groups: { target?: EvalGroup; heldout?: EvalGroup; control?: EvalGroup; heldoutControl?: EvalGroup };
+}
+
+/** `bankai search` without its printing: runs the search, writes the patch, and returns the report;
+ *  `say` gets the text lines as they become known (demo and search print them, --json drops them). */
+export async function runSearchCommand(flags: Flags, say: (s: string) => void): Promise<SearchReport> {
+  const strategy = await loadStrategy(String(flags.strategy), process.cwd(), importHere);
+  const outPath = requireFlag('search', flags, 'out');
+  const nullWanted = nullFlagsOf('search', flags);
+  const options = parseOpts(flags);
+  const logPath = checkpointPath(outPath);
+  if (flags.resume !== true && existsSync(outPath) && flags.overwrite !== true) {
+    throw new CliError(`bankai search: ${outPath} exists; pass --overwrite to replace it (and its log), or --resume to continue the search that wrote it.`);
+  }
+  const s = await setupSearch('search', flags);
+  const resume = flags.resume === true ? readCheckpoint(logPath) : [];
+  if (flags.resume === true && resume.length === 0) throw new CliError(`bankai search --resume: no checkpoint log at ${logPath}.`);
+  if (flags.resume !== true && flags.overwrite !== true && existsSync(logPath) && readCheckpoint(logPath).length > 1) {
+    throw new CliError(`bankai search: ${logPath} holds an earlier search; pass --resume to continue it, --overwrite to start over.`);
+  }
+  mkdirSync(dirname(resolve(outPath)), { recursive: true });
+  const sink = fileCheckpoint(logPath, { fresh: flags.resume !== true });
+  const { signal, release: releaseSigint } = stopAfterStepOnSigint();
+  const resumedAtStep = resume.length ? resume.filter((x) => x.type === 'step').length + 1 : undefined;
+  let r: SearchResult;
+  try {
+    say(`searching ${basename(s.modelPath)} with ${strategy.name}: ${s.config.iterations} steps, layers ${s.config.layers.join(',')}, ${s.config.projs.join(',')} ${s.config.granularity}s, ${s.workers} worker(s), seed ${s.config.seed}${resumedAtStep ? `, resuming at step ${resumedAtStep}` : ''}`);
+    r = await searchOnce(s, strategy, options, s.target, { checkpoint: sink, resume, onProgress: progressPrinter(flags.quiet === true), onPhase: phasePrinter(flags.quiet === true), signal });
+  } catch (e) {
+    if (e instanceof StrategyError) throw new CliError(`bankai search: ${e.message}`);
+    throw e;
+  } finally {
+    releaseSigint();
+    sink.close();
+    if (!flags.quiet) process.stderr.write('\n');
+  }
+  const manifest = manifestOf(s, r, strategy, options, basename(outPath).replace(/\.(json|bkp)$/, ''));
+  await writePatchFile(outPath, manifest, { overwrite: true });
+  const report: SearchReport = {
+    model: s.modelPath, strategy: strategy.name, options, out: outPath, log: logPath, ...(resumedAtStep ? { resumedAtStep } : {}),
+    result: {
+      flips: r.flips, fitness: r.fitness, initialFitness: r.initialFitness, targetGain: r.targetGain, controlLoss: r.controlLoss, history: r.history,
+      evaluations: r.evaluations, backwards: r.backwards, timing: r.timing, seconds: r.seconds, stoppedEarly: r.stoppedEarly,
+    },
+    groups: {},
+  };
+  say(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations${r.backwards ? `, ${r.backwards} backward passes in ${r.timing.firstOrder.toFixed(1)} s` : ''}); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
+  const t = r.timing;
+  say(`time: preparation ${t.prepare.toFixed(1)} s, exact evaluations ${t.evaluation.toFixed(1)} s (${t.cacheRefresh.toFixed(1)} s of it recomputing layer caches), first-order rankings ${t.firstOrder.toFixed(1)} s, other ${t.other.toFixed(1)} s`);
+  say(`wrote ${outPath}`);
+  if (r.flips.length === 0) return report;
+  const maxTokens = flags['max-tokens'] as number;
+  // each final table is also appended to the log (an `evaluation` record): `bankai report` reads it
+  const logSink = fileCheckpoint(logPath, { fresh: false });
+  const record = (group: EvaluationGroup, c: EvalGroup) => logSink.append({
+    type: 'evaluation', group, n: c.accuracy.before.n, correctBefore: c.accuracy.before.correct, correctAfter: c.accuracy.after.correct,
+    fixed: c.counts.fixed, broken: c.counts.broken, net: c.net.total,
+    ...(c.null ? { null: { patches: c.null.patches, flips: c.null.flips, medianNet: c.null.medianNet, maxNet: c.null.maxNet, p: c.null.p } } : {}),
+  });
+  try {
+    for (const [name, loaded] of [['probes', s.target], ['heldout', s.heldout]] as const) {
+      if (loaded.length === 0) continue;
+      const c = evalTable(s, manifest.flips, name, loaded, maxTokens, nullWanted);
+      printGroup(c, s.config.metric, say);
+      record(name === 'probes' ? 'target' : 'heldout', c);
+      report.groups[name === 'probes' ? 'target' : 'heldout'] = c;
     }
-    if (flags['dry-run']) return dryRun(flags, strategy, parseOpts(flags), out);
-    const outPath = requireFlag('search', flags, 'out');
-    const nullWanted = nullFlagsOf('search', flags);
-    const options = parseOpts(flags);
-    const s = await setupSearch('search', flags);
-    const logPath = checkpointPath(outPath);
-    const resume = flags.resume === true ? readCheckpoint(logPath) : [];
-    if (flags.resume === true && resume.length === 0) throw new CliError(`bankai search --resume: no checkpoint log at ${logPath}.`);
-    if (flags.resume !== true && existsSync(logPath) && readCheckpoint(logPath).length > 1) {
-      throw new CliError(`bankai search: ${logPath} holds an earlier search; pass --resume to continue it, or delete it to start over.`);
-    }
-    mkdirSync(dirname(resolve(outPath)), { recursive: true });
-    const sink = fileCheckpoint(logPath, { fresh: flags.resume !== true });
-    const { signal, release: releaseSigint } = stopAfterStepOnSigint();
-    let r: SearchResult;
-    try {
-      out(`searching ${basename(s.modelPath)} with ${strategy.name}: ${s.config.iterations} steps, layers ${s.config.layers.join(',')}, ${s.config.projs.join(',')} ${s.config.granularity}s, ${s.workers} worker(s), seed ${s.config.seed}${resume.length ? `, resuming at step ${resume.filter((x) => x.type === 'step').length + 1}` : ''}`);
-      r = await searchOnce(s, strategy, options, s.target, { checkpoint: sink, resume, onProgress: progressPrinter(flags.quiet === true), onPhase: phasePrinter(flags.quiet === true), signal });
-    } catch (e) {
-      if (e instanceof StrategyError) throw new CliError(`bankai search: ${e.message}`);
-      throw e;
-    } finally {
-      releaseSigint();
-      sink.close();
-      if (!flags.quiet) process.stderr.write('\n');
-    }
-    const manifest = manifestOf(s, r, strategy, options, basename(outPath).replace(/\.(json|bkp)$/, ''));
-    await writePatchFile(outPath, manifest, { overwrite: true });
-    out(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations${r.backwards ? `, ${r.backwards} backward passes in ${r.timing.firstOrder.toFixed(1)} s` : ''}); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
-    const t = r.timing;
-    out(`time: preparation ${t.prepare.toFixed(1)} s, exact evaluations ${t.evaluation.toFixed(1)} s (${t.cacheRefresh.toFixed(1)} s of it recomputing layer caches), first-order rankings ${t.firstOrder.toFixed(1)} s, other ${t.other.toFixed(1)} s`);
-    out(`wrote ${outPath}`);
-    if (r.flips.length === 0) return;
-    const maxTokens = flags['max-tokens'] as number;
-    // each final table is also appended to the log (an `evaluation` record): `bankai report` reads it
-    const logSink = fileCheckpoint(logPath, { fresh: false });
-    const record = (group: EvaluationGroup, c: EvalGroup) => logSink.append({
-      type: 'evaluation', group, n: c.accuracy.before.n, correctBefore: c.accuracy.before.correct, correctAfter: c.accuracy.after.correct,
-      fixed: c.counts.fixed, broken: c.counts.broken, net: c.net.total,
-      ...(c.null ? { null: { patches: c.null.patches, flips: c.null.flips, medianNet: c.null.medianNet, maxNet: c.null.maxNet, p: c.null.p } } : {}),
-    });
-    try {
-      for (const [name, loaded] of [['probes', s.target], ['heldout', s.heldout]] as const) {
-        if (loaded.length === 0) continue;
-        const c = evalTable(s, manifest.flips, name, loaded, maxTokens, nullWanted);
-        printGroup(c, s.config.metric, out);
-        record(name === 'probes' ? 'target' : 'heldout', c);
-      }
-    } catch (e) {
-      logSink.close();
-      throw e;
-    }
-    const summary = (title: string, loaded: LoadedProbes[], group: EvaluationGroup) => {
+    const summary = (title: string, loaded: LoadedProbes[], group: 'control' | 'heldout-control') => {
       if (loaded.length === 0) return;
       const c = evalTable(s, manifest.flips, 'probes', loaded, maxTokens, nullWanted);
       record(group, c);
-      out(`\n== ${title}: greedy accuracy ${c.accuracy.before.correct}/${c.accuracy.before.n} -> ${c.accuracy.after.correct}/${c.accuracy.after.n} (fixed ${c.counts.fixed}, broken ${c.counts.broken})`);
-      for (const [k, v] of Object.entries(c.byCategory)) out(`  ${k.padEnd(24)} ${v.before.correct}/${v.before.n} -> ${v.after.correct}/${v.after.n}`);
-      printNull(c, out);
+      report.groups[group === 'control' ? 'control' : 'heldoutControl'] = c;
+      say(`\n== ${title}: greedy accuracy ${c.accuracy.before.correct}/${c.accuracy.before.n} -> ${c.accuracy.after.correct}/${c.accuracy.after.n} (fixed ${c.counts.fixed}, broken ${c.counts.broken})`);
+      for (const [k, v] of Object.entries(c.byCategory)) say(`  ${k.padEnd(24)} ${v.before.correct}/${v.before.n} -> ${v.after.correct}/${v.after.n}`);
+      printNull(c, say);
     };
-    try {
-      summary('control probes (guarded by the search)', s.control, 'control');
-      summary('held-out probes of the other skills (never seen by the search)', s.heldoutControl, 'heldout-control');
-    } finally {
-      logSink.close();
+    summary('control probes (guarded by the search)', s.control, 'control');
+    summary('held-out probes of the other skills (never seen by the search)', s.heldoutControl, 'heldout-control');
+  } finally {
+    logSink.close();
+  }
+  return report;
+}
+
+export const search: Command = {
+  summary: 'search a sparse XOR patch: improve target probes while control probes guard the other skills',
+  usage: 'bankai search [--model FILE] --target FILE[#SETS]... [--control FILE[#SETS]...] [--heldout ...] [--strategy guided] [--null K] --out PATCH.json [--overwrite | --resume] [--json]',
+  flags: {
+    ...searchFlags,
+    ...nullFlags,
+    overwrite: { type: 'boolean', help: 'replace an existing --out patch and its checkpoint log (without it, search refuses to)' },
+    'dry-run': { type: 'boolean', help: 'estimate the search\'s time and memory (model shape from the GGUF header, the probes\' tokens, a short engine measurement on this machine) and exit' },
+    json: { type: 'boolean', help: 'print one JSON object (the search result and the final tables; with --dry-run the estimate) instead of text' },
+  },
+  details: 'Every step is appended to PATCH.json.log.jsonl; --resume continues a killed search to the same result.\n' +
+    'An existing --out is never replaced silently: --overwrite starts over, --resume continues.\n' +
+    'Ctrl-C stops after the current step and writes the patch found so far. The final tables put the patch\'s net\n' +
+    '(fixed - broken) next to K random patches of its size from the same space (--null K, 0: none).',
+  async run(flags, out) {
+    if (flags['help-strategy']) {
+      out(strategyHelp(await loadStrategy(String(flags.strategy), process.cwd(), importHere)));
+      return;
     }
+    if (flags['dry-run']) {
+      const strategy = await loadStrategy(String(flags.strategy), process.cwd(), importHere);
+      return dryRun(flags, strategy, parseOpts(flags), out);
+    }
+    const json = flags.json === true;
+    const report = await runSearchCommand(flags, json ? () => {} : out);
+    if (json) out(JSON.stringify(report));
   },
 };
 
