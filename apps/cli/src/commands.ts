@@ -5,38 +5,19 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GGML_TYPE, ggmlTypeInfo, readGguf, type GgufFile } from '@bankai/gguf';
 import { fileSource, sha256File } from '@bankai/gguf/node';
-import { Model, logSoftmaxRows, readModelConfig } from '@bankai/model';
-
-export { sha256File };
+import { logSoftmaxRows, readModelConfig } from '@bankai/model';
 import { presetOptions, PRESETS, validateQwen3Options, type PresetName, type WeightFormat } from '@bankai/model-gen';
 import { writeQwen3File } from '@bankai/model-gen/node';
-import { CliError, GGUF_FILE, checkInputFile, positiveInt, requireFlag, requireInputFile, type CommandSpec, type Flags } from './args.js';
+import { CliError, GGUF_FILE, positiveInt, requireFlag, requireInputFile } from './args.js';
 import { demo } from './demo.js';
 import { experiments, report } from './experiment-commands.js';
 import { audit, evaluate, probesFresh } from './probe-commands.js';
 import { patchCommands } from './patch-commands.js';
 import { search, stackCompare } from './search-commands.js';
 import { serve } from './serve-command.js';
+import { jsonFlag, modelFlag, openModel, type Command } from './shared.js';
 
-export interface Command extends CommandSpec {
-  /** A flag the first argument fills when it is not a flag (`bankai report LOG` is `bankai report --log LOG`). */
-  positional?: string;
-  run(flags: Flags, out: (s: string) => void): Promise<void>;
-}
-
-const modelFlag = { type: 'string', value: 'FILE', help: 'a Qwen3 GGUF file (Q1_0 1-bit, or F32/F16 weights)' } as const;
-const jsonFlag = { type: 'boolean', help: 'print one JSON object instead of text' } as const;
-
-export async function openModel(path: string, opts: { maxContext?: number; flag?: string } = {}): Promise<Model> {
-  checkInputFile(path, opts.flag ?? 'model', GGUF_FILE);
-  const src = await fileSource(path);
-  try {
-    return await Model.load(src, { maxContext: opts.maxContext });
-  } finally {
-    await src.close();
-  }
-}
-
+export { openModel, sha256File, type Command };
 
 // ---- info --------------------------------------------------------------------------------------
 

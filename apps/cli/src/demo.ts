@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHIPPED_MODEL_NAMES, shippedModel, shippedProbeSpec, type ShippedModelName, type SkillName } from '@bankai/probes';
 import { CliError, parseFlags, type Flags } from './args.js';
-import type { Command } from './commands.js';
+import { jsonFlag, type Command } from './shared.js';
 import { runSearchCommand, search } from './search-commands.js';
 
 /** The demo's target skill and its defaults (sized for about a minute on one or two cores). */
@@ -25,7 +25,7 @@ export const demo: Command = {
     seed: { type: 'number', value: 'N', help: 'random seed', default: 1 },
     out: { type: 'string', value: 'PATCH.json', help: 'where to write the patch (default: a new temporary folder)' },
     overwrite: { type: 'boolean', help: 'replace an existing --out patch and its checkpoint log' },
-    json: { type: 'boolean', help: 'print one JSON object (the demo\'s search command line, the search result and the final tables) instead of text' },
+    json: { ...jsonFlag, help: 'print one JSON object (the demo\'s search command line, the search result and the final tables) instead of text' },
   },
   details: 'Equivalent to `bankai search` with --target SKILL#SKILL_SEARCH, --heldout SKILL#SKILL_HELDOUT, --control\n' +
     'SKILL#SKILL_CONTROL and OTHER#OTHER_SEARCH, and --heldout-control OTHER#OTHER_HELDOUT for every other skill.',

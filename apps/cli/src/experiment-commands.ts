@@ -15,8 +15,8 @@ import { baseShapes, bitsFlipped } from '@bankai/patch-format';
 import { readPatchFile } from '@bankai/patch-format/node';
 import { shippedModel, SHIPPED_MODEL_NAMES } from '@bankai/probes';
 import { readCheckpoint } from '@bankai/search/node';
-import { CliError, GGUF_FILE, checkInputFile, requireFlag } from './args.js';
-import type { Command } from './commands.js';
+import { CliError, GGUF_FILE, checkInputFile, positiveInt, requireFlag } from './args.js';
+import { jsonFlag, type Command } from './shared.js';
 
 const list = (v: unknown): string[] => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
 
@@ -33,7 +33,7 @@ export const experiments: Command = {
     quick: { type: 'boolean', help: 'small sizes (3 seeds, 4 search steps, few probes and rows): a few minutes on the tiny model; what CI runs' },
     workers: { type: 'number', value: 'N', help: 'evaluator threads (results are the same for any count)', default: Math.max(1, Math.min(2, cpus().length)) },
     out: { type: 'string', value: 'DIR', help: 'results folder: experiments/NAME.json as each finishes (a rerun skips them), results.json, report.html' },
-    json: { type: 'boolean', help: 'print one JSON object (what results.json holds, with the files written and the experiments kept from an earlier run) instead of text' },
+    json: { ...jsonFlag, help: 'print one JSON object (what results.json holds, with the files written and the experiments kept from an earlier run) instead of text' },
   },
   details: 'Each experiment\'s result is written atomically to DIR/experiments/NAME.json as it completes; a rerun with the\n' +
     'same model, skill, sizes and seeds keeps it. results.json (schema bankai-experiments/1) and report.html (one\n' +
@@ -48,8 +48,7 @@ export const experiments: Command = {
       if (e instanceof ExperimentOptionError) throw new CliError(`bankai experiments: --only: ${e.message}.`);
       throw e;
     }
-    const workers = flags.workers as number;
-    if (!Number.isInteger(workers) || workers < 1) throw new CliError(`bankai experiments: --workers must be a positive integer, got ${workers}.`);
+    const workers = positiveInt('experiments', flags, 'workers');
     let sizes;
     try {
       sizes = defaultSizes({ quick: flags.quick === true, seeds: flags.seeds as number | undefined, workers });
@@ -107,7 +106,7 @@ export const report: Command = {
   flags: {
     log: { type: 'string', value: 'FILE', help: 'the checkpoint log bankai search wrote beside its patch (PATCH.json.log.jsonl); also the first argument' },
     out: { type: 'string', value: 'FILE.html', help: 'the page to write (one self-contained HTML file)' },
-    json: { type: 'boolean', help: 'print one JSON object (the page\'s path and the log\'s summary it draws) instead of text' },
+    json: { ...jsonFlag, help: 'print one JSON object (the page\'s path and the log\'s summary it draws) instead of text' },
   },
   details: 'The patch beside the log (the log\'s name without .log.jsonl), when it is there, adds its size and real bits flipped.',
   async run(flags, out) {

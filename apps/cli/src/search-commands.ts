@@ -13,22 +13,21 @@ import { createManifest, type PatchManifest } from '@bankai/patch-format';
 import { writePatchFile } from '@bankai/patch-format/node';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
-  estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, loadStrategy, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, StrategyError,
+  estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, StrategyError,
   type Aggregate, type CheckpointRecord, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type StackSearchId,
   type StackStudyResult, type Strategy,
 } from '@bankai/search';
 import { checkpointPath, fileCheckpoint, readCheckpoint } from '@bankai/search/node';
-import { CliError, requireFlag, type Flags } from './args.js';
-import { openModel, sha256File, type Command } from './commands.js';
+import { CliError, intFlag, requireFlag, type Flags } from './args.js';
+import { jsonFlag, modelOrTinyFlag, openModel, sha256File, type Command } from './shared.js';
+import { loadCliStrategy } from './strategies.js';
 import { evalGroupView, metricOf, modelPathOf, nullFlags, nullFlagsOf, printGroup, printNull, probesOf, readProbeSpecs, type EvalGroup } from './probe-commands.js';
 
-// built-in strategy packages are dependencies of the CLI: resolve them from here
-const importHere = (spec: string): Promise<unknown> => import(spec);
 
 const TOOL_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const searchFlags = {
-  model: { type: 'string', value: 'FILE', help: 'a Qwen3 1-bit GGUF (default: the shipped tiny model)' },
+  model: modelOrTinyFlag,
   target: { type: 'list', value: 'FILE[#SETS]', help: 'target probes to improve (repeatable; each file/selection is one domain)' },
   control: { type: 'list', value: 'FILE[#SETS]', help: 'control probes that must not degrade (repeatable; cover every skill you care about)' },
   heldout: { type: 'list', value: 'FILE[#SETS]', help: 'held-out target probes for the final before/after table (never seen by the search)' },
@@ -159,11 +158,7 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
   } catch (e) {
     throw new CliError(`bankai ${command}: ${(e as Error).message}`);
   }
-  const int = (name: string, min: number) => {
-    const v = flags[name] as number;
-    if (!Number.isInteger(v) || v < min) throw new CliError(`bankai ${command}: --${name} must be an integer >= ${min}, got ${v}.`);
-    return v;
-  };
+  const int = (name: string, min: number) => intFlag(command, flags, name, min);
   const sha256 = await sha256File(modelPath);
   return {
     model, modelPath, sha256, target, control, heldout, heldoutControl,
@@ -204,12 +199,9 @@ async function dryRun(flags: Flags, strategy: Strategy, options: Record<string, 
     throw new CliError(`bankai search: ${(e as Error).message}`);
   }
   for (const l of layers) if (!(Number.isInteger(l) && l >= 0 && l < config.nLayer)) throw new CliError(`bankai search: --layers: layer ${l} is outside 0..${config.nLayer - 1}.`);
-  const workers = flags.workers as number;
-  if (!Number.isInteger(workers) || workers < 1) throw new CliError(`bankai search: --workers must be an integer >= 1, got ${workers}.`);
-  const iterations = flags.iters as number;
-  if (!Number.isInteger(iterations) || iterations < 1) throw new CliError(`bankai search: --iters must be an integer >= 1, got ${iterations}.`);
-  const cacheMb = flags['layer-cache-mb'] as number;
-  if (!Number.isInteger(cacheMb) || cacheMb < 0) throw new CliError(`bankai search: --layer-cache-mb must be an integer >= 0, got ${cacheMb}.`);
+  const workers = intFlag('search', flags, 'workers', 1);
+  const iterations = intFlag('search', flags, 'iters', 1);
+  const cacheMb = intFlag('search', flags, 'layer-cache-mb', 0);
   let resolved: Record<string, unknown>;
   try {
     resolved = resolveOptions(strategy, options);
@@ -303,7 +295,7 @@ export interface SearchReport {
 /** `bankai search` without its printing: runs the search, writes the patch, and returns the report;
  *  `say` gets the text lines as they become known (demo and search print them, --json drops them). */
 export async function runSearchCommand(flags: Flags, say: (s: string) => void): Promise<SearchReport> {
-  const strategy = await loadStrategy(String(flags.strategy), process.cwd(), importHere);
+  const strategy = await loadCliStrategy(String(flags.strategy));
   const outPath = requireFlag('search', flags, 'out');
   const nullWanted = nullFlagsOf('search', flags);
   const options = parseOpts(flags);
@@ -389,7 +381,7 @@ export const search: Command = {
     ...nullFlags,
     overwrite: { type: 'boolean', help: 'replace an existing --out patch and its checkpoint log (without it, search refuses to)' },
     'dry-run': { type: 'boolean', help: 'estimate the search\'s time and memory (model shape from the GGUF header, the probes\' tokens, a short engine measurement on this machine) and exit' },
-    json: { type: 'boolean', help: 'print one JSON object (the search result and the final tables; with --dry-run the estimate) instead of text' },
+    json: { ...jsonFlag, help: 'print one JSON object (the search result and the final tables; with --dry-run the estimate) instead of text' },
   },
   details: 'Every step is appended to PATCH.json.log.jsonl; --resume continues a killed search to the same result.\n' +
     'An existing --out is never replaced silently: --overwrite starts over, --resume continues.\n' +
@@ -397,11 +389,11 @@ export const search: Command = {
     '(fixed - broken) next to K random patches of its size from the same space (--null K, 0: none).',
   async run(flags, out) {
     if (flags['help-strategy']) {
-      out(strategyHelp(await loadStrategy(String(flags.strategy), process.cwd(), importHere)));
+      out(strategyHelp(await loadCliStrategy(String(flags.strategy))));
       return;
     }
     if (flags['dry-run']) {
-      const strategy = await loadStrategy(String(flags.strategy), process.cwd(), importHere);
+      const strategy = await loadCliStrategy(String(flags.strategy));
       return dryRun(flags, strategy, parseOpts(flags), out);
     }
     const json = flags.json === true;
@@ -425,7 +417,7 @@ export const stackCompare: Command = {
     'heldout-control': { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes of the other skills: each patch\'s collateral fixed / broken, against the null' },
     out: { type: 'string', value: 'DIR', help: 'write each domain\'s patch, the stacked and the joint patch into DIR, with each search\'s checkpoint log (optional)' },
     resume: { type: 'boolean', help: 'continue a killed study from the checkpoint logs in --out DIR (same options)' },
-    json: { type: 'boolean', help: 'print the study\'s result as one JSON object instead of tables' },
+    json: { ...jsonFlag, help: 'print the study\'s result as one JSON object instead of tables' },
   },
   details: 'Each --target is one domain. Per domain its held-out (or target) probes are scored in free generation for its\n' +
     'own patch, the naive XOR stack of all domain patches, and the joint patch, each next to K random patches of\n' +
@@ -434,8 +426,8 @@ export const stackCompare: Command = {
     'flip of the domain patches on that objective: where stacking cancels and which flips conflict.',
   async run(flags, out) {
     if (flags.compare !== true) throw new CliError('bankai stack: pass --compare (patch composition itself is `bankai patch stack`).');
-    const single = await loadStrategy(String(flags.strategy), process.cwd(), importHere);
-    const joint = await loadStrategy(String(flags['joint-strategy']), process.cwd(), importHere);
+    const single = await loadCliStrategy(String(flags.strategy));
+    const joint = await loadCliStrategy(String(flags['joint-strategy']));
     if (flags['help-strategy']) {
       out(`per-domain searches (--strategy, --opt):\n${strategyHelp(single)}\n\njoint patch (--joint-strategy, --joint-opt):\n${strategyHelp(joint)}`);
       return;
