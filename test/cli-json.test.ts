@@ -44,6 +44,10 @@ describe('--json and --version', () => {
     const g = json('gen-model', '--preset', 'tiny', '--seed', '3', '--out', at('a.gguf'));
     expect(g).toMatchObject({ out: at('a.gguf'), preset: 'tiny', weights: 'q1_0', seed: 3, layers: 2, vocab: 512, tied: true });
     expect(g.bytes).toBeGreaterThan(0);
+    // an existing --out is replaced only with --overwrite (as bake, patch convert and search do)
+    const again = run('gen-model', '--preset', 'tiny', '--seed', '4', '--out', at('a.gguf'));
+    expect([again.status, again.stderr]).toEqual([1, `error: bankai gen-model: ${at('a.gguf')} exists; pass --overwrite to replace it.\n`]);
+    expect(json('gen-model', '--preset', 'tiny', '--seed', '3', '--out', at('a.gguf'), '--overwrite').bytes).toBe(g.bytes);
     const flips = [{ tensor: 'blk.0.ffn_down', row: 3 }, { tensor: 'blk.1.ffn_down', row: 5, group: 1 }]; // rows of 256: 2 groups
     writeFileSync(at('p.json'), formatManifest(createManifest({ provenance: { tool: 't' }, flips, model: modelShapeOf(await readGgufFile(at('a.gguf'))) })));
     expect(json('bake', '--model', at('a.gguf'), '--patch', at('p.json'), '--out', at('b.gguf')).bitsFlipped).toBe(256 + 128);
@@ -120,6 +124,10 @@ describe('search, experiments and report --json', () => {
     expect(r).toMatchObject({ out: at('search.html'), log: `${out}.log.jsonl`, patch: { file: out } });
     expect(r.summary.flips).toHaveLength(manifest.flips.length);
     expect(existsSync(at('search.html'))).toBe(true);
+    const page = readFileSync(at('search.html'), 'utf8');
+    expect(run('report', `${out}.log.jsonl`, '--out', at('search.html')).stderr).toBe(`error: bankai report: ${at('search.html')} exists; pass --overwrite to replace it.\n`);
+    expect(json('report', `${out}.log.jsonl`, '--out', at('search.html'), '--overwrite').out).toBe(at('search.html'));
+    expect(readFileSync(at('search.html'), 'utf8').length).toBe(page.length);
   });
 
   it('search --dry-run --json prints the estimate', () => {

@@ -1,7 +1,7 @@
 // The `bankai` commands: each is a spec (flags, help) and a run function. Files and processes
 // stay here, at the edge; the packages below take ByteSources and engine handles.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GGML_TYPE, ggmlTypeInfo, readGguf, type GgufFile } from '@bankai/gguf';
 import { fileSource, sha256File } from '@bankai/gguf/node';
@@ -18,6 +18,8 @@ import { serve } from './serve-command.js';
 import { jsonFlag, modelFlag, openModel, type Command } from './shared.js';
 
 export { openModel, sha256File, type Command };
+
+const statIsDir = (path: string): boolean => statSync(path).isDirectory();
 
 // ---- info --------------------------------------------------------------------------------------
 
@@ -187,7 +189,7 @@ const tokenize: Command = {
 
 const genModel: Command = {
   summary: 'write a Qwen3 GGUF with random 1-bit weights (test and benchmark models)',
-  usage: 'bankai gen-model --preset NAME --out FILE [--weights q1_0|f32|f16] [--seed N] [--layers N] [--vocab N] [--tied] [--json]',
+  usage: 'bankai gen-model --preset NAME --out FILE [--weights q1_0|f32|f16] [--seed N] [--layers N] [--vocab N] [--tied] [--overwrite] [--json]',
   flags: {
     preset: { type: 'string', value: 'NAME', help: `shape preset: ${Object.keys(PRESETS).join(', ')}`, default: 'small' },
     out: { type: 'string', value: 'FILE', help: 'output GGUF path (written to a temp file, then renamed)' },
@@ -196,6 +198,7 @@ const genModel: Command = {
     layers: { type: 'number', value: 'N', help: 'override the number of layers' },
     vocab: { type: 'number', value: 'N', help: 'override the vocabulary size' },
     tied: { type: 'boolean', help: 'tie the output head to token_embd (override the preset)' },
+    overwrite: { type: 'boolean', help: 'replace an existing --out file' },
     json: jsonFlag,
   },
   async run(flags, out) {
@@ -204,6 +207,7 @@ const genModel: Command = {
     const weights = flags.weights as string;
     if (!['q1_0', 'f32', 'f16'].includes(weights)) throw new CliError(`bankai gen-model: --weights must be q1_0, f32 or f16, got "${weights}".`);
     const dest = requireFlag('gen-model', flags, 'out');
+    if (existsSync(dest) && !statIsDir(dest) && flags.overwrite !== true) throw new CliError(`bankai gen-model: ${dest} exists; pass --overwrite to replace it.`);
     const o = presetOptions(preset as PresetName, {
       seed: flags.seed as number,
       weights: weights as WeightFormat,

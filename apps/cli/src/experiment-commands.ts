@@ -101,11 +101,12 @@ export const experiments: Command = {
 
 export const report: Command = {
   summary: 'a search\'s own HTML page from its checkpoint log: fitness and flips over steps, flips per layer and projection, before/after with the null',
-  usage: 'bankai report PATCH.json.log.jsonl --out report.html [--json]',
+  usage: 'bankai report PATCH.json.log.jsonl --out report.html [--overwrite] [--json]',
   positional: 'log',
   flags: {
     log: { type: 'string', value: 'FILE', help: 'the checkpoint log bankai search wrote beside its patch (PATCH.json.log.jsonl); also the first argument' },
     out: { type: 'string', value: 'FILE.html', help: 'the page to write (one self-contained HTML file)' },
+    overwrite: { type: 'boolean', help: 'replace an existing --out page' },
     json: { ...jsonFlag, help: 'print one JSON object (the page\'s path and the log\'s summary it draws) instead of text' },
   },
   details: 'The patch beside the log (the log\'s name without .log.jsonl), when it is there, adds its size and real bits flipped.',
@@ -113,6 +114,7 @@ export const report: Command = {
     const log = requireFlag('report', flags, 'log');
     const dest = requireFlag('report', flags, 'out');
     checkInputFile(log, 'log', 'a search checkpoint log (PATCH.json.log.jsonl)');
+    if (existsSync(dest) && !statSync(dest).isDirectory() && flags.overwrite !== true) throw new CliError(`bankai report: ${dest} exists; pass --overwrite to replace it.`);
     const records = readCheckpoint(log);
     let summary;
     try {
@@ -129,7 +131,7 @@ export const report: Command = {
     }
     const html = await renderSearchReport(summary, { log, patch });
     if (!existsSync(dirname(resolve(dest)))) throw new CliError(`bankai report: --out ${dest}: the folder ${dirname(resolve(dest))} does not exist; create it first.`);
-    await writeFileAtomic(dest, html, { overwrite: true });
+    await writeFileAtomic(dest, html, { overwrite: flags.overwrite === true });
     if (flags.json === true) {
       out(JSON.stringify({ out: dest, log, ...(patch ? { patch } : {}), summary }));
       return;
