@@ -20,11 +20,12 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileSource } from '@bankai/gguf/node';
 import { Model } from '@bankai/model';
-import { shippedModel, shippedProbeSpec, type Probe, type ShippedModelName } from '@bankai/probes';
+import { evaluateGeneration, shippedModel, shippedProbeSpec, type Probe, type ShippedModelName } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
 import { formatStudy, parseLayers, runStudy, type SearchConfig, type StudyArm, type StudySkill } from '@bankai/search';
 import greedy from '@bankai/strategy-greedy';
 import guided from '@bankai/strategy-guided';
+import { hash32, Rng } from '@bankai/rng';
 import { FreshPromptsError, freshProbes, type SkillName } from '@bankai/tiny-model';
 import { helpAndExit } from './usage.js';
 
@@ -45,6 +46,13 @@ const { values: args } = parseArgs({
     'other-max': { type: 'string' },
     layers: { type: 'string', default: 'all' },
     iters: { type: 'string', default: '40' },
+    guard: { type: 'string', default: 'none' },
+    'guard-role': { type: 'string', default: 'target' },
+    lambda: { type: 'string' },
+    'validation-net': { type: 'string', default: '0' },
+    'pass-rate': { type: 'string', default: 'guard' },
+    'min-gain': { type: 'string' },
+    temperature: { type: 'string', default: '1' },
     json: { type: 'string' },
   },
 });
@@ -69,6 +77,16 @@ const ARMS: Record<string, StudyArm> = {
     name: 'greedy (old default)', strategy: greedy,
     config: { ...common, projs: [...common.projs], layers: [...common.layers], strategy: 'greedy', strategyOptions: {}, metric: 'seq_logprob', lambda: 1, maxBrokenControls: 0, ownAnswerDistractors: true },
   },
+  // the guided search scoring answers (expected right answers, sigmoid of the gap) instead of gaps
+  accuracy: {
+    name: 'guided, accuracy objective', strategy: guided, guard: true,
+    config: (skill) => ({
+      ...(passRates.get(skill.name) !== undefined ? { passRate: passRates.get(skill.name) } : {}),
+      ...common, projs: [...common.projs], layers: [...common.layers], iterations: iters, strategy: 'guided', strategyOptions: { 'validation-net': args['validation-net'] },
+      metric: 'competitor', maxBrokenControls: 0, validation: 0.33, ownAnswerDistractors: false,
+      objective: 'accuracy', temperature: Number(args.temperature), lambda: args.lambda !== undefined ? Number(args.lambda) : 1, minGain: args['min-gain'] !== undefined ? Number(args['min-gain']) : 0.25, targetMargin: undefined,
+    } satisfies Omit<SearchConfig, 'seed'>),
+  },
   // `bankai search`'s defaults (and the demo's)
   guided: {
     name: 'guided (new default)', strategy: guided,
@@ -79,8 +97,28 @@ const ARMS: Record<string, StudyArm> = {
   },
 };
 
+// --guard heldout:F moves a seeded fraction F of the skill's HELDOUT set (the model's own mix of right
+// and wrong answers) into the search's targets, so the search sees answers it must keep; the held-out
+// group is then the rest. --guard train adds the skill's TRAIN set instead (trained prompts).
+const guardMatch = /^(none|train|heldout:(0?\.\d+))$/.exec(args.guard);
+if (!guardMatch) throw new Error(`--guard: none, train or heldout:F (0 < F < 1), got ${args.guard}`);
+function splitGuard(heldout: Probe[]): { guard: Probe[]; rest: Probe[] } {
+  if (!guardMatch![2]) return { guard: [], rest: heldout };
+  const k = Math.round(heldout.length * Number(guardMatch![2]));
+  const rng = new Rng(hash32('study-guard'));
+  const idx = heldout.map((_, i) => i);
+  for (let i = idx.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  const inGuard = new Set(idx.slice(0, k));
+  return { guard: heldout.filter((_, i) => inGuard.has(i)), rest: heldout.filter((_, i) => !inGuard.has(i)) };
+}
+if (args['guard-role'] !== 'target' && args['guard-role'] !== 'control') throw new Error(`--guard-role: target or control, got ${args['guard-role']}`);
+const asControl = args['guard-role'] === 'control';
 if (args.targets !== 'search' && args.targets !== 'search+train') throw new Error(`--targets: search or search+train, got ${args.targets}`);
 const skills: StudySkill[] = [];
+const passRates = new Map<string, number | undefined>();
 for (const name of list(args.skills) as SkillName[]) {
   if (!shipped.skills.includes(name)) throw new Error(`--skills: the ${shipped.name} model has no skill ${name}; one of ${shipped.skills.join(', ')}`);
   const others = shipped.skills.filter((s) => s !== name);
@@ -90,11 +128,19 @@ for (const name of list(args.skills) as SkillName[]) {
   } catch (e) {
     if (!(e instanceof FreshPromptsError)) throw e;
   }
+  const { guard, rest } = args.guard === 'train' ? { guard: await probes(name, 'TRAIN'), rest: await probes(name, 'HELDOUT') } : splitGuard(await probes(name, 'HELDOUT'));
+  // the accuracy arm weighs right and wrong targets as the guard (a natural sample) mixes them
+  const right = guard.length > 0 ? evaluateGeneration(model, guard, { maxTokens: 32 }).results.filter((r) => r.verdict === 'correct').length : 0;
+  // (the rule of succession: a guard the model gets all right still leaves the population some failures)
+  passRates.set(name, args['pass-rate'] === 'none' ? undefined : args['pass-rate'] === 'guard' ? (guard.length > 0 ? (right + 1) / (guard.length + 2) : undefined) : Number(args['pass-rate']));
+  const passRate = passRates.get(name);
+  process.stderr.write(`${name}: guard ${guard.length} probes (${args['guard-role']}s, ${right} right), held-out ${rest.length}, pass rate ${passRate ?? '-'}\n`);
   skills.push({
     name,
     target: [...(await probes(name, 'SEARCH')), ...(args.targets === 'search+train' ? await probes(name, 'TRAIN') : [])],
-    control: [...(await probes(name, 'CONTROL')), ...(args.controls === 'demo' ? (await Promise.all(others.map((o) => probes(o, 'SEARCH')))).flat() : [])],
-    heldout: (await probes(name, 'HELDOUT')).slice(0, heldoutMax),
+    guard: asControl ? [] : guard,
+    control: [...(await probes(name, 'CONTROL')), ...(args.controls === 'demo' ? (await Promise.all(others.map((o) => probes(o, 'SEARCH')))).flat() : []), ...(asControl ? guard : [])],
+    heldout: rest.slice(0, heldoutMax),
     fresh,
     other: (await Promise.all(others.map(async (o) => (await probes(o, 'HELDOUT')).slice(0, otherMax)))).flat(),
   });

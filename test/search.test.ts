@@ -10,7 +10,7 @@ import { readProbeFile } from '@bankai/probes/node';
 import { modelScorer, scoreProbes, tinyProbeSpec } from '@bankai/probes';
 import greedy from '@bankai/strategy-greedy';
 import guided from '@bankai/strategy-guided';
-import { runSearch, type CheckpointRecord, type SearchConfig, type SearchInput } from '@bankai/search';
+import { fitness, runSearch, stratumWeights, type CheckpointRecord, type SearchConfig, type SearchInput } from '@bankai/search';
 import { modelPath } from '@bankai/tiny-model';
 
 async function setup() {
@@ -41,9 +41,16 @@ const guidedConfig: SearchConfig = {
   ...config, strategy: 'guided', strategyOptions: { verify: 4, 'per-step': 2 }, metric: 'competitor', targetMargin: 2, controlMargin: 2, validation: 0.25,
 };
 
+// the same, scoring answers (sigmoid of the gap, summed) with right and wrong targets weighed as a
+// population the model gets 60% right
+const accuracyConfig: SearchConfig = {
+  ...guidedConfig, targetMargin: undefined, controlMargin: undefined, objective: 'accuracy', temperature: 1, passRate: 0.6, minGain: 0.01,
+};
+
 describe.each([
   ['greedy', greedy, config],
   ['guided', guided, guidedConfig],
+  ['guided, accuracy objective', guided, accuracyConfig],
 ] as const)('runSearch (%s)', (_name, strategy, config) => {
   it('gives the same patch on 1 and 2 workers, without the residual cache, and after a kill + resume', async () => {
     const s = await setup();
@@ -121,7 +128,22 @@ describe('runSearch', () => {
     expect(resumed.flips).toHaveLength(2);
   });
 
-  it('refuses to resume a log written by a different search', async () => {
+  it('reports the accuracy objective\'s fitness with targets weighed by the original model\'s right and wrong answers', async () => {
+    const s = await setup();
+    // failures first in the SEARCH set: its last probes are right answers
+    const all = (await readProbeFile(tinyProbeSpec('multiplication', 'SEARCH'))).probes;
+    const target = [...all.slice(0, 6), ...all.slice(-6)].map((probe) => ({ probe, domain: 'multiplication' }));
+    const r = await runSearch({ ...s, target, strategy: guided, config: { ...accuracyConfig, validation: undefined }, workers: 1 });
+    const nT = r.prepared.target.length;
+    const right = r.baseCorrect.subarray(0, nT);
+    expect(new Set(right).size).toBe(2); // both strata present: the weights are not all 1
+    const opts = { lambda: 1, aggregate: 'mean', objective: 'accuracy', temperature: 1 } as const;
+    const weighted = fitness(r.finalGaps, r.baseGaps, nT, { ...opts, targetWeights: stratumWeights(right, 0.6, [[0, nT], [nT, nT]]) });
+    expect(r.fitness).toBeCloseTo(weighted.fitness, 12);
+    expect(r.fitness).not.toBeCloseTo(fitness(r.finalGaps, r.baseGaps, nT, opts).fitness, 6);
+  });
+
+    it('refuses to resume a log written by a different search', async () => {
     const s = await setup();
     const resume: CheckpointRecord[] = [{ type: 'start', version: 1, config: { ...config, seed: 8 } }];
     await expect(runSearch({ ...s, strategy: greedy, config, workers: 1, resume })).rejects.toThrow(/different search \(seed/);

@@ -13,8 +13,8 @@ import { createManifest, type PatchManifest } from '@bankai/patch-format';
 import { writePatchFile } from '@bankai/patch-format/node';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
-  estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, StrategyError,
-  type Aggregate, type CheckpointRecord, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type StackSearchId,
+  estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, OBJECTIVES, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, StrategyError,
+  type Aggregate, type CheckpointRecord, type Objective, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type StackSearchId,
   type StackStudyResult, type Strategy,
 } from '@bankai/search';
 import { checkpointPath, fileCheckpoint, readCheckpoint } from '@bankai/search/node';
@@ -44,6 +44,9 @@ const searchFlags = {
   'min-gain': { type: 'number', value: 'X', help: 'a flip is accepted only if its fitness gain exceeds this (a cost per flip, in nats)', default: 0.02 },
   margin: { type: 'number', value: 'X', help: 'target gaps count only up to X nats, so flips go to probes that are wrong or barely right; -1: no cap', default: 2 },
   'control-margin': { type: 'number', value: 'X', help: 'control gaps cost only when they fall below X nats (a safely right answer may move within its lead); -1: every decrease costs', default: -1 },
+  objective: { type: 'string', value: 'gap|accuracy', help: 'what the fitness counts: gap (margin-capped gap gains, means over probes) or accuracy (expected right answers: sigmoid(gap / T) summed over probes; --margin and --control-margin do not apply, --min-gain is in answers)', default: 'gap' },
+  temperature: { type: 'number', value: 'T', help: 'the accuracy objective\'s temperature, in logits of the gap', default: 1 },
+  'pass-rate': { type: 'number', value: 'P', help: 'the fraction of the target skill\'s prompts the model gets right (e.g. its accuracy on a natural sample): right and wrong targets are weighed in that proportion, so a target set picked for its failures does not over-count fixes against the right answers a flip breaks; -1: every target weighs 1', default: -1 },
   validation: { type: 'number', value: 'F', help: 'hold back this fraction of the targets (seeded) from the fitness; the guided strategy accepts only flips that also help them; 0: none', default: 0.33 },
   'max-broken': { type: 'number', value: 'N', help: 'reject a flip that makes more than N control probes wrong (teacher-forced), whatever its gain; -1: no limit', default: 0 },
   metric: { type: 'string', value: 'NAME', help: 'competitor (every answer token against the model\'s strongest other token: > 0 exactly when teacher forcing says the answer), seq_logprob (whole answers vs the distractor) or token_gap (first token, legacy)', default: 'competitor' },
@@ -137,6 +140,17 @@ interface SearchSetup {
 
 const label = (l: LoadedProbes) => `${basename(l.path)}${l.sets.length ? '#' + l.sets.join(',') : ''}`;
 
+/** --objective, --temperature and --pass-rate as SearchConfig fields (gap, the default, adds none). */
+function objectiveOf(command: string, flags: Flags): Pick<SearchConfig, 'objective' | 'temperature' | 'passRate'> {
+  const objective = flags.objective as Objective;
+  if (!OBJECTIVES.includes(objective)) throw new CliError(`bankai ${command}: --objective must be ${OBJECTIVES.join(' or ')}, got "${objective}".`);
+  const t = flags.temperature as number;
+  if (!(t > 0)) throw new CliError(`bankai ${command}: --temperature must be > 0, got ${t}.`);
+  const p = flags['pass-rate'] as number;
+  if (p !== -1 && !(p > 0 && p < 1)) throw new CliError(`bankai ${command}: --pass-rate must be a fraction in (0, 1) (or -1: off), got ${p}.`);
+  return { ...(objective === 'accuracy' ? { objective, temperature: t } : {}), ...(p !== -1 ? { passRate: p } : {}) };
+}
+
 async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> {
   const target = await readProbeSpecs(command, flags, 'target');
   if (target.length === 0) throw new CliError(`bankai ${command}: --target FILE[#SETS] is required.`);
@@ -172,6 +186,7 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
       ...((flags['control-margin'] as number) >= 0 ? { controlMargin: flags['control-margin'] as number } : {}),
       ...((flags.validation as number) > 0 ? { validation: flags.validation as number } : {}),
       ...((flags['max-broken'] as number) >= 0 ? { maxBrokenControls: int('max-broken', 0) } : {}),
+      ...objectiveOf(command, flags),
       ownAnswerDistractors: flags['own-answers'] as boolean,
       modelSha256: sha256, probesSha256: combinedSha256([...target, ...control]),
     },

@@ -1,7 +1,7 @@
 // Fitness rules on hand-made gaps: margins on targets and controls, validation targets kept out
 // of the fitness, the seeded validation split.
 import { describe, expect, it } from 'vitest';
-import { controlLoss, fitness, validationFitness } from './fitness.js';
+import { controlLoss, fitness, stratumWeights, validationFitness } from './fitness.js';
 import { validationSplit } from './search.js';
 
 const g = (...x: number[]) => Float64Array.from(x);
@@ -44,5 +44,50 @@ describe('fitness', () => {
     expect(() => validationSplit(1, 0.6, 1)).toThrow(/1 targets leaves none/);
     // targets and controls split on their own streams
     expect([...validationSplit(48, 0.33, 1, 'controls')]).not.toEqual([...a]);
+  });
+
+  describe('the accuracy objective', () => {
+    const sig = (x: number) => 1 / (1 + Math.exp(-x));
+    const acc = { lambda: 1, aggregate: 'mean' as const, objective: 'accuracy' as const, temperature: 1, validation: { targets: 1, controls: 1 } };
+
+    it('sums expected answers: a fixed target counts about +1, a broken control about -1, margins do not apply', () => {
+      // targets: -6 -> 6 (fixed), 4 -> 5 (a safe win grows: almost nothing); controls: 6 -> -6 (broken), -2 -> -3 (a failure gets worse: a little)
+      const b = g(-6, 4, 6, -2, 0, 0);
+      const f = fitness(g(6, 5, -6, -3, 9, -9), b, 2, { ...acc, margin: 2, controlMargin: 2 });
+      expect(f.targetGain).toBeCloseTo(sig(6) - sig(-6) + sig(5) - sig(4), 12);
+      expect(f.targetGain).toBeGreaterThan(0.99);
+      expect(f.controlLoss).toBeCloseTo(sig(6) - sig(-6) + sig(-2) - sig(-3), 12);
+      expect(f.fitness).toBeCloseTo(f.targetGain - f.controlLoss, 12);
+      // the temperature sharpens it toward a count
+      expect(fitness(g(6, 5, -6, -3, 9, -9), b, 2, { ...acc, temperature: 0.01 }).fitness).toBeCloseTo(0, 6);
+    });
+
+    it('scores validation probes in answers too', () => {
+      const b = g(0, 0, 0, 0, -5, 5);
+      const v = validationFitness(g(0, 0, 0, 0, 5, -5), b, acc)!;
+      expect(v.targetGain).toBeCloseTo(sig(5) - sig(-5), 12);
+      expect(v.controlLoss).toBeCloseTo(sig(5) - sig(-5), 12);
+      expect(v.fitness).toBeCloseTo(0, 12);
+    });
+  });
+
+  describe('stratum weights', () => {
+    it('weigh right and wrong targets as the population mixes them, each group apart, summing to its size', () => {
+      // group 0: 1 right, 3 wrong, population 75% right; group 1: all wrong (kept at 1)
+      const w = stratumWeights([1, 0, 0, 0, 0, 0], 0.75, [[0, 4], [4, 6]]);
+      expect([...w]).toEqual([3, 1 / 3, 1 / 3, 1 / 3, 1, 1]);
+      expect(w.subarray(0, 4).reduce((a, b) => a + b, 0)).toBeCloseTo(4, 12);
+      expect(() => stratumWeights([1], 1, [[0, 1]])).toThrow(/pass rate/);
+    });
+
+    it('turn a fix of many failures that breaks a few right answers into the loss it is on the population', () => {
+      // 3 failures fixed, 1 right answer broken, in a set of 4 drawn failures-first from a skill the model gets 90% right
+      const b = g(-5, -5, -5, 5);
+      const after = g(5, 5, 5, -5);
+      const plain = fitness(after, b, 4, { lambda: 1, aggregate: 'mean', objective: 'accuracy' });
+      expect(plain.fitness).toBeGreaterThan(1.9);
+      const weighted = fitness(after, b, 4, { lambda: 1, aggregate: 'mean', objective: 'accuracy', targetWeights: stratumWeights([0, 0, 0, 1], 0.9, [[0, 4]]) });
+      expect(weighted.fitness).toBeLessThan(-3);
+    });
   });
 });

@@ -7,8 +7,21 @@
 //   fitness      = target gain - lambda * control loss
 // Screening scores targets alone: the gain bounds the fitness from above (the loss is >= 0), so
 // a candidate whose gain is <= the acceptance threshold is rejected exactly, never slackly.
+//
+// The `accuracy` objective scores answers, not gaps: each probe counts sigmoid(gap / T), the
+// probability-like weight of "this answer is right" (a gap > 0 is exactly a right answer under
+// the competitor metric), and every term is a SUM over probes, in expected answers:
+//   target gain  = sum over targets of s(gap) - s(base)    (a fixed answer ~ +1, a broken one ~ -1)
+//   control loss = sum over controls of max(0, s(base) - s(gap))
+// so a flip that nudges many deep failures while it breaks a few right answers of the same skill
+// loses, and answers far from the boundary (deep failures, safe wins) barely count. Margins do
+// not apply. With domains, each domain's sum, then their mean or min.
 
 export type Aggregate = 'mean' | 'min';
+export const OBJECTIVES = ['gap', 'accuracy'] as const;
+export type Objective = (typeof OBJECTIVES)[number];
+/** Default temperature of the accuracy objective, in logits of the gap. */
+export const DEFAULT_TEMPERATURE = 1;
 
 export interface FitnessOptions {
   lambda: number;
@@ -29,7 +42,52 @@ export interface FitnessOptions {
   validation?: { targets: number; controls: number };
   /** Target probe indices per domain: the gain is then the mean (or min) of the per-domain means, so every domain weighs the same. */
   domains?: readonly (readonly number[])[];
+  /** 'gap' (default): margin-capped gap differences, means over probes; 'accuracy': expected answers (see above). */
+  objective?: Objective;
+  /** The accuracy objective's temperature T (default DEFAULT_TEMPERATURE). */
+  temperature?: number;
+  /**
+   * A weight per target probe: the fitness targets first (nTarget), then the validation targets
+   * (see stratumWeights). Default: every target weighs 1.
+   */
+  targetWeights?: Float64Array;
 }
+
+/**
+ * Target weights that make right and wrong answers count in the proportion of the population
+ * the targets stand for: a target set that holds mostly failures (a search set picked for them)
+ * otherwise over-counts fixes against the right answers a flip breaks, which on held-out prompts
+ * outnumber them. With `passRate` p of the population answered right and, in a group of n
+ * targets, r right and w wrong ones (`right`, at the original model): each right target weighs
+ * p n / r, each wrong one (1 - p) n / w, so the group's weights still sum to n. A group with no
+ * right or no wrong targets keeps weights 1. `groups`: index ranges [start, end) weighed apart
+ * (the fitness targets and the validation targets).
+ */
+export function stratumWeights(right: ArrayLike<number>, passRate: number, groups: readonly (readonly [number, number])[]): Float64Array {
+  if (!(passRate > 0 && passRate < 1)) throw new RangeError(`pass rate must be in (0, 1), got ${passRate}`);
+  const w = new Float64Array(right.length).fill(1);
+  for (const [a, b] of groups) {
+    let r = 0;
+    for (let i = a; i < b; i++) r += right[i] ? 1 : 0;
+    const n = b - a;
+    if (r === 0 || r === n) continue;
+    for (let i = a; i < b; i++) w[i] = right[i] ? (passRate * n) / r : ((1 - passRate) * n) / (n - r);
+  }
+  return w;
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** How one probe's gap counts: itself capped at `cap` (gap), or s(gap / T) (accuracy). */
+function scorer(opts: FitnessOptions, cap: number): (gap: number) => number {
+  if (opts.objective === 'accuracy') {
+    const t = opts.temperature ?? DEFAULT_TEMPERATURE;
+    return (x) => sigmoid(x / t);
+  }
+  return (x) => Math.min(x, cap);
+}
+/** Per-probe terms are averaged (gap) or summed (accuracy: expected answers). */
+const norm = (opts: FitnessOptions, n: number) => (opts.objective === 'accuracy' ? 1 : Math.max(1, n));
 
 export interface FitnessParts {
   fitness: number;
@@ -40,10 +98,11 @@ export interface FitnessParts {
 }
 
 export function targetGain(gaps: Float64Array, base: Float64Array, nTarget: number, opts: FitnessOptions): { gain: number; domainGains?: number[] } {
-  const m = opts.margin ?? Infinity;
-  const delta = (i: number) => Math.min(gaps[i]!, m) - Math.min(base[i]!, m);
+  const s = scorer(opts, opts.margin ?? Infinity);
+  const w = opts.targetWeights;
+  const delta = w ? (i: number) => w[i]! * (s(gaps[i]!) - s(base[i]!)) : (i: number) => s(gaps[i]!) - s(base[i]!);
   if (opts.domains && opts.domains.length > 0) {
-    const domainGains = opts.domains.map((idx) => idx.reduce((s, i) => s + delta(i), 0) / Math.max(1, idx.length));
+    const domainGains = opts.domains.map((idx) => idx.reduce((acc, i) => acc + delta(i), 0) / norm(opts, idx.length));
     const gain = opts.aggregate === 'min' ? Math.min(...domainGains) : domainGains.reduce((a, b) => a + b, 0) / domainGains.length;
     return { gain, domainGains };
   }
@@ -53,18 +112,20 @@ export function targetGain(gaps: Float64Array, base: Float64Array, nTarget: numb
     for (let i = 0; i < nTarget; i++) worst = Math.min(worst, delta(i));
     return { gain: worst };
   }
-  let s = 0;
-  for (let i = 0; i < nTarget; i++) s += delta(i);
-  return { gain: s / nTarget };
+  let sum = 0;
+  for (let i = 0; i < nTarget; i++) sum += delta(i);
+  return { gain: sum / norm(opts, nTarget) };
 }
 
-export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: number, margin = Infinity, tail = 0): number {
+/** The control hinge over probes nTarget .. length - tail (margin: the gap objective's control margin). */
+export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: number, margin = Infinity, tail = 0, opts: Pick<FitnessOptions, 'objective' | 'temperature'> = {}): number {
   const end = base.length - tail;
   const n = end - nTarget;
   if (n <= 0) return 0;
-  let s = 0;
-  for (let i = nTarget; i < end; i++) s += Math.max(0, Math.min(base[i]!, margin) - Math.min(gaps[i]!, margin));
-  return s / n;
+  const s = scorer(opts as FitnessOptions, margin);
+  let sum = 0;
+  for (let i = nTarget; i < end; i++) sum += Math.max(0, s(base[i]!) - s(gaps[i]!));
+  return sum / norm(opts as FitnessOptions, n);
 }
 
 /**
@@ -77,17 +138,18 @@ export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: num
 export function validationFitness(gaps: Float64Array, base: Float64Array, opts: FitnessOptions): FitnessParts | undefined {
   const v = opts.validation;
   if (!v || v.targets + v.controls === 0 || gaps.length !== base.length) return undefined;
-  const m = opts.margin ?? Infinity;
+  const s = scorer(opts, opts.margin ?? Infinity);
   const t0 = base.length - v.targets - v.controls;
   let gain = 0;
-  for (let i = t0; i < t0 + v.targets; i++) gain += Math.min(gaps[i]!, m) - Math.min(base[i]!, m);
-  gain = v.targets > 0 ? gain / v.targets : 0;
-  const loss = controlLoss(gaps, base, t0 + v.targets, opts.controlMargin);
+  const nFit = opts.targetWeights ? opts.targetWeights.length - v.targets : 0;
+  for (let i = t0; i < t0 + v.targets; i++) gain += (opts.targetWeights?.[nFit + i - t0] ?? 1) * (s(gaps[i]!) - s(base[i]!));
+  gain = v.targets > 0 ? gain / norm(opts, v.targets) : 0;
+  const loss = controlLoss(gaps, base, t0 + v.targets, opts.controlMargin, 0, opts);
   return { fitness: gain - opts.lambda * loss, targetGain: gain, controlLoss: loss };
 }
 
 export function fitness(gaps: Float64Array, base: Float64Array, nTarget: number, opts: FitnessOptions): FitnessParts {
   const { gain, domainGains } = targetGain(gaps, base, nTarget, opts);
-  const loss = controlLoss(gaps, base, nTarget, opts.controlMargin, (opts.validation?.targets ?? 0) + (opts.validation?.controls ?? 0));
+  const loss = controlLoss(gaps, base, nTarget, opts.controlMargin, (opts.validation?.targets ?? 0) + (opts.validation?.controls ?? 0), opts);
   return { fitness: gain - opts.lambda * loss, targetGain: gain, controlLoss: loss, domainGains };
 }

@@ -1,7 +1,7 @@
 export { Rng } from '@bankai/rng';
 export { CandidateSpace, parseLayers, PROJECTIONS, SearchOptionError, type Candidate, type Granularity, type Projection, type SpaceOptions, type SpaceTensor } from './space.js';
 export { Evaluator, type EvalPart, type EvalResult, type EvalTask } from './evaluator.js';
-export { controlLoss, fitness, targetGain, validationFitness, type Aggregate, type FitnessOptions, type FitnessParts } from './fitness.js';
+export { controlLoss, DEFAULT_TEMPERATURE, fitness, OBJECTIVES, stratumWeights, targetGain, validationFitness, type Aggregate, type FitnessOptions, type FitnessParts, type Objective } from './fitness.js';
 export {
   defineStrategy, isStrategy, resolveOptions, StrategyError,
   type Evaluation, type FirstOrderRanking, type OptionSpec, type OptionValues, type ProgressEvent, type SearchContext, type Strategy,

@@ -5,7 +5,7 @@
 import { xorFlips, type Model } from '@bankai/model';
 import { matchProbe, prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
 import { Evaluator, scoredSequences, type EvalResult, type EvalTask } from './evaluator.js';
-import { fitness, validationFitness, type Aggregate, type FitnessOptions } from './fitness.js';
+import { fitness, stratumWeights, validationFitness, type Aggregate, type FitnessOptions, type Objective } from './fitness.js';
 import { FirstOrderModel } from './first-order.js';
 import { hash32, Rng } from '@bankai/rng';
 import { CandidateSpace, SearchOptionError, type Candidate, type Granularity, type Projection } from './space.js';
@@ -37,6 +37,16 @@ export interface SearchConfig {
   targetMargin?: number;
   /** Control gaps count only below this margin (see FitnessOptions.controlMargin); undefined: no cap. */
   controlMargin?: number;
+  /** What the fitness counts (FitnessOptions.objective): 'gap' (undefined) or 'accuracy' (expected answers). */
+  objective?: Objective;
+  /** The accuracy objective's temperature (FitnessOptions.temperature). */
+  temperature?: number;
+  /**
+   * The fraction of the targets' population the model answers right: targets are weighed so that
+   * right and wrong ones count in that proportion (stratumWeights), in the fitness and in the
+   * validation targets apart. Undefined: every target weighs 1.
+   */
+  passRate?: number;
   ownAnswerDistractors: boolean;
   /**
    * Fraction of the targets and of the controls held back from the fitness as validation (a
@@ -240,6 +250,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   const { model, config } = input;
   const space = new CandidateSpace(model, { layers: config.layers, projs: config.projs, granularity: config.granularity });
   const strategyOptions = resolveOptions(input.strategy, config.strategyOptions as Record<string, string>);
+  if (config.passRate !== undefined && !(config.passRate > 0 && config.passRate < 1)) throw new SearchOptionError(`--pass-rate must be a fraction in (0, 1), got ${config.passRate}`);
 
   // ---- probes: targets get the model's own wrong answer as a distractor ----
   const targetProbes = input.target.map((t) => t.probe);
@@ -266,6 +277,8 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     aggregate: config.aggregate,
     margin: config.targetMargin,
     controlMargin: config.controlMargin,
+    objective: config.objective,
+    temperature: config.temperature,
     validation: { targets: validation.target.length, controls: validation.control.length },
     domains: domains.length > 1 ? domains.map((d) => d.probes) : undefined,
   };
@@ -341,6 +354,12 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     phase('baselines', 1)(1);
     const prepareSeconds = (performance.now() - t0) / 1000;
     const base0 = original!;
+    if (config.passRate !== undefined) {
+      // strata from the original model's answers; fit targets first, then the validation targets
+      const t0 = target.length + control.length;
+      const right = Uint8Array.from([...base0.correct.subarray(0, target.length), ...base0.correct.subarray(t0, t0 + validation.target.length)]);
+      fitOpts.targetWeights = stratumWeights(right, config.passRate, [[0, target.length], [target.length, right.length]]);
+    }
     let current = fitness(base!.gaps, base0.gaps, target.length, fitOpts);
     let initialFitness = 0;
     if (initial.length > 0) {
@@ -376,10 +395,19 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       }
       if (!screenedOut && config.maxBrokenControls !== undefined && brokenControls > config.maxBrokenControls) f.fitness = -Infinity;
       const v = screenedOut ? undefined : validationFitness(r.gaps, base!.gaps, fitOpts);
+      // validation answers (teacher-forced) this candidate fixes and breaks
+      let vFixed = 0;
+      let vBroken = 0;
+      if (v) {
+        for (let i = nT + control.length; i < r.correct.length; i++) {
+          if (r.correct[i] && !base!.correct[i]) vFixed++;
+          else if (!r.correct[i] && base!.correct[i]) vBroken++;
+        }
+      }
       const pf = screenedOut ? undefined : fitness(r.gaps, base0.gaps, nT, fitOpts).fitness;
       return {
         flips, ...f, screenedOut, targetCorrect, controlCorrect, brokenControls,
-        ...(v ? { validation: { fitness: v.fitness, targetGain: v.targetGain, controlLoss: v.controlLoss } } : {}),
+        ...(v ? { validation: { fitness: v.fitness, targetGain: v.targetGain, controlLoss: v.controlLoss, fixed: vFixed, broken: vBroken } } : {}),
         ...(pf !== undefined ? { patchFitness: pf } : {}),
       };
     };

@@ -37,7 +37,11 @@ export interface Evaluation {
    * > 0: the flip helps targets it was not chosen on more than it hurts controls it was not
    * checked against.
    */
-  validation?: { fitness: number; targetGain: number; controlLoss: number };
+  validation?: {
+    fitness: number; targetGain: number; controlLoss: number;
+    /** Validation answers (targets and controls, teacher-forced) right with this candidate and wrong on the accepted patch, and the reverse. */
+    fixed: number; broken: number;
+  };
   /**
    * Fitness of the patch these flips would make (the accepted patch with them toggled) against
    * the original model: what SearchResult.fitness reports, comparable across steps (fitness is

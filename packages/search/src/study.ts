@@ -27,6 +27,12 @@ export interface StudySkill {
   target: Probe[];
   /** What guards the other skills during the search. */
   control: Probe[];
+  /**
+   * More probes of the skill in the model's own mix of right and wrong answers (a natural sample),
+   * added to the targets of the arms that take them (StudyArm.guard): the answers a search must
+   * keep, next to the failures it should fix. Optional.
+   */
+  guard?: Probe[];
   /** Probes the search never sees, per group (fresh may be empty: the skill has no fresh prompts). */
   heldout: Probe[];
   fresh: Probe[];
@@ -36,10 +42,12 @@ export interface StudySkill {
 export interface StudyArm {
   name: string;
   strategy: Strategy;
-  /** The search configuration; `seed` is set per run. */
-  config: Omit<SearchConfig, 'seed'>;
+  /** The search configuration, or one per skill (e.g. the skill's pass rate); `seed` is set per run. */
+  config: Omit<SearchConfig, 'seed'> | ((skill: StudySkill) => Omit<SearchConfig, 'seed'>);
   /** The strategy draws nothing from the seed: one run stands for every seed. */
   seedless?: boolean;
+  /** Search on the skill's guard probes too (StudySkill.guard). */
+  guard?: boolean;
 }
 
 export interface StudyOptions {
@@ -138,8 +146,10 @@ export async function runStudy(model: Model, skills: readonly StudySkill[], arms
     };
     // null counts per (space, size): K random patches of that size (an empty patch changes nothing)
     const nulls = new Map<string, Map<StudyGroup, ChangeCounts>[]>();
+    const configOf = (arm: StudyArm) => (typeof arm.config === 'function' ? arm.config(skill) : arm.config);
     const nullOf = (arm: StudyArm, size: number) => {
-      const space = { layers: arm.config.layers, projs: arm.config.projs, granularity: arm.config.granularity };
+      const { layers, projs, granularity } = configOf(arm);
+      const space = { layers, projs, granularity };
       const key = JSON.stringify([space, size]);
       let n = nulls.get(key);
       if (!n) {
@@ -157,10 +167,10 @@ export async function runStudy(model: Model, skills: readonly StudySkill[], arms
         say(`${skill.name} / ${arm.name} / seed ${seed}: searching`);
         const r = await runSearch({
           model,
-          target: skill.target.map((probe) => ({ probe, domain: skill.name })),
+          target: [...skill.target, ...(arm.guard ? skill.guard ?? [] : [])].map((probe) => ({ probe, domain: skill.name })),
           control: skill.control,
           strategy: arm.strategy,
-          config: { ...arm.config, seed },
+          config: { ...configOf(arm), seed },
           workers: opts.workers,
         });
         const own = counts(r.flips);

@@ -21,6 +21,7 @@ export default defineStrategy({
     'per-step': { type: 'number', default: 4, help: 'most flips accepted per step (each re-verified on top of the ones accepted before it)' },
     screen: { type: 'boolean', default: true, help: 'score targets first; only candidates that could pass see the controls' },
     'max-flips': { type: 'number', default: 64, help: 'stop after this many accepted flips' },
+    'validation-net': { type: 'number', default: 0, help: 'with validation probes: the fewest validation answers a flip must fix beyond those it breaks (teacher-forced); 1 asks every flip for a fix it was not chosen on' },
   },
   async run(ctx) {
     const o = ctx.options;
@@ -28,7 +29,9 @@ export default defineStrategy({
       if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`strategy guided: ${k} must be a positive integer, got ${v}`);
     }
     const space = ctx.space;
-    const passes = (e: Evaluation) => !e.screenedOut && e.fitness > ctx.minGain && (e.validation === undefined || e.validation.fitness > ctx.minGain);
+    if (!Number.isInteger(o['validation-net'])) throw new RangeError(`strategy guided: validation-net must be an integer, got ${o['validation-net']}`);
+    const passes = (e: Evaluation) => !e.screenedOut && e.fitness > ctx.minGain &&
+      (e.validation === undefined || (e.validation.fitness > ctx.minGain && e.validation.fixed - e.validation.broken >= o['validation-net']));
     const byFitness = (evals: Evaluation[]) => evals.map((e, k) => ({ e, k })).filter((x) => passes(x.e)).sort((a, b) => b.e.fitness - a.e.fitness || a.k - b.k).map((x) => x.e);
     for (const iteration of ctx.steps()) {
       if (ctx.accepted.length >= o['max-flips']) break;
