@@ -75,7 +75,7 @@ describe('bankai search', () => {
     // the same search again refuses to overwrite the log silently
     const again = bankai('search', ...common, '--out', out);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/holds an earlier search; pass --resume/);
+    expect(again.stderr).toMatch(/exists; pass --overwrite to replace it .*or --resume/);
   });
 
   it('resumes a killed search to the same patch an uninterrupted one gives', async () => {
@@ -220,21 +220,28 @@ describe('bankai search', () => {
     }
   });
 
-  it('bankai demo (the README main job) runs its search on the tiny model and writes the patch', () => {
+  it('bankai demo (the README main job) runs its search on the tiny model, writes the patch, and --json prints the search report', async () => {
     const out = join(dir, 'demo', 'addition.json');
-    const r = bankai('demo', '--iters', '2', '--out', out);
-    expect(r.code).toBe(0);
-    expect(existsSync(out)).toBe(true);
-    expect(r.stdout).toMatch(/bankai demo: fix "addition"/);
+    const r = bankai('demo', '--iters', '2', '--out', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout); // one JSON object, nothing else on stdout
+    expect(j.demo).toMatchObject({ model: 'tiny', skill: 'addition' });
+    expect(j.demo.search.slice(0, 2)).toEqual(['bankai', 'search']);
     // the default search: gradient-guided, competitor metric, validation targets held back
-    const m = /^(\d+) flips accepted .* \(\d+ candidate evaluations, \d+ backward passes in [\d.]+ s\)/m.exec(r.stdout);
-    expect(m, r.stdout).not.toBeNull();
-    const manifest = JSON.parse(readFileSync(out, 'utf8')) as { flips: unknown[]; provenance: { strategy: string; metric: string } };
-    expect(manifest.flips).toHaveLength(Number(m![1]));
+    expect(j).toMatchObject({ strategy: 'guided', out });
+    expect(j.result.backwards).toBeGreaterThan(0);
+    const manifest = JSON.parse(readFileSync(out, 'utf8')) as { flips: { tensor: string; row: number }[]; provenance: { strategy: string; metric: string } };
+    expect(j.result.flips.map((f: { tensor: string; row: number }) => [f.tensor, f.row])).toEqual(manifest.flips.map((f) => [f.tensor, f.row]));
     expect(manifest.flips.length).toBeGreaterThan(0); // the first ranked step already finds flips
     expect(manifest.provenance).toMatchObject({ strategy: 'guided', metric: 'competitor' });
-    expect(r.stdout).toMatch(/== held-out probes/);
-  });
+    expect(Object.keys(j.groups)).toEqual(['target', 'heldout', 'control', 'heldoutControl']);
+    expect(j.groups.heldout.null.patches).toBe(20);
+    // the text run prints its command line first; an existing --out is refused (--overwrite replaces it)
+    const again = bankai('demo', '--iters', '2', '--out', out);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toMatch(/^bankai demo: fix "addition" on the shipped tiny 1-bit model \(bankai search --model /);
+    expect(again.stderr).toMatch(/exists; pass --overwrite to replace it/);
+  }, 300_000); // about a minute on an idle 2-core machine; a loaded one takes 2-3
 
   it('explains bad input in one line', () => {
     const cases: [string[], RegExp][] = [

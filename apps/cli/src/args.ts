@@ -93,13 +93,20 @@ export function requireFlag(command: string, flags: Flags, name: string): string
   return v;
 }
 
-/** A positive integer flag, or a CliError naming it. */
-export function positiveInt(command: string, flags: Flags, name: string): number {
+/** An integer flag >= `min`, or a CliError naming the flag, the bound and the value: the one
+ *  integer check of every command. `note` says what the bound means ("0: no null"). */
+export function intFlag(command: string, flags: Flags, name: string, min: number, note?: string): number {
   const v = flags[name];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new CliError(`bankai ${command}: --${name} must be a positive integer, got ${String(v)}.`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    const what = min === 1 ? 'a positive integer' : `an integer >= ${min}`;
+    throw new CliError(`bankai ${command}: --${name} must be ${what}${note ? ` (${note})` : ''}, got ${String(v)}.`);
   }
   return v;
+}
+
+/** A positive integer flag (intFlag with min 1). */
+export function positiveInt(command: string, flags: Flags, name: string): number {
+  return intFlag(command, flags, name, 1);
 }
 
 /** What a --model flag takes, for messages: "pass the path of ...". */

@@ -1,42 +1,25 @@
 // The `bankai` commands: each is a spec (flags, help) and a run function. Files and processes
 // stay here, at the edge; the packages below take ByteSources and engine handles.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GGML_TYPE, ggmlTypeInfo, readGguf, type GgufFile } from '@bankai/gguf';
 import { fileSource, sha256File } from '@bankai/gguf/node';
-import { Model, logSoftmaxRows, readModelConfig } from '@bankai/model';
-
-export { sha256File };
+import { logSoftmaxRows, readModelConfig } from '@bankai/model';
 import { presetOptions, PRESETS, validateQwen3Options, type PresetName, type WeightFormat } from '@bankai/model-gen';
 import { writeQwen3File } from '@bankai/model-gen/node';
-import { CliError, GGUF_FILE, checkInputFile, positiveInt, requireFlag, requireInputFile, type CommandSpec, type Flags } from './args.js';
+import { CliError, GGUF_FILE, positiveInt, requireFlag, requireInputFile } from './args.js';
 import { demo } from './demo.js';
 import { experiments, report } from './experiment-commands.js';
 import { audit, evaluate, probesFresh } from './probe-commands.js';
 import { patchCommands } from './patch-commands.js';
 import { search, stackCompare } from './search-commands.js';
 import { serve } from './serve-command.js';
+import { jsonFlag, modelFlag, openModel, type Command } from './shared.js';
 
-export interface Command extends CommandSpec {
-  /** A flag the first argument fills when it is not a flag (`bankai report LOG` is `bankai report --log LOG`). */
-  positional?: string;
-  run(flags: Flags, out: (s: string) => void): Promise<void>;
-}
+export { openModel, sha256File, type Command };
 
-const modelFlag = { type: 'string', value: 'FILE', help: 'a Qwen3 GGUF file (Q1_0 1-bit, or F32/F16 weights)' } as const;
-const jsonFlag = { type: 'boolean', help: 'print one JSON object instead of text' } as const;
-
-export async function openModel(path: string, opts: { maxContext?: number; flag?: string } = {}): Promise<Model> {
-  checkInputFile(path, opts.flag ?? 'model', GGUF_FILE);
-  const src = await fileSource(path);
-  try {
-    return await Model.load(src, { maxContext: opts.maxContext });
-  } finally {
-    await src.close();
-  }
-}
-
+const statIsDir = (path: string): boolean => statSync(path).isDirectory();
 
 // ---- info --------------------------------------------------------------------------------------
 
@@ -206,7 +189,7 @@ const tokenize: Command = {
 
 const genModel: Command = {
   summary: 'write a Qwen3 GGUF with random 1-bit weights (test and benchmark models)',
-  usage: 'bankai gen-model --preset NAME --out FILE [--weights q1_0|f32|f16] [--seed N] [--layers N] [--vocab N] [--tied] [--json]',
+  usage: 'bankai gen-model --preset NAME --out FILE [--weights q1_0|f32|f16] [--seed N] [--layers N] [--vocab N] [--tied] [--overwrite] [--json]',
   flags: {
     preset: { type: 'string', value: 'NAME', help: `shape preset: ${Object.keys(PRESETS).join(', ')}`, default: 'small' },
     out: { type: 'string', value: 'FILE', help: 'output GGUF path (written to a temp file, then renamed)' },
@@ -215,6 +198,7 @@ const genModel: Command = {
     layers: { type: 'number', value: 'N', help: 'override the number of layers' },
     vocab: { type: 'number', value: 'N', help: 'override the vocabulary size' },
     tied: { type: 'boolean', help: 'tie the output head to token_embd (override the preset)' },
+    overwrite: { type: 'boolean', help: 'replace an existing --out file' },
     json: jsonFlag,
   },
   async run(flags, out) {
@@ -223,6 +207,7 @@ const genModel: Command = {
     const weights = flags.weights as string;
     if (!['q1_0', 'f32', 'f16'].includes(weights)) throw new CliError(`bankai gen-model: --weights must be q1_0, f32 or f16, got "${weights}".`);
     const dest = requireFlag('gen-model', flags, 'out');
+    if (existsSync(dest) && !statIsDir(dest) && flags.overwrite !== true) throw new CliError(`bankai gen-model: ${dest} exists; pass --overwrite to replace it.`);
     const o = presetOptions(preset as PresetName, {
       seed: flags.seed as number,
       weights: weights as WeightFormat,

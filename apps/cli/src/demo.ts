@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHIPPED_MODEL_NAMES, shippedModel, shippedProbeSpec, type ShippedModelName, type SkillName } from '@bankai/probes';
 import { CliError, parseFlags, type Flags } from './args.js';
-import type { Command } from './commands.js';
-import { search } from './search-commands.js';
+import { jsonFlag, type Command } from './shared.js';
+import { runSearchCommand, search } from './search-commands.js';
 
 /** The demo's target skill and its defaults (sized for about a minute on one or two cores). */
 const DEMO = { skill: 'addition', iters: '40', layers: 'all', projs: 'gate,up,down' };
 
 export const demo: Command = {
   summary: 'the main job: search a patch on the shipped tiny 1-bit model and show fixed / broken prompts',
-  usage: 'bankai demo [--model tiny|small] [--skill NAME] [--iters N] [--workers N] [--seed N] [--out PATCH.json]',
+  usage: 'bankai demo [--model tiny|small] [--skill NAME] [--iters N] [--workers N] [--seed N] [--out PATCH.json] [--overwrite] [--json]',
   flags: {
     model: { type: 'string', value: 'NAME', help: `the shipped model: ${SHIPPED_MODEL_NAMES.join(' or ')} (bankai-small: 8 layers x 256, about 10x slower)`, default: 'tiny' },
     skill: { type: 'string', value: 'NAME', help: 'the model\'s skill to fix (its SEARCH probes; its HELDOUT probes are held out)', default: DEMO.skill },
@@ -24,6 +24,8 @@ export const demo: Command = {
     workers: { type: 'number', value: 'N', help: 'evaluator threads', default: search.flags.workers!.default },
     seed: { type: 'number', value: 'N', help: 'random seed', default: 1 },
     out: { type: 'string', value: 'PATCH.json', help: 'where to write the patch (default: a new temporary folder)' },
+    overwrite: { type: 'boolean', help: 'replace an existing --out patch and its checkpoint log' },
+    json: { ...jsonFlag, help: 'print one JSON object (the demo\'s search command line, the search result and the final tables) instead of text' },
   },
   details: 'Equivalent to `bankai search` with --target SKILL#SKILL_SEARCH, --heldout SKILL#SKILL_HELDOUT, --control\n' +
     'SKILL#SKILL_CONTROL and OTHER#OTHER_SEARCH, and --heldout-control OTHER#OTHER_HELDOUT for every other skill.',
@@ -52,8 +54,11 @@ export const demo: Command = {
       // everything else as `bankai search` defaults it (the gradient-guided strategy)
       '--iters', String(flags.iters), '--layers', DEMO.layers, '--projs', DEMO.projs,
       '--workers', String(flags.workers), '--seed', String(flags.seed), '--out', outPath,
+      ...(flags.overwrite === true ? ['--overwrite'] : []),
     ];
-    out(`bankai demo: fix "${skill}" on the shipped ${name} 1-bit model (bankai search ${argv.join(' ')})\n`);
-    await search.run(parseFlags('search', search, argv), out);
+    const json = flags.json === true;
+    if (!json) out(`bankai demo: fix "${skill}" on the shipped ${name} 1-bit model (bankai search ${argv.join(' ')})\n`);
+    const report = await runSearchCommand(parseFlags('search', search, argv), json ? () => {} : out);
+    if (json) out(JSON.stringify({ demo: { model: name, skill, search: ['bankai', 'search', ...argv] }, ...report }));
   },
 };

@@ -15,14 +15,14 @@ import { baseShapes, bitsFlipped } from '@bankai/patch-format';
 import { readPatchFile } from '@bankai/patch-format/node';
 import { shippedModel, SHIPPED_MODEL_NAMES } from '@bankai/probes';
 import { readCheckpoint } from '@bankai/search/node';
-import { CliError, GGUF_FILE, checkInputFile, requireFlag } from './args.js';
-import type { Command } from './commands.js';
+import { CliError, GGUF_FILE, checkInputFile, positiveInt, requireFlag } from './args.js';
+import { jsonFlag, type Command } from './shared.js';
 
 const list = (v: unknown): string[] => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
 
 export const experiments: Command = {
   summary: 'the upstream paper\'s findings re-measured over seeds: bootstrap CIs, random-patch nulls, verdicts; DIR/results.json and DIR/report.html',
-  usage: 'bankai experiments [--model tiny|small|FILE] [--probes FILE...] [--only NAME,...] [--seeds N] [--quick] [--workers N] --out DIR',
+  usage: 'bankai experiments [--model tiny|small|FILE] [--probes FILE...] [--only NAME,...] [--seeds N] [--quick] [--workers N] --out DIR [--json]',
   flags: {
     model: { type: 'string', value: 'tiny|small|FILE', help: 'a shipped model by name, or a Qwen3 1-bit GGUF (then --probes)', default: 'tiny' },
     probes: { type: 'list', value: 'FILE', help: 'probe files with <SKILL>_SEARCH, _CONTROL, _HELDOUT (and _TRAIN) sets (repeatable; default: the shipped model\'s)' },
@@ -33,6 +33,7 @@ export const experiments: Command = {
     quick: { type: 'boolean', help: 'small sizes (3 seeds, 4 search steps, few probes and rows): a few minutes on the tiny model; what CI runs' },
     workers: { type: 'number', value: 'N', help: 'evaluator threads (results are the same for any count)', default: Math.max(1, Math.min(2, cpus().length)) },
     out: { type: 'string', value: 'DIR', help: 'results folder: experiments/NAME.json as each finishes (a rerun skips them), results.json, report.html' },
+    json: { ...jsonFlag, help: 'print one JSON object (what results.json holds, with the files written and the experiments kept from an earlier run) instead of text' },
   },
   details: 'Each experiment\'s result is written atomically to DIR/experiments/NAME.json as it completes; a rerun with the\n' +
     'same model, skill, sizes and seeds keeps it. results.json (schema bankai-experiments/1) and report.html (one\n' +
@@ -47,8 +48,7 @@ export const experiments: Command = {
       if (e instanceof ExperimentOptionError) throw new CliError(`bankai experiments: --only: ${e.message}.`);
       throw e;
     }
-    const workers = flags.workers as number;
-    if (!Number.isInteger(workers) || workers < 1) throw new CliError(`bankai experiments: --workers must be a positive integer, got ${workers}.`);
+    const workers = positiveInt('experiments', flags, 'workers');
     let sizes;
     try {
       sizes = defaultSizes({ quick: flags.quick === true, seeds: flags.seeds as number | undefined, workers });
@@ -73,7 +73,8 @@ export const experiments: Command = {
     } finally {
       await src.close();
     }
-    out(`bankai experiments: ${modelPath} (sha256 ${sha256.slice(0, 12)}...), skill ${skill}, seeds ${sizes.seeds.join(',')}${flags.quick ? ', --quick' : ''}, ${workers} worker(s) -> ${dir}`);
+    const json = flags.json === true;
+    if (!json) out(`bankai experiments: ${modelPath} (sha256 ${sha256.slice(0, 12)}...), skill ${skill}, seeds ${sizes.seeds.join(',')}${flags.quick ? ', --quick' : ''}, ${workers} worker(s) -> ${dir}`);
     let r;
     try {
       const stackWith = typeof flags['stack-with'] === 'string' ? flags['stack-with'] : undefined;
@@ -86,6 +87,10 @@ export const experiments: Command = {
       throw e;
     }
     const written = await writeResults({ dir, model: { path: modelPath, sha256 }, seeds: sizes.seeds, quick: flags.quick === true, command: ['bankai', ...process.argv.slice(2)], started });
+    if (json) {
+      out(JSON.stringify({ resultsPath: written.resultsPath, reportPath: written.reportPath, measured: r.results.map((x) => x.name).filter((n) => !r.skipped.includes(n)), kept: r.skipped, ...written.results }));
+      return;
+    }
     out('');
     out(formatVerdictTable(r.results));
     out('');
@@ -96,17 +101,20 @@ export const experiments: Command = {
 
 export const report: Command = {
   summary: 'a search\'s own HTML page from its checkpoint log: fitness and flips over steps, flips per layer and projection, before/after with the null',
-  usage: 'bankai report PATCH.json.log.jsonl --out report.html',
+  usage: 'bankai report PATCH.json.log.jsonl --out report.html [--overwrite] [--json]',
   positional: 'log',
   flags: {
     log: { type: 'string', value: 'FILE', help: 'the checkpoint log bankai search wrote beside its patch (PATCH.json.log.jsonl); also the first argument' },
     out: { type: 'string', value: 'FILE.html', help: 'the page to write (one self-contained HTML file)' },
+    overwrite: { type: 'boolean', help: 'replace an existing --out page' },
+    json: { ...jsonFlag, help: 'print one JSON object (the page\'s path and the log\'s summary it draws) instead of text' },
   },
   details: 'The patch beside the log (the log\'s name without .log.jsonl), when it is there, adds its size and real bits flipped.',
   async run(flags, out) {
     const log = requireFlag('report', flags, 'log');
     const dest = requireFlag('report', flags, 'out');
     checkInputFile(log, 'log', 'a search checkpoint log (PATCH.json.log.jsonl)');
+    if (existsSync(dest) && !statSync(dest).isDirectory() && flags.overwrite !== true) throw new CliError(`bankai report: ${dest} exists; pass --overwrite to replace it.`);
     const records = readCheckpoint(log);
     let summary;
     try {
@@ -123,7 +131,11 @@ export const report: Command = {
     }
     const html = await renderSearchReport(summary, { log, patch });
     if (!existsSync(dirname(resolve(dest)))) throw new CliError(`bankai report: --out ${dest}: the folder ${dirname(resolve(dest))} does not exist; create it first.`);
-    await writeFileAtomic(dest, html, { overwrite: true });
+    await writeFileAtomic(dest, html, { overwrite: flags.overwrite === true });
+    if (flags.json === true) {
+      out(JSON.stringify({ out: dest, log, ...(patch ? { patch } : {}), summary }));
+      return;
+    }
     out(`wrote ${dest}: ${summary.steps.length} steps, ${summary.flips.length} flips, ${summary.evaluations.length} before/after tables`);
   },
 };

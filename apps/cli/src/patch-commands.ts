@@ -34,7 +34,7 @@ import {
 } from '@bankai/patch-format';
 import { bakePatchFile, readPatchFile, sha256File, writeFileAtomic, writePatchFile, type PatchFileFormat } from '@bankai/patch-format/node';
 import { CliError, GGUF_FILE, PATCH_FILE, checkInputFile, positiveInt, requireFlag, requireInputFile, type Flags } from './args.js';
-import type { Command } from './commands.js';
+import { jsonFlag, type Command } from './shared.js';
 
 const TOOL_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -46,7 +46,7 @@ const flag = {
   force: { type: 'boolean', help: 'go on when the patch fingerprint (base sha256 / shapes) does not match the model, or its signature does not hold (loudly); flips outside the model are never forced' },
   'require-signature': { type: 'boolean', help: 'refuse a patch without a valid signature (--force does not override this)' },
   'trusted-key': { type: 'list', value: 'HEX', help: 'an ed25519 public key (64 hex digits) whose signatures you accept; a patch signed by another key is refused (repeatable)' },
-  json: { type: 'boolean', help: 'print one JSON object instead of text' },
+  json: jsonFlag,
 } as const;
 
 // ---- shared helpers ---------------------------------------------------------------------------
@@ -294,9 +294,9 @@ const patchStack: Command = {
 
 const patchDiff: Command = {
   summary: 'the patch that turns one GGUF into another of the same shapes (row, group and bit flips)',
-  usage: 'bankai patch-diff --base FILE --patched FILE --out FILE [--name TEXT] [--max-flips N] [--overwrite] [--json]',
+  usage: 'bankai patch-diff --model FILE --patched FILE --out FILE [--name TEXT] [--max-flips N] [--overwrite] [--json]',
   flags: {
-    base: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model', aliases: ['model'] },
+    model: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model (--base: its old name)', aliases: ['base'] },
     patched: { type: 'string', value: 'FILE', help: 'the patched GGUF (same tensors and shapes; only sign bits may differ)' },
     out: { ...flag.out, help: 'the patch to write (.json manifest or .bkp binary)' },
     name: { type: 'string', value: 'TEXT', help: 'name of the patch' },
@@ -305,11 +305,10 @@ const patchDiff: Command = {
     json: flag.json,
   },
   async run(flags, out) {
-    const basePath = requireFile('patch-diff', flags, 'base');
+    const basePath = requireFile('patch-diff', flags, 'model');
     const patchedPath = requireFile('patch-diff', flags, 'patched');
     const dest = requireFlag('patch-diff', flags, 'out');
-    const maxFlips = flags['max-flips'] as number;
-    if (!Number.isInteger(maxFlips) || maxFlips <= 0) throw new CliError(`bankai patch-diff: --max-flips must be a positive integer, got ${maxFlips}.`);
+    const maxFlips = positiveInt('patch-diff', flags, 'max-flips');
     const a = await fileSource(basePath);
     const b = await fileSource(patchedPath);
     let diff;
@@ -340,15 +339,15 @@ const patchDiff: Command = {
 
 const patchVerify: Command = {
   summary: 'check that a patched GGUF is its base with exactly the patch applied (Hamming distance and flips)',
-  usage: 'bankai patch-verify --base FILE --patched FILE --patch FILE [--json]',
+  usage: 'bankai patch-verify --model FILE --patched FILE --patch FILE [--json]',
   flags: {
-    base: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model', aliases: ['model'] },
+    model: { type: 'string', value: 'FILE', help: 'the unpatched GGUF model (--base: its old name)', aliases: ['base'] },
     patched: { type: 'string', value: 'FILE', help: 'the patched GGUF to check' },
     patch: flag.patch,
     json: flag.json,
   },
   async run(flags, out) {
-    const basePath = requireFile('patch-verify', flags, 'base');
+    const basePath = requireFile('patch-verify', flags, 'model');
     const patchedPath = requireFile('patch-verify', flags, 'patched');
     const patchPath = requireFile('patch-verify', flags, 'patch');
     const baseShape = await readModelShape(basePath);

@@ -22,15 +22,14 @@ import {
 } from '@bankai/probes';
 import { combinedSha256, readProbeFile, writeProbeFile, type LoadedProbes } from '@bankai/probes/node';
 import { DEFAULT_NULL_PATCHES, NullSpaceError, evaluateManifest, nullSpaceOf, type NullSummary, type PatchEvaluation } from '@bankai/search';
-import { CliError, GGUF_FILE, PATCH_FILE, checkInputFile, positiveInt, requireFlag, type Flags } from './args.js';
-import { openModel, sha256File, type Command } from './commands.js';
+import { CliError, GGUF_FILE, PATCH_FILE, checkInputFile, intFlag, positiveInt, requireFlag, type Flags } from './args.js';
+import { jsonFlag, modelOrTinyFlag, openModel, sha256File, type Command } from './shared.js';
 
 
-const modelFlag = { type: 'string', value: 'FILE', help: 'a Qwen3 GGUF file (default: the shipped tiny model)' } as const;
+const modelFlag = modelOrTinyFlag;
 const probesHelp = 'a probe JSON file, optionally with sets: FILE#SET or FILE#SET1,SET2 (repeatable)';
 const maxTokensFlag = { type: 'number', value: 'N', help: 'most tokens of greedy generation per probe (it also stops at the newline)', default: DEFAULT_MAX_TOKENS } as const;
 const ignoreCaseFlag = { type: 'boolean', help: 'match greedy answers case-insensitively (default: case-sensitive)' } as const;
-const jsonFlag = { type: 'boolean', help: 'print one JSON object instead of tables' } as const;
 
 export async function modelPathOf(command: string, flags: Flags): Promise<string> {
   if (typeof flags.model === 'string') return checkInputFile(flags.model, 'model', GGUF_FILE);
@@ -262,11 +261,7 @@ export const nullFlags = {
 
 /** --null K and --null-seed N, checked. */
 export function nullFlagsOf(command: string, flags: Flags): { patches: number; seed: number } {
-  const patches = flags.null as number;
-  const seed = flags['null-seed'] as number;
-  if (!Number.isInteger(patches) || patches < 0) throw new CliError(`bankai ${command}: --null must be an integer >= 0 (0: no null), got ${patches}.`);
-  if (!Number.isInteger(seed) || seed < 0) throw new CliError(`bankai ${command}: --null-seed must be an integer >= 0, got ${seed}.`);
-  return { patches, seed };
+  return { patches: intFlag(command, flags, 'null', 0, '0: no null'), seed: intFlag(command, flags, 'null-seed', 0) };
 }
 
 export const evaluate: Command = {
@@ -275,7 +270,7 @@ export const evaluate: Command = {
   flags: {
     model: modelFlag,
     patch: { type: 'string', value: 'PATCH', help: 'a patch file (.json manifest or upstream, or .bkp)' },
-    probes: { type: 'list', value: 'FILE[#SETS]', help: `target probes: ${probesHelp}`, aliases: ['target'] },
+    probes: { type: 'list', value: 'FILE[#SETS]', help: `target probes (--target, as bankai search calls them): ${probesHelp}`, aliases: ['target'] },
     heldout: { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes, reported separately (repeatable)' },
     ...nullFlags,
     metric: { type: 'string', value: 'NAME', help: 'gap metric: seq_logprob (answer vs distractor, whole answers) or token_gap (first token, legacy)', default: 'seq_logprob' },
@@ -367,8 +362,7 @@ export const probesFresh: Command = {
     if (!(SKILLS as readonly string[]).includes(skill)) throw new CliError(`bankai probes fresh: --skill must be one of ${SKILLS.join(', ')}, got "${skill}".`);
     const outPath = requireFlag('probes fresh', flags, 'out');
     const n = positiveInt('probes fresh', flags, 'n');
-    const seed = flags.seed as number;
-    if (!Number.isInteger(seed) || seed < 0) throw new CliError(`bankai probes fresh: --seed must be an integer >= 0, got ${seed}.`);
+    const seed = intFlag('probes fresh', flags, 'seed', 0);
     const how = String(flags.distractors);
     if (how !== 'model' && how !== 'rule') throw new CliError(`bankai probes fresh: --distractors must be model or rule, got "${how}".`);
     if (existsSync(outPath) && flags.overwrite !== true) throw new CliError(`bankai probes fresh: ${outPath} exists; pass --overwrite to replace it.`);

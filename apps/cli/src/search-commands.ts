@@ -13,22 +13,21 @@ import { createManifest, type PatchManifest } from '@bankai/patch-format';
 import { writePatchFile } from '@bankai/patch-format/node';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
-  estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, loadStrategy, OBJECTIVES, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, samplePassRate, StrategyError,
+  estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, OBJECTIVES, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, samplePassRate, StrategyError,
   type Aggregate, type CheckpointRecord, type Objective, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type StackSearchId,
   type StackStudyResult, type Strategy,
 } from '@bankai/search';
 import { checkpointPath, fileCheckpoint, readCheckpoint } from '@bankai/search/node';
-import { CliError, requireFlag, type Flags } from './args.js';
-import { openModel, sha256File, type Command } from './commands.js';
+import { CliError, intFlag, requireFlag, type Flags } from './args.js';
+import { jsonFlag, modelOrTinyFlag, openModel, sha256File, type Command } from './shared.js';
+import { loadCliStrategy } from './strategies.js';
 import { evalGroupView, metricOf, modelPathOf, nullFlags, nullFlagsOf, printGroup, printNull, probesOf, readProbeSpecs, type EvalGroup } from './probe-commands.js';
 
-// built-in strategy packages are dependencies of the CLI: resolve them from here
-const importHere = (spec: string): Promise<unknown> => import(spec);
 
 const TOOL_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const searchFlags = {
-  model: { type: 'string', value: 'FILE', help: 'a Qwen3 1-bit GGUF (default: the shipped tiny model)' },
+  model: modelOrTinyFlag,
   target: { type: 'list', value: 'FILE[#SETS]', help: 'target probes to improve (repeatable; each file/selection is one domain)' },
   control: { type: 'list', value: 'FILE[#SETS]', help: 'control probes that must not degrade (repeatable; cover every skill you care about)' },
   heldout: { type: 'list', value: 'FILE[#SETS]', help: 'held-out target probes for the final before/after table (never seen by the search)' },
@@ -185,11 +184,7 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
   } catch (e) {
     throw new CliError(`bankai ${command}: ${(e as Error).message}`);
   }
-  const int = (name: string, min: number) => {
-    const v = flags[name] as number;
-    if (!Number.isInteger(v) || v < min) throw new CliError(`bankai ${command}: --${name} must be an integer >= ${min}, got ${v}.`);
-    return v;
-  };
+  const int = (name: string, min: number) => intFlag(command, flags, name, min);
   const sha256 = await sha256File(modelPath);
   return {
     model, modelPath, sha256, target, control, heldout, heldoutControl,
@@ -231,12 +226,9 @@ async function dryRun(flags: Flags, strategy: Strategy, options: Record<string, 
     throw new CliError(`bankai search: ${(e as Error).message}`);
   }
   for (const l of layers) if (!(Number.isInteger(l) && l >= 0 && l < config.nLayer)) throw new CliError(`bankai search: --layers: layer ${l} is outside 0..${config.nLayer - 1}.`);
-  const workers = flags.workers as number;
-  if (!Number.isInteger(workers) || workers < 1) throw new CliError(`bankai search: --workers must be an integer >= 1, got ${workers}.`);
-  const iterations = flags.iters as number;
-  if (!Number.isInteger(iterations) || iterations < 1) throw new CliError(`bankai search: --iters must be an integer >= 1, got ${iterations}.`);
-  const cacheMb = flags['layer-cache-mb'] as number;
-  if (!Number.isInteger(cacheMb) || cacheMb < 0) throw new CliError(`bankai search: --layer-cache-mb must be an integer >= 0, got ${cacheMb}.`);
+  const workers = intFlag('search', flags, 'workers', 1);
+  const iterations = intFlag('search', flags, 'iters', 1);
+  const cacheMb = intFlag('search', flags, 'layer-cache-mb', 0);
   let resolved: Record<string, unknown>;
   try {
     resolved = resolveOptions(strategy, options);
@@ -252,6 +244,14 @@ async function dryRun(flags: Flags, strategy: Strategy, options: Record<string, 
     evaluationsPerStep: perStep, firstOrder: ['guided', 'joint', 'evolution'].includes(strategy.name),
     ownAnswers: flags['own-answers'] as boolean, layerCacheBytes: cacheMb * 2 ** 20,
   });
+  if (flags.json === true) {
+    out(JSON.stringify({
+      dryRun: true, model: modelPath, strategy: strategy.name, iterations, evaluationsPerStep: perStep, layers, workers, metric,
+      shape: { layers: config.nLayer, nEmbd: config.nEmbd, nFf: config.nFf, vocab: config.vocabSize },
+      estimate: est,
+    }));
+    return;
+  }
   out(`dry run: ${basename(modelPath)} (${config.nLayer} layers, n_embd ${config.nEmbd}, n_ff ${config.nFf}, vocab ${config.vocabSize}), ${strategy.name}, ${iterations} steps of ${perStep} evaluations, layers ${layers.join(',')}, ${workers} worker(s), metric ${metric}`);
   for (const line of formatSearchEstimate(est, est.calibration)) out(line);
 }
@@ -304,89 +304,128 @@ function evalTable(s: SearchSetup, flips: PatchManifest['flips'], name: EvalGrou
   return evalGroupView(name, loaded, evaluatePatch(s.model, flips, probes, { metric: s.config.metric, maxTokens, null: nullOpts }));
 }
 
-export const search: Command = {
-  summary: 'search a sparse XOR patch: improve target probes while control probes guard the other skills',
-  usage: 'bankai search [--model FILE] --target FILE[#SETS]... [--control FILE[#SETS]...] [--heldout ...] [--strategy greedy] [--null K] --out PATCH.json',
-  flags: {
-    ...searchFlags,
-    ...nullFlags,
-    'dry-run': { type: 'boolean', help: 'estimate the search\'s time and memory (model shape from the GGUF header, the probes\' tokens, a short engine measurement on this machine) and exit' },
-  },
-  details: 'Every step is appended to PATCH.json.log.jsonl; --resume continues a killed search to the same result.\n' +
-    'Ctrl-C stops after the current step and writes the patch found so far. The final tables put the patch\'s net\n' +
-    '(fixed - broken) next to K random patches of its size from the same space (--null K, 0: none).',
-  async run(flags, out) {
-    const strategy = await loadStrategy(String(flags.strategy), process.cwd(), importHere);
-    if (flags['help-strategy']) {
-      out(strategyHelp(strategy));
-      return;
+/** What `bankai search` found: the search's typed result (without its per-probe arrays) and the
+ *  final before/after tables, each next to its null; `--json` prints it, the text is printed from it. */
+export interface SearchReport {
+  model: string;
+  strategy: string;
+  options: Record<string, string>;
+  out: string;
+  log: string;
+  /** The step a resumed search continued at (absent for a fresh search). */
+  resumedAtStep?: number;
+  result: Pick<SearchResult, 'flips' | 'fitness' | 'initialFitness' | 'targetGain' | 'controlLoss' | 'history' | 'evaluations' | 'backwards' | 'timing' | 'seconds' | 'stoppedEarly'>;
+  /** The final tables in free generation (absent when no flip was accepted). */
+  groups: { target?: EvalGroup; heldout?: EvalGroup; control?: EvalGroup; heldoutControl?: EvalGroup };
+}
+
+/** `bankai search` without its printing: runs the search, writes the patch, and returns the report;
+ *  `say` gets the text lines as they become known (demo and search print them, --json drops them). */
+export async function runSearchCommand(flags: Flags, say: (s: string) => void): Promise<SearchReport> {
+  const strategy = await loadCliStrategy(String(flags.strategy));
+  const outPath = requireFlag('search', flags, 'out');
+  const nullWanted = nullFlagsOf('search', flags);
+  const options = parseOpts(flags);
+  const logPath = checkpointPath(outPath);
+  if (flags.resume !== true && existsSync(outPath) && flags.overwrite !== true) {
+    throw new CliError(`bankai search: ${outPath} exists; pass --overwrite to replace it (and its log), or --resume to continue the search that wrote it.`);
+  }
+  const s = await setupSearch('search', flags);
+  const resume = flags.resume === true ? readCheckpoint(logPath) : [];
+  if (flags.resume === true && resume.length === 0) throw new CliError(`bankai search --resume: no checkpoint log at ${logPath}.`);
+  if (flags.resume !== true && flags.overwrite !== true && existsSync(logPath) && readCheckpoint(logPath).length > 1) {
+    throw new CliError(`bankai search: ${logPath} holds an earlier search; pass --resume to continue it, --overwrite to start over.`);
+  }
+  mkdirSync(dirname(resolve(outPath)), { recursive: true });
+  const sink = fileCheckpoint(logPath, { fresh: flags.resume !== true });
+  const { signal, release: releaseSigint } = stopAfterStepOnSigint();
+  const resumedAtStep = resume.length ? resume.filter((x) => x.type === 'step').length + 1 : undefined;
+  let r: SearchResult;
+  try {
+    say(`searching ${basename(s.modelPath)} with ${strategy.name}: ${s.config.iterations} steps, layers ${s.config.layers.join(',')}, ${s.config.projs.join(',')} ${s.config.granularity}s, ${s.workers} worker(s), seed ${s.config.seed}${resumedAtStep ? `, resuming at step ${resumedAtStep}` : ''}`);
+    r = await searchOnce(s, strategy, options, s.target, { checkpoint: sink, resume, onProgress: progressPrinter(flags.quiet === true), onPhase: phasePrinter(flags.quiet === true), signal });
+  } catch (e) {
+    if (e instanceof StrategyError) throw new CliError(`bankai search: ${e.message}`);
+    throw e;
+  } finally {
+    releaseSigint();
+    sink.close();
+    if (!flags.quiet) process.stderr.write('\n');
+  }
+  const manifest = manifestOf(s, r, strategy, options, basename(outPath).replace(/\.(json|bkp)$/, ''));
+  await writePatchFile(outPath, manifest, { overwrite: true });
+  const report: SearchReport = {
+    model: s.modelPath, strategy: strategy.name, options, out: outPath, log: logPath, ...(resumedAtStep ? { resumedAtStep } : {}),
+    result: {
+      flips: r.flips, fitness: r.fitness, initialFitness: r.initialFitness, targetGain: r.targetGain, controlLoss: r.controlLoss, history: r.history,
+      evaluations: r.evaluations, backwards: r.backwards, timing: r.timing, seconds: r.seconds, stoppedEarly: r.stoppedEarly,
+    },
+    groups: {},
+  };
+  say(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations${r.backwards ? `, ${r.backwards} backward passes in ${r.timing.firstOrder.toFixed(1)} s` : ''}); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
+  const t = r.timing;
+  say(`time: preparation ${t.prepare.toFixed(1)} s, exact evaluations ${t.evaluation.toFixed(1)} s (${t.cacheRefresh.toFixed(1)} s of it recomputing layer caches), first-order rankings ${t.firstOrder.toFixed(1)} s, other ${t.other.toFixed(1)} s`);
+  say(`wrote ${outPath}`);
+  if (r.flips.length === 0) return report;
+  const maxTokens = flags['max-tokens'] as number;
+  // each final table is also appended to the log (an `evaluation` record): `bankai report` reads it
+  const logSink = fileCheckpoint(logPath, { fresh: false });
+  const record = (group: EvaluationGroup, c: EvalGroup) => logSink.append({
+    type: 'evaluation', group, n: c.accuracy.before.n, correctBefore: c.accuracy.before.correct, correctAfter: c.accuracy.after.correct,
+    fixed: c.counts.fixed, broken: c.counts.broken, net: c.net.total,
+    ...(c.null ? { null: { patches: c.null.patches, flips: c.null.flips, medianNet: c.null.medianNet, maxNet: c.null.maxNet, p: c.null.p } } : {}),
+  });
+  try {
+    for (const [name, loaded] of [['probes', s.target], ['heldout', s.heldout]] as const) {
+      if (loaded.length === 0) continue;
+      const c = evalTable(s, manifest.flips, name, loaded, maxTokens, nullWanted);
+      printGroup(c, s.config.metric, say);
+      record(name === 'probes' ? 'target' : 'heldout', c);
+      report.groups[name === 'probes' ? 'target' : 'heldout'] = c;
     }
-    if (flags['dry-run']) return dryRun(flags, strategy, parseOpts(flags), out);
-    const outPath = requireFlag('search', flags, 'out');
-    const nullWanted = nullFlagsOf('search', flags);
-    const options = parseOpts(flags);
-    const s = await setupSearch('search', flags);
-    const logPath = checkpointPath(outPath);
-    const resume = flags.resume === true ? readCheckpoint(logPath) : [];
-    if (flags.resume === true && resume.length === 0) throw new CliError(`bankai search --resume: no checkpoint log at ${logPath}.`);
-    if (flags.resume !== true && existsSync(logPath) && readCheckpoint(logPath).length > 1) {
-      throw new CliError(`bankai search: ${logPath} holds an earlier search; pass --resume to continue it, or delete it to start over.`);
-    }
-    mkdirSync(dirname(resolve(outPath)), { recursive: true });
-    const sink = fileCheckpoint(logPath, { fresh: flags.resume !== true });
-    const { signal, release: releaseSigint } = stopAfterStepOnSigint();
-    let r: SearchResult;
-    try {
-      out(`searching ${basename(s.modelPath)} with ${strategy.name}: ${s.config.iterations} steps, layers ${s.config.layers.join(',')}, ${s.config.projs.join(',')} ${s.config.granularity}s, ${s.workers} worker(s), seed ${s.config.seed}${resume.length ? `, resuming at step ${resume.filter((x) => x.type === 'step').length + 1}` : ''}`);
-      r = await searchOnce(s, strategy, options, s.target, { checkpoint: sink, resume, onProgress: progressPrinter(flags.quiet === true), onPhase: phasePrinter(flags.quiet === true), signal });
-    } catch (e) {
-      if (e instanceof StrategyError) throw new CliError(`bankai search: ${e.message}`);
-      throw e;
-    } finally {
-      releaseSigint();
-      sink.close();
-      if (!flags.quiet) process.stderr.write('\n');
-    }
-    const manifest = manifestOf(s, r, strategy, options, basename(outPath).replace(/\.(json|bkp)$/, ''));
-    await writePatchFile(outPath, manifest, { overwrite: true });
-    out(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations${r.backwards ? `, ${r.backwards} backward passes in ${r.timing.firstOrder.toFixed(1)} s` : ''}); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
-    const t = r.timing;
-    out(`time: preparation ${t.prepare.toFixed(1)} s, exact evaluations ${t.evaluation.toFixed(1)} s (${t.cacheRefresh.toFixed(1)} s of it recomputing layer caches), first-order rankings ${t.firstOrder.toFixed(1)} s, other ${t.other.toFixed(1)} s`);
-    out(`wrote ${outPath}`);
-    if (r.flips.length === 0) return;
-    const maxTokens = flags['max-tokens'] as number;
-    // each final table is also appended to the log (an `evaluation` record): `bankai report` reads it
-    const logSink = fileCheckpoint(logPath, { fresh: false });
-    const record = (group: EvaluationGroup, c: EvalGroup) => logSink.append({
-      type: 'evaluation', group, n: c.accuracy.before.n, correctBefore: c.accuracy.before.correct, correctAfter: c.accuracy.after.correct,
-      fixed: c.counts.fixed, broken: c.counts.broken, net: c.net.total,
-      ...(c.null ? { null: { patches: c.null.patches, flips: c.null.flips, medianNet: c.null.medianNet, maxNet: c.null.maxNet, p: c.null.p } } : {}),
-    });
-    try {
-      for (const [name, loaded] of [['probes', s.target], ['heldout', s.heldout]] as const) {
-        if (loaded.length === 0) continue;
-        const c = evalTable(s, manifest.flips, name, loaded, maxTokens, nullWanted);
-        printGroup(c, s.config.metric, out);
-        record(name === 'probes' ? 'target' : 'heldout', c);
-      }
-    } catch (e) {
-      logSink.close();
-      throw e;
-    }
-    const summary = (title: string, loaded: LoadedProbes[], group: EvaluationGroup) => {
+    const summary = (title: string, loaded: LoadedProbes[], group: 'control' | 'heldout-control') => {
       if (loaded.length === 0) return;
       const c = evalTable(s, manifest.flips, 'probes', loaded, maxTokens, nullWanted);
       record(group, c);
-      out(`\n== ${title}: greedy accuracy ${c.accuracy.before.correct}/${c.accuracy.before.n} -> ${c.accuracy.after.correct}/${c.accuracy.after.n} (fixed ${c.counts.fixed}, broken ${c.counts.broken})`);
-      for (const [k, v] of Object.entries(c.byCategory)) out(`  ${k.padEnd(24)} ${v.before.correct}/${v.before.n} -> ${v.after.correct}/${v.after.n}`);
-      printNull(c, out);
+      report.groups[group === 'control' ? 'control' : 'heldoutControl'] = c;
+      say(`\n== ${title}: greedy accuracy ${c.accuracy.before.correct}/${c.accuracy.before.n} -> ${c.accuracy.after.correct}/${c.accuracy.after.n} (fixed ${c.counts.fixed}, broken ${c.counts.broken})`);
+      for (const [k, v] of Object.entries(c.byCategory)) say(`  ${k.padEnd(24)} ${v.before.correct}/${v.before.n} -> ${v.after.correct}/${v.after.n}`);
+      printNull(c, say);
     };
-    try {
-      summary('control probes (guarded by the search)', s.control, 'control');
-      summary('held-out probes of the other skills (never seen by the search)', s.heldoutControl, 'heldout-control');
-    } finally {
-      logSink.close();
+    summary('control probes (guarded by the search)', s.control, 'control');
+    summary('held-out probes of the other skills (never seen by the search)', s.heldoutControl, 'heldout-control');
+  } finally {
+    logSink.close();
+  }
+  return report;
+}
+
+export const search: Command = {
+  summary: 'search a sparse XOR patch: improve target probes while control probes guard the other skills',
+  usage: 'bankai search [--model FILE] --target FILE[#SETS]... [--control FILE[#SETS]...] [--heldout ...] [--strategy guided] [--null K] --out PATCH.json [--overwrite | --resume] [--json]',
+  flags: {
+    ...searchFlags,
+    ...nullFlags,
+    overwrite: { type: 'boolean', help: 'replace an existing --out patch and its checkpoint log (without it, search refuses to)' },
+    'dry-run': { type: 'boolean', help: 'estimate the search\'s time and memory (model shape from the GGUF header, the probes\' tokens, a short engine measurement on this machine) and exit' },
+    json: { ...jsonFlag, help: 'print one JSON object (the search result and the final tables; with --dry-run the estimate) instead of text' },
+  },
+  details: 'Every step is appended to PATCH.json.log.jsonl; --resume continues a killed search to the same result.\n' +
+    'An existing --out is never replaced silently: --overwrite starts over, --resume continues.\n' +
+    'Ctrl-C stops after the current step and writes the patch found so far. The final tables put the patch\'s net\n' +
+    '(fixed - broken) next to K random patches of its size from the same space (--null K, 0: none).',
+  async run(flags, out) {
+    if (flags['help-strategy']) {
+      out(strategyHelp(await loadCliStrategy(String(flags.strategy))));
+      return;
     }
+    if (flags['dry-run']) {
+      const strategy = await loadCliStrategy(String(flags.strategy));
+      return dryRun(flags, strategy, parseOpts(flags), out);
+    }
+    const json = flags.json === true;
+    const report = await runSearchCommand(flags, json ? () => {} : out);
+    if (json) out(JSON.stringify(report));
   },
 };
 
@@ -405,7 +444,7 @@ export const stackCompare: Command = {
     'heldout-control': { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes of the other skills: each patch\'s collateral fixed / broken, against the null' },
     out: { type: 'string', value: 'DIR', help: 'write each domain\'s patch, the stacked and the joint patch into DIR, with each search\'s checkpoint log (optional)' },
     resume: { type: 'boolean', help: 'continue a killed study from the checkpoint logs in --out DIR (same options)' },
-    json: { type: 'boolean', help: 'print the study\'s result as one JSON object instead of tables' },
+    json: { ...jsonFlag, help: 'print the study\'s result as one JSON object instead of tables' },
   },
   details: 'Each --target is one domain. Per domain its held-out (or target) probes are scored in free generation for its\n' +
     'own patch, the naive XOR stack of all domain patches, and the joint patch, each next to K random patches of\n' +
@@ -414,8 +453,8 @@ export const stackCompare: Command = {
     'flip of the domain patches on that objective: where stacking cancels and which flips conflict.',
   async run(flags, out) {
     if (flags.compare !== true) throw new CliError('bankai stack: pass --compare (patch composition itself is `bankai patch stack`).');
-    const single = await loadStrategy(String(flags.strategy), process.cwd(), importHere);
-    const joint = await loadStrategy(String(flags['joint-strategy']), process.cwd(), importHere);
+    const single = await loadCliStrategy(String(flags.strategy));
+    const joint = await loadCliStrategy(String(flags['joint-strategy']));
     if (flags['help-strategy']) {
       out(`per-domain searches (--strategy, --opt):\n${strategyHelp(single)}\n\njoint patch (--joint-strategy, --joint-opt):\n${strategyHelp(joint)}`);
       return;

@@ -2,8 +2,8 @@
 // The server is @bankai/serve/node's startServer; this file parses flags and prints.
 
 import { startServer, type RunningServer } from '@bankai/serve/node';
-import { CliError, requireFlag } from './args.js';
-import type { Command } from './commands.js';
+import { CliError, positiveInt, requireFlag } from './args.js';
+import type { Command } from './shared.js';
 
 function describe(server: RunningServer): string[] {
   const list = server.app.models();
@@ -46,8 +46,7 @@ export const serve: Command = {
     const apiKey = (flags['api-key'] as string | undefined) ?? process.env.BANKAI_API_KEY;
     const temperature = flags.temperature as number;
     if (!(temperature >= 0 && temperature <= 2)) throw new CliError(`bankai serve: --temperature must be in 0..2, got ${temperature}.`);
-    const maxQueue = flags['max-queue'] as number;
-    if (!(Number.isInteger(maxQueue) && maxQueue >= 1)) throw new CliError(`bankai serve: --max-queue must be a positive integer, got ${maxQueue}.`);
+    const maxQueue = positiveInt('serve', flags, 'max-queue');
     const quiet = flags.quiet === true;
     const server = await startServer({
       model,

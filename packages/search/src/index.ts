@@ -11,7 +11,7 @@ export {
   chooseCacheLayers, DEFAULT_LAYER_CACHE_BYTES, ownAnswers, runSearch, validationSplit,
   type CheckpointRecord, type CheckpointSink, type PhaseEvent, type SearchConfig, type SearchInput, type SearchResult, type SearchTiming,
 } from './search.js';
-export { BUILTIN_STRATEGIES, loadStrategy } from './loader.js';
+export { loadStrategy, type LoadStrategyOptions, type NamedStrategies } from './loader.js';
 export { hillClimb, scaleOrder, scaleSampler, type HillClimbOptions } from './hill-climb.js';
 export { FirstOrderModel, logprobSeed, measureFirstOrder, type FirstOrderAccuracy, type FirstOrderEffects } from './first-order.js';
 export {
