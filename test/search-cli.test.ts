@@ -251,6 +251,10 @@ describe('bankai search', () => {
       [['search', ...common, '--out', join(dir, 'y.json'), '--resume'], /no checkpoint log/],
       [['search', '--strategy', join(dir, 'missing.mjs'), '--help-strategy'], /cannot load strategy/],
       [['search', '--out', join(dir, 'z.json')], /--target FILE\[#SETS\] is required/],
+      [['search', ...common, '--out', join(dir, 'x.json'), '--objective', 'answers'], /--objective must be gap or accuracy, got "answers"/],
+      [['search', ...common, '--out', join(dir, 'x.json'), '--objective', 'accuracy', '--temperature', '0'], /--temperature must be > 0/],
+      [['search', ...common, '--out', join(dir, 'x.json'), '--pass-rate', '1'], /--pass-rate must be a fraction in \(0, 1\)/],
+      [['search', ...common, '--out', join(dir, 'x.json'), '--target', tinyProbeSpec('capital', 'SEARCH'), '--sample', tinyProbeSpec('multiplication', 'TRAIN')], /--sample goes with one --target domain, got 2/],
     ];
     for (const [args, message] of cases) {
       const r = bankai(...args);
