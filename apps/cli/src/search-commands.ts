@@ -13,7 +13,7 @@ import { createManifest, type PatchManifest } from '@bankai/patch-format';
 import { writePatchFile } from '@bankai/patch-format/node';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
-  estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, OBJECTIVES, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, samplePassRate, StrategyError,
+  DEFAULT_MIN_GAIN, estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, OBJECTIVES, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, samplePassRate, StrategyError,
   type Aggregate, type CheckpointRecord, type Objective, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type StackSearchId,
   type StackStudyResult, type Strategy,
 } from '@bankai/search';
@@ -41,7 +41,7 @@ const searchFlags = {
   iters: { type: 'number', value: 'N', help: 'search steps (each evaluates a batch of candidates in parallel)', default: 40 },
   lambda: { type: 'number', value: 'X', help: 'weight of the mean control degradation (hinge) in the fitness', default: 1 },
   aggregate: { type: 'string', value: 'mean|min', help: 'target improvement: mean over probes, or the worst probe', default: 'mean' },
-  'min-gain': { type: 'number', value: 'X', help: 'a flip is accepted only if its fitness gain exceeds this (a cost per flip, in nats)', default: 0.02 },
+  'min-gain': { type: 'number', value: 'X', help: `a flip is accepted only if its fitness gain exceeds this (a cost per flip; default ${DEFAULT_MIN_GAIN.gap} nats of mean gap with --objective gap, ${DEFAULT_MIN_GAIN.accuracy} expected answers with accuracy)` },
   margin: { type: 'number', value: 'X', help: 'target gaps count only up to X nats, so flips go to probes that are wrong or barely right; -1: no cap', default: 2 },
   'control-margin': { type: 'number', value: 'X', help: 'control gaps cost only when they fall below X nats (a safely right answer may move within its lead); -1: every decrease costs', default: -1 },
   objective: { type: 'string', value: 'gap|accuracy', help: 'what the fitness counts: gap (margin-capped gap gains, means over probes) or accuracy (expected right answers: sigmoid(gap / T) summed over probes; --margin and --control-margin do not apply, --min-gain is in answers)', default: 'gap' },
@@ -193,7 +193,7 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
     config: {
       seed: int('seed', 0), iterations: int('iters', 1), layers, projs, granularity,
       metric: metricOf(command, flags), lambda: flags.lambda as number, aggregate,
-      minGain: flags['min-gain'] as number,
+      minGain: (flags['min-gain'] as number | undefined) ?? DEFAULT_MIN_GAIN[flags.objective as Objective] ?? DEFAULT_MIN_GAIN.gap,
       ...((flags.margin as number) >= 0 ? { targetMargin: flags.margin as number } : {}),
       ...((flags['control-margin'] as number) >= 0 ? { controlMargin: flags['control-margin'] as number } : {}),
       ...((flags.validation as number) > 0 ? { validation: flags.validation as number } : {}),

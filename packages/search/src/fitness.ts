@@ -22,6 +22,8 @@ export const OBJECTIVES = ['gap', 'accuracy'] as const;
 export type Objective = (typeof OBJECTIVES)[number];
 /** Default temperature of the accuracy objective, in logits of the gap. */
 export const DEFAULT_TEMPERATURE = 1;
+/** The least fitness gain a flip must bring, per objective: 0.02 of a mean gap (gap), a quarter of an expected answer (accuracy). */
+export const DEFAULT_MIN_GAIN: Readonly<Record<Objective, number>> = { gap: 0.02, accuracy: 0.25 };
 
 export interface FitnessOptions {
   lambda: number;
