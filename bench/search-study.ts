@@ -1,6 +1,7 @@
-// Study (not a test): held-out fixes of the old greedy search and the gradient-guided default on
-// a shipped model (--model tiny, the default, or small), each against a random-patch null of the
-// same size, over several seeds.
+// Study (not a test): held-out fixes of the paper's greedy search, the guided search with the gap
+// objective (the previous default) and with the accuracy objective (the default) on a shipped model
+// (--model tiny, the default, or small), each against a random-patch null of the same size, over
+// several seeds.
 // Per skill: search on SKILL_SEARCH with the demo's controls (SKILL_CONTROL + every other skill's
 // SEARCH set); evaluate in greedy generation on SKILL_HELDOUT (every held-out example the search
 // never saw), on fresh prompts generated here (outside every split and probe file, where the skill
@@ -12,17 +13,24 @@
 // control (the CONTROL set only: 6 per other skill, cheaper on a larger model); --heldout-max and
 // --other-max cap the evaluation groups (the first N of a skill's HELDOUT set, the first N of each
 // other skill's) to size a study on a larger model.
+// --arms accuracy is the guided search with the accuracy objective (`bankai search`'s default): it
+// searches on the skill's --guard too (a natural sample: train = the skill's TRAIN set, as `bankai
+// demo` passes --sample; heldout:F = a seeded fraction F of HELDOUT, which the held-out group then
+// leaves out; fresh:N = N fresh prompts of their own seed, none of the evaluation's), whose greedy
+// accuracy (rule of succession) is its pass rate (--pass-rate guard|none|P).
 // Usage: npx tsx bench/search-study.ts [--model tiny|small] [--skills addition,primality,derivative,multiplication]
 //          [--targets search|search+train] [--seeds 1,2,3,4,5] [--null 10] [--fresh 200] [--workers 2]
 //          [--arms greedy,guided] [--controls demo|control] [--heldout-max N] [--other-max N]
 //          [--layers all|4-7] [--iters N (guided; greedy gets 1.5x)] [--json out.json]
+//          [--guard none|train|heldout:F|fresh:N] [--guard-role target|control] [--pass-rate guard|none|P]
+//          [--temperature 1] [--lambda 1] [--min-gain 0.25] [--validation-net 0]   (the accuracy arm)
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileSource } from '@bankai/gguf/node';
 import { Model } from '@bankai/model';
-import { evaluateGeneration, shippedModel, shippedProbeSpec, type Probe, type ShippedModelName } from '@bankai/probes';
+import { shippedModel, shippedProbeSpec, type Probe, type ShippedModelName } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
-import { formatStudy, parseLayers, runStudy, type SearchConfig, type StudyArm, type StudySkill } from '@bankai/search';
+import { DEFAULT_MIN_GAIN, formatStudy, parseLayers, runStudy, samplePassRate, type SearchConfig, type StudyArm, type StudySkill } from '@bankai/search';
 import greedy from '@bankai/strategy-greedy';
 import guided from '@bankai/strategy-guided';
 import { hash32, Rng } from '@bankai/rng';
@@ -38,7 +46,7 @@ const { values: args } = parseArgs({
     fresh: { type: 'string', default: '200' },
     'fresh-seed': { type: 'string', default: '8001' },
     workers: { type: 'string', default: '2' },
-    arms: { type: 'string', default: 'greedy,guided' },
+    arms: { type: 'string', default: 'greedy,guided,accuracy' },
     targets: { type: 'string', default: 'search' },
     model: { type: 'string', default: 'tiny' },
     controls: { type: 'string', default: 'demo' },
@@ -74,22 +82,23 @@ const iters = Number(args.iters);
 const common = { iterations: Math.round(1.5 * iters), layers: parseLayers(args.layers, model.config.nLayer), projs: ['gate', 'up', 'down'], granularity: 'row', aggregate: 'mean', minGain: 0.02, targetMargin: 2 } as const;
 const ARMS: Record<string, StudyArm> = {
   greedy: {
-    name: 'greedy (old default)', strategy: greedy,
+    name: 'greedy (the paper\'s)', strategy: greedy,
     config: { ...common, projs: [...common.projs], layers: [...common.layers], strategy: 'greedy', strategyOptions: {}, metric: 'seq_logprob', lambda: 1, maxBrokenControls: 0, ownAnswerDistractors: true },
   },
-  // the guided search scoring answers (expected right answers, sigmoid of the gap) instead of gaps
+  // `bankai search`'s defaults (and the demo's): the guided search scoring answers (expected right
+  // answers, sigmoid of the gap) instead of gaps, on the skill's guard too
   accuracy: {
-    name: 'guided, accuracy objective', strategy: guided, guard: true,
+    name: 'guided, accuracy objective (default)', strategy: guided, guard: true,
     config: (skill) => ({
       ...(passRates.get(skill.name) !== undefined ? { passRate: passRates.get(skill.name) } : {}),
       ...common, projs: [...common.projs], layers: [...common.layers], iterations: iters, strategy: 'guided', strategyOptions: { 'validation-net': args['validation-net'] },
       metric: 'competitor', maxBrokenControls: 0, validation: 0.33, ownAnswerDistractors: false,
-      objective: 'accuracy', temperature: Number(args.temperature), lambda: args.lambda !== undefined ? Number(args.lambda) : 1, minGain: args['min-gain'] !== undefined ? Number(args['min-gain']) : 0.25, targetMargin: undefined,
+      objective: 'accuracy', temperature: Number(args.temperature), lambda: args.lambda !== undefined ? Number(args.lambda) : 1, minGain: args['min-gain'] !== undefined ? Number(args['min-gain']) : DEFAULT_MIN_GAIN.accuracy, targetMargin: undefined,
     } satisfies Omit<SearchConfig, 'seed'>),
   },
-  // `bankai search`'s defaults (and the demo's)
+  // `bankai search`'s previous defaults
   guided: {
-    name: 'guided (new default)', strategy: guided,
+    name: 'guided, gap objective (previous default)', strategy: guided,
     config: {
       ...common, projs: [...common.projs], layers: [...common.layers], iterations: iters, strategy: 'guided', strategyOptions: {},
       metric: 'competitor', lambda: 1, maxBrokenControls: 0, validation: 0.33, ownAnswerDistractors: false,
@@ -136,9 +145,8 @@ for (const name of list(args.skills) as SkillName[]) {
     guard.push(...freshProbes(name, n + fresh.length, Number(args['fresh-seed']) + 1000, undefined, { preset: shipped.corpusPreset }).filter((p) => !evaluated.has(p.prompt)).slice(0, n));
   }
   // the accuracy arm weighs right and wrong targets as the guard (a natural sample) mixes them
-  const right = guard.length > 0 ? evaluateGeneration(model, guard, { maxTokens: 32 }).results.filter((r) => r.verdict === 'correct').length : 0;
-  // (the rule of succession: a guard the model gets all right still leaves the population some failures)
-  passRates.set(name, args['pass-rate'] === 'none' ? undefined : args['pass-rate'] === 'guard' ? (guard.length > 0 ? (right + 1) / (guard.length + 2) : undefined) : Number(args['pass-rate']));
+  const { right, passRate: guardRate } = samplePassRate(model, guard);
+  passRates.set(name, args['pass-rate'] === 'none' ? undefined : args['pass-rate'] === 'guard' ? (guard.length > 0 ? guardRate : undefined) : Number(args['pass-rate']));
   const passRate = passRates.get(name);
   process.stderr.write(`${name}: guard ${guard.length} probes (${args['guard-role']}s, ${right} right), held-out ${rest.length}, pass rate ${passRate ?? '-'}\n`);
   skills.push({

@@ -75,7 +75,7 @@ describe('search, experiments and report --json', () => {
   const searchArgs = [
     'search', '--target', tinyProbeSpec('multiplication', 'SEARCH'), '--control', tinyProbeSpec('addition', 'CONTROL'),
     '--heldout', tinyProbeSpec('multiplication', 'EVAL'), '--layers=-2--1', '--iters', '4', '--opt', 'batch=4', '--seed', '3', '--quiet',
-    '--strategy', 'greedy', '--metric', 'seq_logprob', '--margin', '-1', '--validation', '0', '--null', '3',
+    '--strategy', 'greedy', '--objective', 'gap', '--metric', 'seq_logprob', '--margin', '-1', '--validation', '0', '--null', '3',
   ];
 
   it('search --json prints the search result and the final tables the text is printed from; an existing --out needs --overwrite', async () => {

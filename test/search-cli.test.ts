@@ -26,7 +26,7 @@ const common = [
   '--layers=-2--1', '--iters', '6', '--opt', 'batch=4', '--seed', '3', '--quiet',
   // the previous search: the paper's greedy with its metric, no margin, no validation (the
   // default is the guided strategy: see the demo's test)
-  '--strategy', 'greedy', '--metric', 'seq_logprob', '--margin', '-1', '--validation', '0',
+  '--strategy', 'greedy', '--metric', 'seq_logprob', '--margin', '-1', '--validation', '0', '--objective', 'gap',
 ];
 
 function bankai(...args: string[]) {

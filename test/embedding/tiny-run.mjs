@@ -87,10 +87,11 @@ const SEARCH_CONFIG = {
   granularity: 'row', metric: 'seq_logprob', lambda: 1, aggregate: 'mean', minGain: 0.001, ownAnswerDistractors: true,
 };
 
-// The guided configuration of test/search.test.ts, fewer iterations.
+// The guided configuration of test/search.test.ts with the default accuracy objective (its
+// sigmoid uses portableExp: Math.exp may differ between engines), fewer iterations.
 const GUIDED_CONFIG = {
   ...SEARCH_CONFIG, strategy: 'guided', strategyOptions: { verify: 4, 'per-step': 2 }, iterations: 3, metric: 'competitor',
-  targetMargin: 2, controlMargin: 2,
+  objective: 'accuracy', temperature: 1, passRate: 0.6, minGain: 0.01,
 };
 
 async function searchPart(model, strategy = greedy, config = SEARCH_CONFIG) {

@@ -27,7 +27,7 @@ export const demo: Command = {
     overwrite: { type: 'boolean', help: 'replace an existing --out patch and its checkpoint log' },
     json: { ...jsonFlag, help: 'print one JSON object (the demo\'s search command line, the search result and the final tables) instead of text' },
   },
-  details: 'Equivalent to `bankai search` with --target SKILL#SKILL_SEARCH, --heldout SKILL#SKILL_HELDOUT, --control\n' +
+  details: 'Equivalent to `bankai search` with --target SKILL#SKILL_SEARCH, --sample SKILL#SKILL_TRAIN, --heldout SKILL#SKILL_HELDOUT, --control\n' +
     'SKILL#SKILL_CONTROL and OTHER#OTHER_SEARCH, and --heldout-control OTHER#OTHER_HELDOUT for every other skill.',
   async run(flags: Flags, out) {
     const name = String(flags.model);
@@ -40,18 +40,21 @@ export const demo: Command = {
       throw new CliError(`bankai demo: unknown --skill "${skill}"; the ${name} model has ${shipped.skills.join(', ')}.`);
     }
     const s = skill as SkillName;
-    const spec = (k: SkillName, set: 'SEARCH' | 'HELDOUT' | 'CONTROL') => shippedProbeSpec(name as ShippedModelName, k, set);
+    const spec = (k: SkillName, set: 'SEARCH' | 'HELDOUT' | 'CONTROL' | 'TRAIN') => shippedProbeSpec(name as ShippedModelName, k, set);
     const outPath = (flags.out as string | undefined) ?? join(mkdtempSync(join(tmpdir(), 'bankai-demo-')), `${skill}.json`);
     const argv = [
       '--model', shipped.modelPath,
       '--target', spec(s, 'SEARCH'),
+      // a natural sample of the skill (its training examples, in the model's own mix of right and
+      // wrong answers): answers the patch must keep, and the pass rate that weighs the targets
+      '--sample', spec(s, 'TRAIN'),
       // held out: every held-out example of the skill the search does not see (EVAL is a part of it)
       '--heldout', spec(s, 'HELDOUT'),
       // controls: the skill's CONTROL set and every other skill's SEARCH set (their HELDOUT sets stay
       // held out, to check that nothing else broke)
       '--control', spec(s, 'CONTROL'),
       ...shipped.skills.filter((o) => o !== s).flatMap((o) => ['--control', spec(o, 'SEARCH'), '--heldout-control', spec(o, 'HELDOUT')]),
-      // everything else as `bankai search` defaults it (the gradient-guided strategy)
+      // everything else as `bankai search` defaults it (the gradient-guided strategy, the accuracy objective)
       '--iters', String(flags.iters), '--layers', DEMO.layers, '--projs', DEMO.projs,
       '--workers', String(flags.workers), '--seed', String(flags.seed), '--out', outPath,
       ...(flags.overwrite === true ? ['--overwrite'] : []),

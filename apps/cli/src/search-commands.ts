@@ -44,7 +44,7 @@ const searchFlags = {
   'min-gain': { type: 'number', value: 'X', help: `a flip is accepted only if its fitness gain exceeds this (a cost per flip; default ${DEFAULT_MIN_GAIN.gap} nats of mean gap with --objective gap, ${DEFAULT_MIN_GAIN.accuracy} expected answers with accuracy)` },
   margin: { type: 'number', value: 'X', help: 'target gaps count only up to X nats, so flips go to probes that are wrong or barely right; -1: no cap', default: 2 },
   'control-margin': { type: 'number', value: 'X', help: 'control gaps cost only when they fall below X nats (a safely right answer may move within its lead); -1: every decrease costs', default: -1 },
-  objective: { type: 'string', value: 'gap|accuracy', help: 'what the fitness counts: gap (margin-capped gap gains, means over probes) or accuracy (expected right answers: sigmoid(gap / T) summed over probes; --margin and --control-margin do not apply, --min-gain is in answers)', default: 'gap' },
+  objective: { type: 'string', value: 'accuracy|gap', help: 'what the fitness counts: accuracy (expected right answers: sigmoid(gap / T) summed over probes; --margin and --control-margin do not apply, --min-gain is in answers; give --sample or --pass-rate with it) or gap (margin-capped gap gains, means over probes: the previous default)', default: 'accuracy' },
   temperature: { type: 'number', value: 'T', help: 'the accuracy objective\'s temperature, in logits of the gap', default: 1 },
   sample: { type: 'list', value: 'FILE[#SETS]', help: 'a natural sample of the target skill (prompts in the model\'s own mix of right and wrong answers, e.g. its training examples): added to the one --target domain, and unless --pass-rate is given the model\'s greedy accuracy on it (rule of succession) sets the pass rate' },
   'pass-rate': { type: 'number', value: 'P', help: 'the fraction of the target skill\'s prompts the model gets right (e.g. its accuracy on a natural sample): right and wrong targets are weighed in that proportion, so a target set picked for its failures does not over-count fixes against the right answers a flip breaks; -1: every target weighs 1', default: -1 },
@@ -150,6 +150,9 @@ function objectiveOf(command: string, flags: Flags, sampleRate?: number): Pick<S
   const p = flags['pass-rate'] as number;
   if (p !== -1 && !(p > 0 && p < 1)) throw new CliError(`bankai ${command}: --pass-rate must be a fraction in (0, 1) (or -1: off), got ${p}.`);
   const passRate = p !== -1 ? p : sampleRate;
+  if (objective === 'accuracy' && passRate === undefined && flags.resume !== true) {
+    process.stderr.write(`bankai ${command}: note: no --sample or --pass-rate, so every target weighs 1; a target set picked for its failures then over-counts fixes against the right answers a flip breaks\n`);
+  }
   return { ...(objective === 'accuracy' ? { objective, temperature: t } : {}), ...(passRate !== undefined ? { passRate } : {}) };
 }
 
@@ -429,11 +432,15 @@ export const search: Command = {
   },
 };
 
+// the stacking study was measured with the gap objective (a joint patch over several domains has no one natural sample)
+const stackObjective = { ...searchFlags.objective, default: 'gap' } as const;
+
 export const stackCompare: Command = {
   summary: 'the stacking study: search each target domain alone, stack the patches by XOR, repair the stack into one joint patch, and compare all three on held-out probes against a random-patch null',
   usage: 'bankai stack --compare --target A.json[#SETS] --target B.json[#SETS]... [--heldout ...] [--control ...] [--heldout-control ...] [--joint-strategy joint] [--json] [search flags]',
   flags: {
     ...searchFlags,
+    objective: stackObjective,
     ...nullFlags,
     compare: { type: 'boolean', help: 'run the comparison (required: this command only compares)' },
     opt: { type: 'list', value: 'KEY=VALUE', help: 'an option of --strategy, the per-domain searches (repeatable); --help-strategy lists them' },

@@ -1,7 +1,7 @@
 // Fitness rules on hand-made gaps: margins on targets and controls, validation targets kept out
 // of the fitness, the seeded validation split.
 import { describe, expect, it } from 'vitest';
-import { controlLoss, fitness, stratumWeights, validationFitness } from './fitness.js';
+import { controlLoss, fitness, portableExp, stratumWeights, validationFitness } from './fitness.js';
 import { validationSplit } from './search.js';
 
 const g = (...x: number[]) => Float64Array.from(x);
@@ -89,5 +89,22 @@ describe('fitness', () => {
       const weighted = fitness(after, b, 4, { lambda: 1, aggregate: 'mean', objective: 'accuracy', targetWeights: stratumWeights([0, 0, 0, 1], 0.9, [[0, 4]]) });
       expect(weighted.fitness).toBeLessThan(-3);
     });
+  });
+});
+
+describe('portableExp', () => {
+  it('is e^x to within 1e-15 relative on random and edge inputs (+ - * / only: bit-identical on every engine)', () => {
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const xs = [0, -0, 1, -1, 0.5, Math.LN2, -Math.LN2, 1e-12, -1e-12, 700, -700, 708, -708];
+    for (let i = 0; i < 20000; i++) xs.push((rand() - 0.5) * 200);
+    for (const x of xs) {
+      const e = Math.exp(x);
+      expect(Math.abs(portableExp(x) - e) / e, `x = ${x}`).toBeLessThan(1e-15);
+    }
+    expect(portableExp(0)).toBe(1);
+    expect(portableExp(800)).toBe(Infinity);
+    expect(portableExp(-800)).toBe(0);
+    expect(portableExp(NaN)).toBeNaN();
   });
 });

@@ -78,7 +78,32 @@ export function stratumWeights(right: ArrayLike<number>, passRate: number, group
   return w;
 }
 
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+// e^x from + - * / alone, which IEEE-754 makes exact on every engine: Math.exp may differ in its
+// last bit between V8 (Node, Deno) and JavaScriptCore (Bun), and the same seed must give the same
+// patch, fitness for fitness, on all three. Cody-Waite reduction x = k ln2 + r (|r| <= ln2 / 2), a
+// degree-13 Taylor polynomial for e^r (truncation < 2e-17 relative), and 2^k built from its bits.
+const LN2_HI = 0.6931471803691238; // ln 2 in its high 32 bits: k * LN2_HI is exact for |k| < 2^20
+const LN2_LO = 1.9082149292705877e-10;
+const INV_LN2 = 1.4426950408889634;
+const TAYLOR = Array.from({ length: 14 }, (_, n) => 1 / Array.from({ length: n }, (_, i) => i + 1).reduce((a, b) => a * b, 1));
+const pow2Bits = new DataView(new ArrayBuffer(8));
+function pow2(k: number): number {
+  pow2Bits.setUint32(0, (k + 1023) << 20);
+  pow2Bits.setUint32(4, 0);
+  return pow2Bits.getFloat64(0);
+}
+/** e^x, bit-identical on every JavaScript engine (see above); |relative error| < 1e-15. */
+export function portableExp(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x > 709) return Infinity;
+  if (x < -708) return 0; // (subnormal results: 0 is as good for a sigmoid)
+  const k = Math.round(x * INV_LN2);
+  const r = x - k * LN2_HI - k * LN2_LO;
+  let p = TAYLOR[13]!;
+  for (let n = 12; n >= 0; n--) p = p * r + TAYLOR[n]!;
+  return p * pow2(k);
+}
+const sigmoid = (x: number) => 1 / (1 + portableExp(-x));
 
 /** How one probe's gap counts: itself capped at `cap` (gap), or s(gap / T) (accuracy). */
 function scorer(opts: FitnessOptions, cap: number): (gap: number) => number {
