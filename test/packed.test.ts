@@ -220,7 +220,7 @@ describe('the packed packages in a plain npm project outside the repository', ()
     expect(await exec('search', '--strategy', 'greedy', '--help-strategy')).toMatch(/^strategy greedy/);
     const j = JSON.parse(await exec(
       'search', '--strategy', './first-rows.mjs', '--opt', 'start=40', '--target', inApp(tinyProbeSpec('multiplication', 'SEARCH')),
-      '--layers', '3', '--projs', 'down', '--iters', '2', '--min-gain', '-1', '--validation', '0', '--no-own-answers',
+      '--layers', '3', '--projs', 'down', '--iters', '2', '--objective', 'gap', '--min-gain', '-1', '--validation', '0', '--no-own-answers',
       '--metric', 'seq_logprob', '--null', '0', '--workers', '1', '--quiet', '--out', join(app, 'p.json'), '--json',
     ));
     expect(j.strategy).toBe('first-rows');
