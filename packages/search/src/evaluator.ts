@@ -40,7 +40,8 @@ export interface EvaluatorWorkerInit {
   metric: Metric;
   probes: PreparedProbe[]; // targets first, then controls
   nTarget: number;
-  /** sequences[i] belongs to probe seqProbe[i]; a probe's sequences are contiguous, in its order. */
+  /** Every probe's sequences, concatenated in `probes` order, each probe's in its own order: probe
+   *  i's are the probes[i].sequences.length entries after those of probes 0..i-1 (eval-worker's seqStart). */
   sequences: SequenceRef[];
 }
 
