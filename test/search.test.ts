@@ -194,7 +194,7 @@ describe('Evaluator', () => {
       const calm = await ev.evaluate(tasks);
       const pending = ev.evaluate(tasks);
       // kill one worker thread while the batch runs
-      const threads = (ev as unknown as { piscina: { threads: { terminate(): Promise<number> }[] } }).piscina.threads;
+      const threads = (ev as unknown as { pool: { piscina: { threads: { terminate(): Promise<number> }[] } } }).pool.piscina.threads;
       await threads[0]!.terminate();
       expect(await pending).toEqual(calm);
       expect(ev.retries).toBeGreaterThanOrEqual(1);

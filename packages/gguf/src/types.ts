@@ -25,6 +25,8 @@ export type GgmlTypeId = (typeof GGML_TYPE)[keyof typeof GGML_TYPE];
 /** Q1_0: fp16 d, then qs[16]: 128 sign bits, LSB first. */
 export const Q1_0_BLOCK = 128;
 export const Q1_0_BYTES = 18;
+/** Bytes of the fp16 scale d that opens every Q1_0 block (the sign bits follow it). */
+export const Q1_0_SCALE_BYTES = 2;
 /** Q8_0: fp16 d, then 32 int8. */
 export const Q8_0_BLOCK = 32;
 export const Q8_0_BYTES = 34;
@@ -37,7 +39,7 @@ export const GGML_TYPES: readonly GgmlTypeInfo[] = [
 ];
 
 // Size checks, like ggml's static_assert on sizeof(block_q1_0).
-if (Q1_0_BYTES !== 2 + Q1_0_BLOCK / 8) throw new Error('Q1_0 block size is wrong');
+if (Q1_0_BYTES !== Q1_0_SCALE_BYTES + Q1_0_BLOCK / 8) throw new Error('Q1_0 block size is wrong');
 if (Q8_0_BYTES !== 2 + Q8_0_BLOCK) throw new Error('Q8_0 block size is wrong');
 
 const byId = new Map(GGML_TYPES.map((t) => [t.id, t]));

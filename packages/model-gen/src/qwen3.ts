@@ -1,6 +1,6 @@
 import {
-  f32ToF16, GGML_TYPE, meta, Q1_0_BLOCK, Q1_0_BYTES, writeGguf,
-  type ByteSink, type GgufTensorSpec, type GgufValue, type GgufWriteResult, type GgufWriteSpec,
+  f32ToF16, GGML_TYPE, meta, Q1_0_BLOCK, Q1_0_BYTES, QWEN3_BLOCK_TENSORS, qwen3Tensors, writeGguf,
+  type ByteSink, type Qwen3BlockKey, type Qwen3PlannedTensor, type GgufTensorSpec, type GgufValue, type GgufWriteResult, type GgufWriteSpec,
 } from '@bankai/gguf';
 import { hash32, Rng } from '@bankai/rng';
 import { buildTestVocab } from './vocab.js';
@@ -69,33 +69,34 @@ export interface TensorPlan {
   shape: [number] | [number, number];
 }
 
-/** The tensors of the model, in file order. */
-export function qwen3TensorPlan(o: Qwen3Dims & { tied: boolean }): TensorPlan[] {
-  const q = o.nHead * o.headDim;
-  const kv = o.nHeadKv * o.headDim;
-  const plan: TensorPlan[] = [{ name: 'token_embd.weight', kind: 'linear', shape: [o.nEmbd, o.vocab] }];
-  for (let l = 0; l < o.nLayer; l++) {
-    const b = `blk.${l}.`;
-    plan.push(
-      { name: `${b}attn_norm.weight`, kind: 'norm', shape: [o.nEmbd] },
-      { name: `${b}attn_q.weight`, kind: 'linear', shape: [o.nEmbd, q] },
-      { name: `${b}attn_k.weight`, kind: 'linear', shape: [o.nEmbd, kv] },
-      { name: `${b}attn_v.weight`, kind: 'linear', shape: [o.nEmbd, kv] },
-      { name: `${b}attn_output.weight`, kind: 'linear', shape: [q, o.nEmbd] },
-      { name: `${b}attn_q_norm.weight`, kind: 'norm', shape: [o.headDim] },
-      { name: `${b}attn_k_norm.weight`, kind: 'norm', shape: [o.headDim] },
-      { name: `${b}ffn_norm.weight`, kind: 'norm', shape: [o.nEmbd] },
-      { name: `${b}ffn_gate.weight`, kind: 'linear', shape: [o.nEmbd, o.nFf] },
-      { name: `${b}ffn_up.weight`, kind: 'linear', shape: [o.nEmbd, o.nFf] },
-      { name: `${b}ffn_down.weight`, kind: 'linear', shape: [o.nFf, o.nEmbd] },
-    );
-  }
-  plan.push({ name: 'output_norm.weight', kind: 'norm', shape: [o.nEmbd] });
-  if (!o.tied) plan.push({ name: 'output.weight', kind: 'linear', shape: [o.nEmbd, o.vocab] });
-  return plan;
+/**
+ * model-gen's file order of a block's tensors: the Qwen3 plan's forward order but with attn_output
+ * beside attn_q/k/v (the order model-gen has always written; keeping it keeps every generated
+ * file, and so the base sha256 a patch on one records, byte-identical).
+ */
+const BLOCK_FILE_ORDER: readonly Qwen3BlockKey[] = ['attnNorm', 'q', 'k', 'v', 'o', 'qNorm', 'kNorm', 'ffnNorm', 'gate', 'up', 'down'];
+if (BLOCK_FILE_ORDER.length !== QWEN3_BLOCK_TENSORS.length || !QWEN3_BLOCK_TENSORS.every((t) => BLOCK_FILE_ORDER.includes(t.key))) {
+  throw new Error('model-gen: BLOCK_FILE_ORDER is not an order of the Qwen3 plan\'s block tensors');
 }
 
-/** Throws a RangeError naming every dimension that is not usable (1-bit inputs need % 128). */
+/** The tensors of the model, in file order (names and shapes from the Qwen3 plan of @bankai/gguf). */
+export function qwen3TensorPlan(o: Qwen3Dims & { tied: boolean }): TensorPlan[] {
+  const rank = (t: Qwen3PlannedTensor) => BLOCK_FILE_ORDER.indexOf(t.key as Qwen3BlockKey);
+  const all = qwen3Tensors(o);
+  const blocks = all.filter((t) => t.layer !== undefined).sort((a, b) => a.layer! - b.layer! || rank(a) - rank(b));
+  const model = all.filter((t) => t.layer === undefined); // token_embd, output_norm, output
+  return [model[0]!, ...blocks, ...model.slice(1)].map((t) => ({ name: t.name, kind: t.kind, shape: [...t.shape] as TensorPlan['shape'] }));
+}
+
+/** The 1-bit tensors whose input dim (ne0) is `dim` of the plan, for messages (`attn_q, ffn_gate`). */
+function inputsOf(dim: 'nEmbd' | 'qDim' | 'nFf'): string {
+  // distinct primes tell the dims apart: nHead * headDim = 55 is the attention width
+  const probe = { nEmbd: 2, nFf: 3, nHead: 5, nHeadKv: 7, headDim: 11, vocab: 13, nLayer: 1, tied: true };
+  const want = { nEmbd: 2, qDim: 55, nFf: 3 }[dim];
+  return qwen3Tensors(probe).filter((t) => t.kind === 'linear' && t.shape[0] === want).map((t) => (t.layer === undefined ? t.tensor : t.tensor.slice('blk.0.'.length))).join(', ');
+}
+
+/** Throws a RangeError naming every dimension that is not usable (1-bit inputs need a multiple of Q1_0_BLOCK). */
 export function validateQwen3Options(o: Qwen3GenOptions): void {
   const problems: string[] = [];
   const ints: Array<keyof Qwen3Dims> = ['nLayer', 'nEmbd', 'nFf', 'nHead', 'nHeadKv', 'headDim', 'vocab', 'contextLength'];
@@ -105,9 +106,9 @@ export function validateQwen3Options(o: Qwen3GenOptions): void {
   if (problems.length === 0) {
     if (o.nHead % o.nHeadKv !== 0) problems.push(`nHead ${o.nHead} must be a multiple of nHeadKv ${o.nHeadKv}`);
     if (o.headDim % 2 !== 0) problems.push(`headDim ${o.headDim} must be even (RoPE rotates pairs)`);
-    if (o.nEmbd % Q1_0_BLOCK !== 0) problems.push(`nEmbd ${o.nEmbd} is the input dim of token_embd/attn_q/k/v/ffn_gate/up and must be a multiple of 128`);
-    if ((o.nHead * o.headDim) % Q1_0_BLOCK !== 0) problems.push(`nHead*headDim ${o.nHead * o.headDim} is the input dim of attn_output and must be a multiple of 128`);
-    if (o.nFf % Q1_0_BLOCK !== 0) problems.push(`nFf ${o.nFf} is the input dim of ffn_down and must be a multiple of 128`);
+    if (o.nEmbd % Q1_0_BLOCK !== 0) problems.push(`nEmbd ${o.nEmbd} is the input dim of ${inputsOf('nEmbd')} and must be a multiple of ${Q1_0_BLOCK}`);
+    if ((o.nHead * o.headDim) % Q1_0_BLOCK !== 0) problems.push(`nHead*headDim ${o.nHead * o.headDim} is the input dim of ${inputsOf('qDim')} and must be a multiple of ${Q1_0_BLOCK}`);
+    if (o.nFf % Q1_0_BLOCK !== 0) problems.push(`nFf ${o.nFf} is the input dim of ${inputsOf('nFf')} and must be a multiple of ${Q1_0_BLOCK}`);
     if (o.vocab < 259) problems.push(`vocab ${o.vocab} must be at least 259 (256 bytes + 3 special tokens)`);
   }
   if (!(o.ropeFreqBase > 0)) problems.push(`ropeFreqBase ${o.ropeFreqBase} must be > 0`);

@@ -26,7 +26,7 @@
 // ---------------------------------------------------------------------------------------------
 
 import type { Engine } from '@bankai/engine-wasm';
-import { f16ToF32 } from '@bankai/gguf';
+import { f16ToF32, Q1_0_BLOCK } from '@bankai/gguf';
 import type { Qwen3Config } from './config.js';
 import { exp } from './portable-math.js';
 import { layoutRunner, Qwen3Runner, type Linear, type ModelWeights, type RunnerLayout, type TapePoint } from './qwen3.js';
@@ -511,10 +511,10 @@ export function rowEffects(g: ProjectionGradient, out: Float64Array = new Float6
 export function groupEffects(
   g: ProjectionGradient,
   rowWeights: (r: number) => Float32Array,
-  out: Float64Array = new Float64Array(g.rows * (g.cols / 128)),
+  out: Float64Array = new Float64Array(g.rows * (g.cols / Q1_0_BLOCK)),
   sign = 1,
 ): Float64Array {
-  const groups = g.cols / 128;
+  const groups = g.cols / Q1_0_BLOCK;
   for (let r = 0; r < g.rows; r++) {
     const w = rowWeights(r);
     for (let t = 0; t < g.n; t++) {
@@ -523,7 +523,7 @@ export function groupEffects(
       const xo = t * g.cols;
       for (let gi = 0; gi < groups; gi++) {
         let s = 0;
-        for (let j = gi * 128; j < (gi + 1) * 128; j++) s += w[j]! * g.x[xo + j]!;
+        for (let j = gi * Q1_0_BLOCK; j < (gi + 1) * Q1_0_BLOCK; j++) s += w[j]! * g.x[xo + j]!;
         out[r * groups + gi] = out[r * groups + gi]! - sign * 2 * a * s;
       }
     }

@@ -1,5 +1,10 @@
 // Qwen3 hyper-parameters, read entirely from GGUF metadata (nothing assumed from the name).
 
+import { QWEN3_OUTPUT, QWEN3_TOKEN_EMBD, qwen3Tensors, WEIGHT_SUFFIX } from '@bankai/gguf';
+
+const EMBD = QWEN3_TOKEN_EMBD + WEIGHT_SUFFIX;
+const OUTPUT = QWEN3_OUTPUT + WEIGHT_SUFFIX;
+
 export interface Qwen3Config {
   architecture: string;
   nLayer: number;
@@ -65,8 +70,8 @@ export function readQwen3Config(
   if (nHead % nHeadKv !== 0) {
     throw new ModelConfigError(`${file}: head_count ${nHead} is not a multiple of head_count_kv ${nHeadKv}.`);
   }
-  const embd = tensors.find((t) => t.name === 'token_embd.weight');
-  if (!embd) throw new ModelConfigError(`${file}: tensor token_embd.weight is missing.`);
+  const embd = tensors.find((t) => t.name === EMBD);
+  if (!embd) throw new ModelConfigError(`${file}: tensor ${EMBD} is missing.`);
   const cfg: Qwen3Config = {
     architecture: arch,
     nLayer: int('block_count'),
@@ -80,15 +85,15 @@ export function readQwen3Config(
     rmsEps: num('attention.layer_norm_rms_epsilon', 1e-6),
     contextLength: int('context_length', 2048),
     vocabSize: embd.shape[1]!,
-    tiedOutput: !tensors.some((t) => t.name === 'output.weight'),
+    tiedOutput: !tensors.some((t) => t.name === OUTPUT),
   };
   if (cfg.nLayer > tensors.length) {
     throw new ModelConfigError(`${file}: ${arch}.block_count is ${cfg.nLayer} but the file has only ${tensors.length} tensors; the metadata is corrupt: export the model again.`);
   }
-  if (embd.shape.length < 2) throw new ModelConfigError(`${file}: tensor token_embd.weight has shape [${embd.shape}]; it must be [n_embd, vocab].`);
-  if (!(embd.shape[1]! >= 1)) throw new ModelConfigError(`${file}: tensor token_embd.weight has 0 rows: the vocabulary is empty; export the model again.`);
+  if (embd.shape.length < 2) throw new ModelConfigError(`${file}: tensor ${EMBD} has shape [${embd.shape}]; it must be [n_embd, vocab].`);
+  if (!(embd.shape[1]! >= 1)) throw new ModelConfigError(`${file}: tensor ${EMBD} has 0 rows: the vocabulary is empty; export the model again.`);
   if (embd.shape[0] !== nEmbd) {
-    throw new ModelConfigError(`${file}: token_embd.weight has ${embd.shape[0]} columns but embedding_length is ${nEmbd}.`);
+    throw new ModelConfigError(`${file}: ${EMBD} has ${embd.shape[0]} columns but embedding_length is ${nEmbd}.`);
   }
   if (cfg.ropeDim > headDim || cfg.ropeDim % 2 !== 0) {
     throw new ModelConfigError(`${file}: rope.dimension_count ${cfg.ropeDim} must be even and <= head size ${headDim}.`);
@@ -96,27 +101,9 @@ export function readQwen3Config(
   return cfg;
 }
 
-/** Expected tensor shapes (ne0 first) of a Qwen3 model; the loader checks every tensor against them. */
+/** Expected tensor shapes (ne0 first) of a Qwen3 model, in file order (the Qwen3 tensor plan of
+ *  @bankai/gguf); the loader checks every tensor against them. */
 export function qwen3TensorShapes(c: Qwen3Config): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  const qDim = c.nHead * c.headDim;
-  const kvDim = c.nHeadKv * c.headDim;
-  m.set('token_embd.weight', [c.nEmbd, c.vocabSize]);
-  m.set('output_norm.weight', [c.nEmbd]);
-  if (!c.tiedOutput) m.set('output.weight', [c.nEmbd, c.vocabSize]);
-  for (let l = 0; l < c.nLayer; l++) {
-    const b = `blk.${l}.`;
-    m.set(b + 'attn_norm.weight', [c.nEmbd]);
-    m.set(b + 'attn_q.weight', [c.nEmbd, qDim]);
-    m.set(b + 'attn_k.weight', [c.nEmbd, kvDim]);
-    m.set(b + 'attn_v.weight', [c.nEmbd, kvDim]);
-    m.set(b + 'attn_output.weight', [qDim, c.nEmbd]);
-    m.set(b + 'attn_q_norm.weight', [c.headDim]);
-    m.set(b + 'attn_k_norm.weight', [c.headDim]);
-    m.set(b + 'ffn_norm.weight', [c.nEmbd]);
-    m.set(b + 'ffn_gate.weight', [c.nEmbd, c.nFf]);
-    m.set(b + 'ffn_up.weight', [c.nEmbd, c.nFf]);
-    m.set(b + 'ffn_down.weight', [c.nFf, c.nEmbd]);
-  }
-  return m;
+  const plan = qwen3Tensors({ ...c, vocab: c.vocabSize, tied: c.tiedOutput });
+  return new Map(plan.map((t) => [t.name, [...t.shape]]));
 }

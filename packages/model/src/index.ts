@@ -10,7 +10,8 @@ export {
   type ContinuationScore, type DecodeEnd, type DecodeStepOptions, type Encoder, type GenerateOptions,
 } from './scoring.js';
 export { Tokenizer, TokenizerError, type TokenizerMetadata } from './tokenizer.js';
-export { ScoringPool, type SequenceScore } from './pool.js';
+export { RunnerPool, ScoringPool, type RunnerPoolOptions, type SequenceScore } from './pool.js';
+export { claimRunner, type ClaimedRunner, type RunnerPoolInit } from './runner-slot.js';
 export { applyPatch, xorFlips, modelShape, oneBitTensors, q1TensorBytes, snapshotWeights, weightsHamming, type AppliedPatch, type ApplyOptions, type WeightSnapshot, type WeightsHamming } from './patching.js';
 export { exp, log, pow } from './portable-math.js';
 export {

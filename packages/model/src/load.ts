@@ -8,6 +8,13 @@ import {
   GgufError,
   f16ToF32,
   plainValue,
+  QWEN3_BLOCK_TENSORS,
+  QWEN3_OUTPUT,
+  QWEN3_OUTPUT_NORM,
+  QWEN3_TOKEN_EMBD,
+  qwen3BlockName,
+  WEIGHT_SUFFIX,
+  type Qwen3BlockKey,
   readTensorChunks,
   type ByteSource,
   type GgufFile,
@@ -159,26 +166,19 @@ export async function loadWeights(
   const linear = (name: string) => loadLinear(engine, src, tensor(name), staging);
   const norm = (name: string) => loadNorm(engine, src, tensor(name));
 
-  const embd = await linear('token_embd.weight');
+  // every tensor in the Qwen3 plan's file order (token_embd, blocks in forward order, output_norm, output)
+  const embd = await linear(QWEN3_TOKEN_EMBD + WEIGHT_SUFFIX);
   const layers: LayerWeights[] = [];
   for (let l = 0; l < c.nLayer; l++) {
-    const b = `blk.${l}.`;
-    layers.push({
-      attnNorm: await norm(b + 'attn_norm.weight'),
-      q: await linear(b + 'attn_q.weight'),
-      k: await linear(b + 'attn_k.weight'),
-      v: await linear(b + 'attn_v.weight'),
-      qNorm: await norm(b + 'attn_q_norm.weight'),
-      kNorm: await norm(b + 'attn_k_norm.weight'),
-      o: await linear(b + 'attn_output.weight'),
-      ffnNorm: await norm(b + 'ffn_norm.weight'),
-      gate: await linear(b + 'ffn_gate.weight'),
-      up: await linear(b + 'ffn_up.weight'),
-      down: await linear(b + 'ffn_down.weight'),
-    });
+    const layer: Partial<Record<Qwen3BlockKey, Linear | number>> = {};
+    for (const t of QWEN3_BLOCK_TENSORS) {
+      const name = qwen3BlockName(l, t.local) + WEIGHT_SUFFIX;
+      layer[t.key] = t.kind === 'linear' ? await linear(name) : await norm(name);
+    }
+    layers.push(layer as LayerWeights);
   }
-  const outputNorm = await norm('output_norm.weight');
-  const output = c.tiedOutput ? embd : await linear('output.weight');
+  const outputNorm = await norm(QWEN3_OUTPUT_NORM + WEIGHT_SUFFIX);
+  const output = c.tiedOutput ? embd : await linear(QWEN3_OUTPUT + WEIGHT_SUFFIX);
   onProgress?.({ tensor: '', done: total, total });
   return { config: c, embd, layers, outputNorm, output };
 }

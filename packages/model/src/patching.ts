@@ -7,6 +7,7 @@
 //   bit flips    q1UnpackRows -> flip weight j (block j>>7, byte 2 + ((j&127)>>3), bit j&7) -> q1PackRows
 
 import type { Engine, Q1Tensor } from '@bankai/engine-wasm';
+import { Q1_0_BYTES, Q1_0_SCALE_BYTES, QWEN3_PROJECTIONS } from '@bankai/gguf';
 import {
   bitsFlipped,
   checkPatchForModel,
@@ -32,7 +33,7 @@ export function oneBitTensors(weights: ModelWeights): Map<string, Q1Tensor> {
     if (lin.kind === 'q1') out.set(lin.name, lin.tensor);
   };
   add(weights.embd);
-  for (const l of weights.layers) for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) add(lin);
+  for (const l of weights.layers) for (const p of QWEN3_PROJECTIONS) add(l[p]);
   add(weights.output);
   return out;
 }
@@ -154,11 +155,11 @@ function xorPlans(e: Engine, plans: readonly TensorPlan[]): number {
     for (const p of plans) {
       maxRows = Math.max(maxRows, p.rows.length);
       maxPairs = Math.max(maxPairs, p.pairs.length);
-      if (p.bits.size > 0) maxRowBytes = Math.max(maxRowBytes, p.tensor.groups * 18);
+      if (p.bits.size > 0) maxRowBytes = Math.max(maxRowBytes, p.tensor.groups * Q1_0_BYTES);
     }
     const rowsPtr = e.alloc(maxRows * 4, 8); // (n) int32 rows
     const pairsPtr = e.alloc(maxPairs * 4, 8); // (n, 2) int32 (row, group)
-    const rowPtr = e.alloc(maxRowBytes, 16); // (groups) blocks of 18 bytes: one GGUF row
+    const rowPtr = e.alloc(maxRowBytes, 16); // (groups) Q1_0 blocks: one GGUF row
     const t0 = performance.now();
     for (const p of plans) {
       if (p.rows.length > 0) {
@@ -171,7 +172,7 @@ function xorPlans(e: Engine, plans: readonly TensorPlan[]): number {
       }
       for (const [row, bits] of p.bits) {
         e.q1UnpackRows(p.tensor, row, 1, rowPtr);
-        xorQ1RowBytes(e.u8(rowPtr, p.tensor.groups * 18), { bits });
+        xorQ1RowBytes(e.u8(rowPtr, p.tensor.groups * Q1_0_BYTES), { bits });
         e.q1PackRows(p.tensor, row, 1, rowPtr);
       }
     }
@@ -194,8 +195,8 @@ export function q1TensorBytes(model: Model, name: string): Uint8Array {
   const t = oneBitTensors(model.weights).get(name);
   if (!t) throw new RangeError(`q1TensorBytes: the model has no 1-bit tensor ${name}`);
   const e = model.engine;
-  const rowBytes = t.groups * 18;
-  const out = new Uint8Array(t.rows * rowBytes); // (rows, groups) blocks of 18 bytes
+  const rowBytes = t.groups * Q1_0_BYTES;
+  const out = new Uint8Array(t.rows * rowBytes); // (rows, groups) Q1_0 blocks
   const mark = e.mark();
   try {
     const buf = e.alloc(UNPACK_ROWS * rowBytes, 16);
@@ -250,9 +251,9 @@ export function weightsHamming(a: Model | WeightSnapshot, b: Model | WeightSnaps
     if (x.length !== y.length) throw new RangeError(`weightsHamming: ${name} has ${x.length} bytes in one model and ${y.length} in the other`);
     let bits = 0;
     let scales = false;
-    for (let blk = 0; blk < x.length; blk += 18) {
+    for (let blk = 0; blk < x.length; blk += Q1_0_BYTES) {
       if (x[blk] !== y[blk] || x[blk + 1] !== y[blk + 1]) scales = true;
-      for (let i = blk + 2; i < blk + 18; i++) bits += POPCOUNT8[x[i]! ^ y[i]!]!;
+      for (let i = blk + Q1_0_SCALE_BYTES; i < blk + Q1_0_BYTES; i++) bits += POPCOUNT8[x[i]! ^ y[i]!]!;
     }
     if (bits > 0) byTensor.set(name, bits);
     if (scales) scalesDiffer.push(name);

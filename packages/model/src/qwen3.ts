@@ -12,7 +12,7 @@
 // ---------------------------------------------------------------------------------------------
 
 import type { Engine, FlipSet, Q1Tensor } from '@bankai/engine-wasm';
-import { f16ToF32 } from '@bankai/gguf';
+import { f16ToF32, type Qwen3BlockKey } from '@bankai/gguf';
 import type { Qwen3Config } from './config.js';
 
 type Ptr = number;
@@ -22,7 +22,8 @@ export type Linear =
   | { name: string; kind: 'q1'; rows: number; cols: number; tensor: Q1Tensor }
   | { name: string; kind: 'f32' | 'f16'; rows: number; cols: number; ptr: Ptr };
 
-export interface LayerWeights {
+/** One block's weights, a field per tensor of the Qwen3 plan (@bankai/gguf QWEN3_BLOCK_TENSORS). */
+export interface LayerWeights extends Record<Qwen3BlockKey, Linear | Ptr> {
   attnNorm: Ptr; // (nEmbd) f32
   q: Linear; // (nHead*headDim, nEmbd)
   k: Linear; // (nHeadKv*headDim, nEmbd)

@@ -9,6 +9,7 @@
 // `blk.3.attn_output`, `token_embd`, `output`. A row is one output neuron (GGUF ne1 index);
 // a row holds `cols` = ne0 weights, i.e. cols/128 groups.
 
+import { Q1_0_BLOCK, QWEN3_PROJECTION_TENSOR, QWEN3_PROJECTIONS, qwen3BlockName, WEIGHT_SUFFIX, type Qwen3Projection, type Qwen3ProjectionTensor } from '@bankai/gguf';
 import { at, fail, type Where } from './errors.js';
 
 export interface RowFlip {
@@ -32,8 +33,8 @@ export interface BitFlip {
 export type Flip = RowFlip | GroupFlip | BitFlip;
 export type FlipKind = 'row' | 'group' | 'bit';
 
-/** Weights per Q1_0 block (one fp16 scale each). */
-export const GROUP_SIZE = 128;
+/** Weights per Q1_0 block (one fp16 scale each): Q1_0_BLOCK of the type table in @bankai/gguf. */
+export const GROUP_SIZE: number = Q1_0_BLOCK;
 /** Largest row, group or bit index this package accepts (fits every varint and Uint32Array). */
 export const MAX_INDEX = 0x7fffffff;
 
@@ -45,29 +46,16 @@ export function flipKind(flip: Flip): FlipKind {
 
 // ---- tensor names --------------------------------------------------------------------------
 
-/** The 1-bit projections of a Qwen3 block, in forward order; their index is their binary code. */
-export const BLOCK_TENSORS = [
-  'attn_q',
-  'attn_k',
-  'attn_v',
-  'attn_output',
-  'ffn_gate',
-  'ffn_up',
-  'ffn_down',
-] as const;
-export type BlockTensor = (typeof BLOCK_TENSORS)[number];
+/** The 1-bit projections of a Qwen3 block, in forward order (the Qwen3 plan of @bankai/gguf);
+ *  their index is their binary code. */
+export const BLOCK_TENSORS: readonly BlockTensor[] = QWEN3_PROJECTIONS.map((p) => QWEN3_PROJECTION_TENSOR[p]);
+export type BlockTensor = Qwen3ProjectionTensor;
 
 /** Upstream (Hugging Face) projection names and the GGUF block tensor each one is. */
-export const UPSTREAM_PROJECTIONS = {
-  q_proj: 'attn_q',
-  k_proj: 'attn_k',
-  v_proj: 'attn_v',
-  o_proj: 'attn_output',
-  gate_proj: 'ffn_gate',
-  up_proj: 'ffn_up',
-  down_proj: 'ffn_down',
-} as const satisfies Record<string, BlockTensor>;
-export type UpstreamProjection = keyof typeof UPSTREAM_PROJECTIONS;
+export const UPSTREAM_PROJECTIONS = Object.freeze(
+  Object.fromEntries(QWEN3_PROJECTIONS.map((p) => [`${p}_proj`, QWEN3_PROJECTION_TENSOR[p]])),
+) as Readonly<Record<UpstreamProjection, BlockTensor>>;
+export type UpstreamProjection = `${Qwen3Projection}_proj`;
 
 const PROJECTION_OF_BLOCK_TENSOR = new Map<string, UpstreamProjection>(
   Object.entries(UPSTREAM_PROJECTIONS).map(([proj, t]) => [t, proj as UpstreamProjection]),
@@ -91,7 +79,7 @@ export function parseTensorName(name: string): ParsedTensorName {
 }
 
 export function blockTensorName(layer: number, local: string): string {
-  return `blk.${layer}.${local}`;
+  return qwen3BlockName(layer, local);
 }
 
 /** Names a tensor may not have: they would look up an object's prototype (`constructor`,
@@ -108,9 +96,9 @@ export function checkTensorName(name: unknown, where: Where): string {
     fail(where, `tensor '${name}' is not a GGUF tensor name (it names a JavaScript object property)`,
       "name a GGUF tensor without its '.weight' suffix, e.g. 'blk.12.ffn_gate' or 'token_embd'");
   }
-  if (name.endsWith('.weight')) {
-    fail(where, `tensor '${name}' carries the '.weight' suffix`,
-      `write '${name.slice(0, -'.weight'.length)}'`);
+  if (name.endsWith(WEIGHT_SUFFIX)) {
+    fail(where, `tensor '${name}' carries the '${WEIGHT_SUFFIX}' suffix`,
+      `write '${name.slice(0, -WEIGHT_SUFFIX.length)}'`);
   }
   if (!OTHER_NAME.test(name) || (name.startsWith('blk.') && !BLOCK_NAME.test(name))) {
     fail(where, `tensor '${name}' is not a GGUF tensor name`,

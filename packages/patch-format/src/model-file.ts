@@ -1,7 +1,7 @@
 // Patches against real model files (GGUF over a ByteSource, runtime-neutral): the model's shape
 // from its header, the byte-level XOR of flips on Q1_0 rows, model diff, verify, and bake.
 //
-// Q1_0 row layout (GGUF, DESIGN.md): a row of `cols` weights is cols/128 blocks of 18 bytes,
+// Q1_0 row layout (GGUF; the Q1_0 entry of the type table in @bankai/gguf's types.ts): a row of `cols` weights is cols/128 blocks of 18 bytes,
 // each block = fp16 scale d (2 bytes, little-endian) then qs[16]; weight j of the row is block
 // j>>7, byte 2 + ((j&127)>>3), bit j&7 (LSB first). A flip only ever touches qs bytes, never d.
 //
@@ -11,12 +11,14 @@ import {
   copyGgufWithEdits,
   GGML_TYPE,
   Q1_0_BYTES,
+  Q1_0_SCALE_BYTES,
   readGguf,
   type ByteSink,
   type ByteSource,
   type GgufFile,
   type GgufTensorInfo,
   type TensorByteEdit,
+  WEIGHT_SUFFIX,
 } from '@bankai/gguf';
 import { bitsFlipped, compose, flipsByTensor, normalize } from './algebra.js';
 import { PatchFormatError } from './errors.js';
@@ -28,7 +30,7 @@ import { checkPatchForModel, validateFlips } from './validate.js';
 /** Bytes of one 128-weight block: fp16 scale + 16 bytes of sign bits. */
 const BLOCK_BYTES = Q1_0_BYTES;
 /** Offset of the sign bits inside a block (after the fp16 scale). */
-const QS_OFFSET = 2;
+const QS_OFFSET = Q1_0_SCALE_BYTES;
 /** Default row chunk when streaming a tensor. */
 const CHUNK_BYTES = 4 << 20;
 /** Default limit on the flips a diff may produce before it gives up (unrelated models). */
@@ -38,7 +40,7 @@ const DEFAULT_MAX_DIFF_FLIPS = 1 << 22;
 
 /** The flip name of a GGUF tensor: its name without the `.weight` suffix. */
 export function flipTensorName(ggufName: string): string {
-  return ggufName.endsWith('.weight') ? ggufName.slice(0, -'.weight'.length) : ggufName;
+  return ggufName.endsWith(WEIGHT_SUFFIX) ? ggufName.slice(0, -WEIGHT_SUFFIX.length) : ggufName;
 }
 
 /** The model's shape from its GGUF header: every tensor as {rows: ne1.., cols: ne0, type},

@@ -2,18 +2,21 @@
 // integrator builds one from GGUF tensor infos; qwen3Shape() builds one from hyperparameters
 // (tests and tools that have no model file).
 
+import { GGML_TYPE, qwen3Tensors } from '@bankai/gguf';
 import { GROUP_SIZE } from './flip.js';
 
-/** ggml type id of Q1_0 (PrismML's Q1_0_g128): 18-byte blocks of 128 one-bit weights. */
-export const GGML_TYPE_Q1_0 = 41;
-export const GGML_TYPE_F32 = 0;
+/** ggml type id of Q1_0 (PrismML's Q1_0_g128), read from the type table of @bankai/gguf
+ *  (GGML_TYPE.Q1_0); kept as a name of this package's API. */
+export const GGML_TYPE_Q1_0: number = GGML_TYPE.Q1_0;
+/** ggml type id of F32 (GGML_TYPE.F32 of @bankai/gguf). */
+export const GGML_TYPE_F32: number = GGML_TYPE.F32;
 
 export interface TensorShape {
   /** Output neurons: GGUF ne1. */
   readonly rows: number;
   /** Weights a row: GGUF ne0, a multiple of 128 for Q1_0. */
   readonly cols: number;
-  /** ggml type id; a tensor is patchable only when this is 41 (Q1_0). Absent = not known
+  /** ggml type id; a tensor is patchable only when this is GGML_TYPE_Q1_0. Absent = not known
    *  (shapes recorded in a manifest carry no type). */
   readonly type?: number;
 }
@@ -39,7 +42,7 @@ export function groupsPerRow(shape: TensorShape): number {
 /** Total 1-bit weights of a model (sum of rows x cols over its Q1_0 tensors). */
 export function oneBitWeightCount(shapes: TensorShapes): number {
   let total = 0;
-  for (const s of shapes.values()) if (s.type === GGML_TYPE_Q1_0) total += s.rows * s.cols;
+  for (const s of shapes.values()) if (s.type === GGML_TYPE.Q1_0) total += s.rows * s.cols;
   return total;
 }
 
@@ -56,32 +59,21 @@ export interface Qwen3Hyperparameters {
 }
 
 /** The tensor shapes of a Qwen3 model whose linear weights are all Q1_0 (Bonsai), with its
- *  F32 norms so that "not a 1-bit tensor" can be checked. */
+ *  F32 norms so that "not a 1-bit tensor" can be checked; names and shapes from the Qwen3 tensor
+ *  plan of @bankai/gguf (qwen3Tensors), in its order. */
 export function qwen3Shape(h: Qwen3Hyperparameters): ModelShape {
   const tensors = new Map<string, TensorShape>();
-  const q1 = (rows: number, cols: number): TensorShape => ({ rows, cols, type: GGML_TYPE_Q1_0 });
-  const f32 = (cols: number): TensorShape => ({ rows: 1, cols, type: GGML_TYPE_F32 });
-  tensors.set('token_embd', q1(h.vocab, h.nEmbd));
-  for (let l = 0; l < h.layers; l++) {
-    const b = `blk.${l}.`;
-    tensors.set(`${b}attn_norm`, f32(h.nEmbd));
-    tensors.set(`${b}attn_q`, q1(h.nHead * h.headDim, h.nEmbd));
-    tensors.set(`${b}attn_k`, q1(h.nHeadKv * h.headDim, h.nEmbd));
-    tensors.set(`${b}attn_v`, q1(h.nHeadKv * h.headDim, h.nEmbd));
-    tensors.set(`${b}attn_q_norm`, f32(h.headDim));
-    tensors.set(`${b}attn_k_norm`, f32(h.headDim));
-    tensors.set(`${b}attn_output`, q1(h.nEmbd, h.nHead * h.headDim));
-    tensors.set(`${b}ffn_norm`, f32(h.nEmbd));
-    tensors.set(`${b}ffn_gate`, q1(h.nFf, h.nEmbd));
-    tensors.set(`${b}ffn_up`, q1(h.nFf, h.nEmbd));
-    tensors.set(`${b}ffn_down`, q1(h.nEmbd, h.nFf));
+  const plan = qwen3Tensors({ ...h, nLayer: h.layers, tied: h.tiedEmbeddings });
+  for (const t of plan) {
+    // GGUF shapes are ne0 first: a linear is [cols, rows], a norm one row of [cols]
+    const [cols, rows = 1] = t.shape;
+    tensors.set(t.tensor, { rows, cols, type: t.kind === 'linear' ? GGML_TYPE.Q1_0 : GGML_TYPE.F32 });
   }
-  tensors.set('output_norm', f32(h.nEmbd));
-  if (!h.tiedEmbeddings) tensors.set('output', q1(h.vocab, h.nEmbd));
   return { tensors };
 }
 
-/** PrismML Bonsai hyperparameters (DESIGN.md); read real values from the GGUF when you have it. */
+/** PrismML Bonsai 1.7B / 4B / 8B shapes (the bonsai-* presets of @bankai/model-gen hold the same
+ *  values); read real values from the GGUF when you have it. */
 export const BONSAI_HYPERPARAMETERS = {
   '1.7B': { layers: 28, nEmbd: 2048, nFf: 6144, nHead: 16, nHeadKv: 8, headDim: 128, vocab: 151936, tiedEmbeddings: true },
   '4B': { layers: 36, nEmbd: 2560, nFf: 9728, nHead: 32, nHeadKv: 8, headDim: 128, vocab: 151936, tiedEmbeddings: true },

@@ -3,10 +3,11 @@
 // the recorded tensor shapes) must match, unless the caller forces it (then it is a warning).
 // Range errors are never forced: a flip outside a tensor has no meaning.
 
+import { GGML_TYPE } from '@bankai/gguf';
 import { PatchFormatError } from './errors.js';
 import { describeFlip, GROUP_SIZE, parseTensorName, type Flip } from './flip.js';
 import type { PatchManifest } from './manifest.js';
-import { GGML_TYPE_Q1_0, groupsPerRow, lookupShape, type ModelShape } from './shape.js';
+import { groupsPerRow, lookupShape, type ModelShape } from './shape.js';
 import { checkSignature } from './sign.js';
 
 /** How many offending flips an error lists before summarizing. */
@@ -28,8 +29,8 @@ export function flipProblem(flip: Flip, model: ModelShape): string | undefined {
     const { layer } = parseTensorName(flip.tensor);
     return `the model has no tensor ${flip.tensor}${layer !== undefined ? ` (${layerRange(model)})` : ''}`;
   }
-  if (shape.type !== undefined && shape.type !== GGML_TYPE_Q1_0) {
-    return `${flip.tensor} is ggml type ${shape.type}, not Q1_0 (${GGML_TYPE_Q1_0}): only 1-bit tensors can be flipped`;
+  if (shape.type !== undefined && shape.type !== GGML_TYPE.Q1_0) {
+    return `${flip.tensor} is ggml type ${shape.type}, not Q1_0 (${GGML_TYPE.Q1_0}): only 1-bit tensors can be flipped`;
   }
   if (flip.row >= shape.rows) return `row ${flip.row} is out of range: ${flip.tensor} has rows 0..${shape.rows - 1}`;
   if (flip.group !== undefined && flip.group >= groupsPerRow(shape)) {

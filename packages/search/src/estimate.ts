@@ -6,6 +6,9 @@
 
 import { createEngine, type Engine, type Q1Tensor } from '@bankai/engine-wasm';
 import {
+  QWEN3_BLOCK_TENSORS, QWEN3_OUTPUT, QWEN3_PROJECTIONS, QWEN3_TOKEN_EMBD, qwen3BlockName, qwen3BlockTensorOf, type Qwen3BlockKey,
+} from '@bankai/gguf';
+import {
   BACKWARD_PROJECTIONS, layoutRunner, Qwen3Runner, readModelConfig, runnerBytes, tokenizerFromHeader, weightEngineBytes,
   type LayerWeights, type Linear, type ModelWeights, type Qwen3Config,
 } from '@bankai/model';
@@ -87,20 +90,19 @@ export async function calibrateEngine(c: Qwen3Config, opts: CalibrateOptions = {
   const headRows = Math.min(c.vocabSize, opts.headRows ?? 8192);
   const e = await createEngine();
   const rng = new Rng(1);
-  const qDim = c.nHead * c.headDim;
-  const kvDim = c.nHeadKv * c.headDim;
   const ones = (n: number) => {
     const p = e.alloc(n * 4);
     e.f32(p, n).fill(1);
     return p;
   };
-  const layer: LayerWeights = {
-    attnNorm: ones(c.nEmbd), q: randomQ1(e, 'blk.0.attn_q', qDim, c.nEmbd, rng), k: randomQ1(e, 'blk.0.attn_k', kvDim, c.nEmbd, rng),
-    v: randomQ1(e, 'blk.0.attn_v', kvDim, c.nEmbd, rng), qNorm: ones(c.headDim), kNorm: ones(c.headDim),
-    o: randomQ1(e, 'blk.0.attn_output', c.nEmbd, qDim, rng), ffnNorm: ones(c.nEmbd),
-    gate: randomQ1(e, 'blk.0.ffn_gate', c.nFf, c.nEmbd, rng), up: randomQ1(e, 'blk.0.ffn_up', c.nFf, c.nEmbd, rng),
-    down: randomQ1(e, 'blk.0.ffn_down', c.nEmbd, c.nFf, rng),
-  };
+  // one block of the model's shape, tensor by tensor in the Qwen3 plan's order: 1-bit linears
+  // (ne0 = cols first) random, norms all ones
+  const block: Partial<Record<Qwen3BlockKey, Linear | number>> = {};
+  for (const t of QWEN3_BLOCK_TENSORS) {
+    const [cols, rows] = t.shape({ ...c, vocab: c.vocabSize });
+    block[t.key] = t.kind === 'linear' ? randomQ1(e, qwen3BlockName(0, t.local), rows!, cols, rng) : ones(cols);
+  }
+  const layer = block as LayerWeights;
   // 64 embedding rows of small random floats (the measured tokens are 0..63)
   const embdPtr = e.alloc(64 * c.nEmbd * 4);
   const embdRows = e.f32(embdPtr, 64 * c.nEmbd);
@@ -108,10 +110,10 @@ export async function calibrateEngine(c: Qwen3Config, opts: CalibrateOptions = {
   const config: Qwen3Config = { ...c, nLayer: 1, vocabSize: headRows };
   const weights: ModelWeights = {
     config,
-    embd: { name: 'token_embd', kind: 'f32', rows: 64, cols: c.nEmbd, ptr: embdPtr },
+    embd: { name: QWEN3_TOKEN_EMBD, kind: 'f32', rows: 64, cols: c.nEmbd, ptr: embdPtr },
     layers: [layer],
     outputNorm: ones(c.nEmbd),
-    output: randomQ1(e, 'output', headRows, c.nEmbd, rng),
+    output: randomQ1(e, QWEN3_OUTPUT, headRows, c.nEmbd, rng),
   };
   const maxN = batches[batches.length - 1]!;
   const runner = new Qwen3Runner(e, weights, layoutRunner(e, config, { maxBatch: maxN, maxContext: maxN }));
@@ -137,9 +139,12 @@ export async function calibrateEngine(c: Qwen3Config, opts: CalibrateOptions = {
 
 /** (rows, cols) of each 1-bit projection of a layer. */
 function projShapes(c: Qwen3Config): Record<Projection, [number, number]> {
-  const qDim = c.nHead * c.headDim;
-  const kvDim = c.nHeadKv * c.headDim;
-  return { q: [qDim, c.nEmbd], k: [kvDim, c.nEmbd], v: [kvDim, c.nEmbd], o: [c.nEmbd, qDim], gate: [c.nFf, c.nEmbd], up: [c.nFf, c.nEmbd], down: [c.nEmbd, c.nFf] };
+  const out = {} as Record<Projection, [number, number]>;
+  for (const p of QWEN3_PROJECTIONS) {
+    const [cols, rows] = qwen3BlockTensorOf(p).shape({ ...c, vocab: c.vocabSize }); // ne0 first
+    out[p] = [rows!, cols];
+  }
+  return out;
 }
 
 /** Seconds of one layer over n tokens: piecewise linear between the measured batches, linear past them. */

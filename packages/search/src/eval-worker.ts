@@ -1,20 +1,16 @@
 // Worker side of the Evaluator: an engine instance on the shared memory and one runner; scores
 // every probe sequence from its cached residual with the task's flips applied virtually.
 import { workerData } from 'node:worker_threads';
-import { createEngine, type FlipSet } from '@bankai/engine-wasm';
-import { Qwen3Backward, Qwen3Runner, scoreRows } from '@bankai/model';
+import type { FlipSet } from '@bankai/engine-wasm';
+import { claimRunner, Qwen3Backward, scoreRows } from '@bankai/model';
 import { probeGap, teacherForcedCorrect, type PreparedProbe, type SequenceScores } from '@bankai/probes';
 import type { CaptureTask, EvalResult, EvalTask, EvaluatorWorkerInit } from './evaluator.js';
 import { chunkEffects, type FirstOrderChunk, type FirstOrderTask, type SequenceAccess } from './first-order.js';
 
 const init = workerData as EvaluatorWorkerInit;
 const setup = (async () => {
-  const slot = Atomics.add(init.claim, 0, 1);
-  const layout = init.layouts[slot];
-  const region = init.flipRegions[slot];
-  if (!layout || !region) throw new Error(`evaluator worker: no free slot (${init.layouts.length} laid out; too many crashed workers)`);
-  const engine = await createEngine({ module: init.module, memory: init.memory });
-  return { engine, region, slot, runner: new Qwen3Runner(engine, init.weights, layout) };
+  const { engine, runner, slot } = await claimRunner(init, 'evaluator worker');
+  return { engine, region: init.flipRegions[slot]!, slot, runner }; // a region a slot, as the layouts
 })();
 
 // this worker's backward pass, on the layout the owner sent with the first first-order task

@@ -1,4 +1,4 @@
-// The parallel evaluator. Worker threads (piscina) share ONE copy of the weights in the engine's
+// The parallel evaluator. Worker threads (a RunnerPool of @bankai/model) share ONE copy of the weights in the engine's
 // shared memory; each evaluates a candidate flip set virtually (the shared weights never change
 // while tasks run), on top of the accepted patch, which the owner materializes by XOR between
 // batches. Every probe sequence's residual stream is cached once at the first searched layer, so
@@ -7,9 +7,8 @@
 // (caches above a layer whose weights changed are recomputed by refresh()). A candidate is always evaluated whole
 // by one worker in a fixed order, so results do not depend on the number of workers.
 
-import { Piscina } from 'piscina';
 import type { Engine } from '@bankai/engine-wasm';
-import type { Model, ModelWeights, RunnerLayout } from '@bankai/model';
+import { RunnerPool, type Model, type RunnerPoolInit } from '@bankai/model';
 import type { Metric, PreparedProbe } from '@bankai/probes';
 import type { FirstOrderChunk, FirstOrderTask } from './first-order.js';
 import type { Candidate } from './space.js';
@@ -26,23 +25,22 @@ export interface SequenceRef {
   residuals: number[];
 }
 
-export interface EvaluatorWorkerInit {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
-  weights: ModelWeights;
-  layouts: RunnerLayout[];
-  /** Per worker: a region for its flip lists. */
+/** The evaluator's part of its workers' data (RunnerPool adds the engine, weights, layouts and claim counter). */
+export interface EvaluatorWorkerData {
+  /** One flip region per slot (a slot's worker writes its candidates' flips there). */
   flipRegions: { ptr: number; bytes: number }[];
-  claim: Int32Array;
   firstLayer: number;
   /** Ascending layers whose input residual is cached, cacheLayers[0] = firstLayer. */
   cacheLayers: number[];
   metric: Metric;
   probes: PreparedProbe[]; // targets first, then controls
   nTarget: number;
-  /** sequences[i] belongs to probe seqProbe[i]; a probe's sequences are contiguous, in its order. */
+  /** Every probe's sequences, concatenated in `probes` order, each probe's in its own order: probe
+   *  i's are the probes[i].sequences.length entries after those of probes 0..i-1 (eval-worker's seqStart). */
   sequences: SequenceRef[];
 }
+
+export type EvaluatorWorkerInit = RunnerPoolInit & EvaluatorWorkerData;
 
 export interface EvalTask {
   flips: Candidate[];
@@ -98,7 +96,7 @@ export class Evaluator {
   private readonly failed: Promise<never>;
 
   private constructor(
-    private readonly piscina: Piscina,
+    private readonly pool: RunnerPool<EvalTask | FirstOrderTask | CaptureTask, unknown, EvaluatorWorkerData>,
     readonly workers: number,
     /** Worker slots laid out (workers + spares for replaced workers): a worker's slot indexes per-thread layouts. */
     readonly slots: number,
@@ -113,7 +111,7 @@ export class Evaluator {
     private readonly plainCapture: boolean,
   ) {
     this.failed = new Promise<never>((_, reject) => {
-      piscina.on('error', (err: unknown) => reject(new Error(`evaluator worker failed: ${(err as Error)?.message ?? String(err)}`)));
+      pool.onError((err: unknown) => reject(new Error(`evaluator worker failed: ${(err as Error)?.message ?? String(err)}`)));
     });
     this.failed.catch(() => undefined);
   }
@@ -153,32 +151,25 @@ export class Evaluator {
       });
     }
     // two spare slots: a crashed worker's replacement claims a fresh one
-    const slots = workers + 2;
-    const layouts = Array.from({ length: slots }, () => model.layoutRunner({ maxContext: maxLen, maxBatch: maxLen }));
     const flipBytes = 1 << 16;
-    const flipRegions = Array.from({ length: slots }, () => ({ ptr: e.alloc(flipBytes), bytes: flipBytes }));
-    const init: EvaluatorWorkerInit = {
-      module: e.module,
-      memory: e.memory,
-      weights: model.weights,
-      layouts,
-      flipRegions,
-      claim: new Int32Array(new SharedArrayBuffer(4)),
-      firstLayer,
-      cacheLayers,
-      metric: opts.metric,
-      probes,
-      nTarget: target.length,
-      sequences,
-    };
-    const piscina = new Piscina({
-      filename: new URL('./eval-worker.js', import.meta.url).href,
-      minThreads: workers,
-      maxThreads: workers,
-      idleTimeout: Infinity,
-      workerData: init,
+    const pool = RunnerPool.create<EvalTask | FirstOrderTask | CaptureTask, unknown, EvaluatorWorkerData>(model, {
+      workers,
+      spares: 2,
+      maxContext: maxLen,
+      maxBatch: maxLen,
+      worker: new URL('./eval-worker.js', import.meta.url),
+      extra: (slots) => ({
+        flipRegions: Array.from({ length: slots }, () => ({ ptr: e.alloc(flipBytes), bytes: flipBytes })),
+        firstLayer,
+        cacheLayers,
+        metric: opts.metric,
+        probes,
+        nTarget: target.length,
+        sequences,
+      }),
     });
-    const ev = new Evaluator(piscina, workers, slots, target.length, control.length, () => e.reset(mark), cacheLayers, nScored, plain);
+    const slots = pool.slots;
+    const ev = new Evaluator(pool, workers, slots, target.length, control.length, () => e.reset(mark), cacheLayers, nScored, plain);
     try {
       await ev.capture(-1, opts.onSequence, nCaptured);
     } catch (err) {
@@ -233,7 +224,7 @@ export class Evaluator {
 
   private async runTask<R = EvalResult>(task: EvalTask | FirstOrderTask | CaptureTask): Promise<R> {
     // a crashed worker is replaced by piscina; its task is retried once here
-    const run = () => Promise.race([this.piscina.run(task) as Promise<R>, this.failed]);
+    const run = () => Promise.race([this.pool.run(task) as Promise<R>, this.failed]);
     try {
       return await run();
     } catch (err) {
@@ -249,7 +240,7 @@ export class Evaluator {
    * order of their creation.
    */
   async destroy(): Promise<void> {
-    await this.piscina.destroy();
+    await this.pool.destroy();
     this.release();
   }
 }

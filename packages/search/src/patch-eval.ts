@@ -10,6 +10,7 @@
 // The weights are changed in place while a patch is measured, so nothing else may use the
 // model's engine memory meanwhile (no scoring pool or search evaluator running on it).
 
+import { Q1_0_BLOCK, qwen3ProjectionOf } from '@bankai/gguf';
 import { modelShape, xorFlips, type Model } from '@bankai/model';
 import {
   bitsFlipped, checkPatchForModel, flipKind, normalize, parseTensorName,
@@ -270,10 +271,6 @@ export function evaluateManifest(model: Model, manifest: PatchManifest, probes: 
   return { ...evaluatePatch(model, flips, probes, opts), bitsFlipped: bitsFlipped(flips, shape.tensors) ?? 0, warnings: [...warnings] };
 }
 
-const PROJECTION_OF_TENSOR: Record<string, Projection> = {
-  ffn_gate: 'gate', ffn_up: 'up', ffn_down: 'down', attn_q: 'q', attn_k: 'k', attn_v: 'v', attn_output: 'o',
-};
-
 /** Why a patch has no random-patch null (its flips are not all of one kind in block projections). */
 export class NullSpaceError extends Error {
   override name = 'NullSpaceError';
@@ -302,7 +299,7 @@ export function nullSpaceOf(manifest: Pick<PatchManifest, 'flips' | 'provenance'
   if (flips.length === 0) throw new NullSpaceError('the patch flips nothing and records no search space (provenance.search)');
   const oneGroup = (tensor: string) => {
     const shape = manifest.base?.tensors[tensor];
-    return shape !== undefined && shape[0] <= 128;
+    return shape !== undefined && shape[0] <= Q1_0_BLOCK;
   };
   let rows = 0;
   let groups = 0;
@@ -316,7 +313,7 @@ export function nullSpaceOf(manifest: Pick<PatchManifest, 'flips' | 'provenance'
     else if (kind === 'group') groups++;
     else rows++;
     const { layer, local } = parseTensorName(f.tensor);
-    const proj = PROJECTION_OF_TENSOR[local];
+    const proj = qwen3ProjectionOf(local); // the Qwen3 plan's (a Map: no prototype names)
     if (layer === undefined || proj === undefined) throw new NullSpaceError(`the patch flips ${f.tensor}, outside the blocks' projections random patches are drawn from`);
     layers.add(layer);
     projs.add(proj);

@@ -2,18 +2,15 @@
 // 1-bit tensors, each candidate with its scale (a row: mean d over its groups; a group: its d),
 // indexed 0..size-1 so strategies can sample, rank and walk it.
 
+import { Q1_0_BLOCK, QWEN3_PROJECTION_TENSOR, qwen3BlockName, type Qwen3Projection } from '@bankai/gguf';
 import type { Model } from '@bankai/model';
 import type { GroupFlip, RowFlip } from '@bankai/patch-format';
 
-export const PROJECTIONS = ['gate', 'up', 'down', 'q', 'k', 'v', 'o'] as const;
+/** The projections a search may flip (the Qwen3 plan's projections of @bankai/gguf), in the
+ *  search's candidate order: MLP first. The order numbers the candidates, so it is part of every
+ *  seeded search's result. */
+export const PROJECTIONS = ['gate', 'up', 'down', 'q', 'k', 'v', 'o'] as const satisfies readonly Qwen3Projection[];
 export type Projection = (typeof PROJECTIONS)[number];
-
-const TENSOR_OF: Record<Projection, string> = {
-  gate: 'ffn_gate', up: 'ffn_up', down: 'ffn_down', q: 'attn_q', k: 'attn_k', v: 'attn_v', o: 'attn_output',
-};
-const LINEAR_OF: Record<Projection, 'gate' | 'up' | 'down' | 'q' | 'k' | 'v' | 'o'> = {
-  gate: 'gate', up: 'up', down: 'down', q: 'q', k: 'k', v: 'v', o: 'o',
-};
 
 export type Granularity = 'row' | 'group';
 
@@ -70,11 +67,11 @@ export class CandidateSpace {
     let offset = 0;
     for (const layer of layers) {
       for (const proj of projs) {
-        const lin = model.weights.layers[layer]![LINEAR_OF[proj]];
+        const lin = model.weights.layers[layer]![proj];
         if (lin.kind !== 'q1') {
-          throw new SearchOptionError(`search space: blk.${layer}.${TENSOR_OF[proj]} is ${lin.kind.toUpperCase()}, not 1-bit; patches flip Q1_0 weights only`);
+          throw new SearchOptionError(`search space: ${qwen3BlockName(layer, QWEN3_PROJECTION_TENSOR[proj])} is ${lin.kind.toUpperCase()}, not 1-bit; patches flip Q1_0 weights only`);
         }
-        const groups = lin.cols / 128;
+        const groups = lin.cols / Q1_0_BLOCK;
         const count = opts.granularity === 'row' ? lin.rows : lin.rows * groups;
         const scales = new Float32Array(count);
         if (opts.granularity === 'row') {
@@ -87,13 +84,13 @@ export class CandidateSpace {
             for (let r = 0; r < lin.rows; r++) {
               e.q1DequantRow(lin.tensor, r, tmp);
               row.set(e.f32(tmp, lin.cols));
-              for (let g = 0; g < groups; g++) scales[r * groups + g] = Math.abs(row[g * 128]!);
+              for (let g = 0; g < groups; g++) scales[r * groups + g] = Math.abs(row[g * Q1_0_BLOCK]!);
             }
           } finally {
             e.reset(mark);
           }
         }
-        tensors.push({ name: `blk.${layer}.${TENSOR_OF[proj]}`, layer, proj, rows: lin.rows, cols: lin.cols, groups, offset, count, scales });
+        tensors.push({ name: qwen3BlockName(layer, QWEN3_PROJECTION_TENSOR[proj]), layer, proj, rows: lin.rows, cols: lin.cols, groups, offset, count, scales });
         offset += count;
       }
     }

@@ -5,7 +5,7 @@
 // and builds the GGUF write spec (Qwen3 + gpt2/qwen2 tokenizer metadata) for @bankai/gguf.
 // ---------------------------------------------------------------------------------------------
 
-import { GGML_TYPE, meta, Q1_0_BLOCK, Q1_0_BYTES, type GgufTensorSpec, type GgufValue, type GgufWriteSpec } from '@bankai/gguf';
+import { GGML_TYPE, meta, Q1_0_BLOCK, Q1_0_BYTES, qwen3Tensors, type GgufTensorSpec, type GgufValue, type GgufWriteSpec } from '@bankai/gguf';
 import type { TokenizerMetadata } from './vocab.js';
 
 export interface TinyConfig {
@@ -44,30 +44,13 @@ export interface ExportInfo {
   corpusSeed: number;
 }
 
-/** The tensors (name, type, shape ne0 first) a Qwen3 GGUF with this config holds, in file order. */
+/** The tensors (name, type, shape ne0 first) a Qwen3 GGUF with this config holds, in file order:
+ *  the Qwen3 tensor plan of @bankai/gguf (an untied output head), Q1_0 linears and F32 norms. */
 export function expectedTensors(c: TinyConfig): Array<Pick<TensorIndexEntry, 'name' | 'type' | 'shape'>> {
-  type Want = Pick<TensorIndexEntry, 'name' | 'type' | 'shape'>;
-  const q = (name: string, nIn: number, nOut: number): Want => ({ name, type: 'Q1_0', shape: [nIn, nOut] });
-  const f = (name: string, n: number): Want => ({ name, type: 'F32', shape: [n] });
-  const out: Want[] = [q('token_embd.weight', c.n_embd, c.vocab)];
-  for (let i = 0; i < c.n_layer; i++) {
-    const b = `blk.${i}.`;
-    out.push(
-      f(b + 'attn_norm.weight', c.n_embd),
-      q(b + 'attn_q.weight', c.n_embd, c.n_head * c.head_dim),
-      q(b + 'attn_k.weight', c.n_embd, c.n_head_kv * c.head_dim),
-      q(b + 'attn_v.weight', c.n_embd, c.n_head_kv * c.head_dim),
-      f(b + 'attn_q_norm.weight', c.head_dim),
-      f(b + 'attn_k_norm.weight', c.head_dim),
-      q(b + 'attn_output.weight', c.n_head * c.head_dim, c.n_embd),
-      f(b + 'ffn_norm.weight', c.n_embd),
-      q(b + 'ffn_gate.weight', c.n_embd, c.n_ff),
-      q(b + 'ffn_up.weight', c.n_embd, c.n_ff),
-      q(b + 'ffn_down.weight', c.n_ff, c.n_embd),
-    );
-  }
-  out.push(f('output_norm.weight', c.n_embd), q('output.weight', c.n_embd, c.vocab));
-  return out;
+  const plan = qwen3Tensors({
+    nLayer: c.n_layer, nEmbd: c.n_embd, nFf: c.n_ff, nHead: c.n_head, nHeadKv: c.n_head_kv, headDim: c.head_dim, vocab: c.vocab, tied: false,
+  });
+  return plan.map((t) => ({ name: t.name, type: t.kind === 'linear' ? 'Q1_0' : 'F32', shape: [...t.shape] }));
 }
 
 function tensorBytes(type: 'Q1_0' | 'F32', shape: readonly number[]): number {

@@ -5,7 +5,10 @@
 // the toolkit's engine lives in @bankai/model. Reads every value it needs from the file.
 // ---------------------------------------------------------------------------------------------
 
-import { bytesSource, dequantizeQ1_0, GGML_TYPE, readGguf, readTensorBytes, type GgufFile } from '@bankai/gguf';
+import {
+  bytesSource, dequantizeQ1_0, GGML_TYPE, QWEN3_BLOCK_TENSORS, QWEN3_OUTPUT, QWEN3_OUTPUT_NORM, QWEN3_TOKEN_EMBD, qwen3BlockName, readGguf,
+  readTensorBytes, WEIGHT_SUFFIX, type GgufFile, type Qwen3BlockKey,
+} from '@bankai/gguf';
 
 export interface ReferenceConfig {
   nLayer: number;
@@ -19,7 +22,8 @@ export interface ReferenceConfig {
   rmsEps: number;
 }
 
-interface Layer {
+/** One block's weights, a field per tensor of the Qwen3 plan (@bankai/gguf QWEN3_BLOCK_TENSORS). */
+interface Layer extends Record<Qwen3BlockKey, Float32Array> {
   attnNorm: Float32Array; // (n_embd,)
   q: Float32Array; // (n_head*head_dim, n_embd) row-major: row = output
   k: Float32Array; // (n_head_kv*head_dim, n_embd)
@@ -70,27 +74,17 @@ export class ReferenceModel {
       if (t.type === GGML_TYPE.F32) return new Float32Array(raw.slice().buffer);
       throw new Error(`${name}: tensor ${n} has type ${t.typeName}; the reference reads Q1_0 and F32 only`);
     };
-    const embd = await tensor('token_embd.weight');
+    const embd = await tensor(QWEN3_TOKEN_EMBD + WEIGHT_SUFFIX);
     c.vocab = embd.length / c.nEmbd;
     const layers: Layer[] = [];
     for (let i = 0; i < c.nLayer; i++) {
-      const b = `blk.${i}.`;
-      layers.push({
-        attnNorm: await tensor(b + 'attn_norm.weight'),
-        q: await tensor(b + 'attn_q.weight'),
-        k: await tensor(b + 'attn_k.weight'),
-        v: await tensor(b + 'attn_v.weight'),
-        qNorm: await tensor(b + 'attn_q_norm.weight'),
-        kNorm: await tensor(b + 'attn_k_norm.weight'),
-        o: await tensor(b + 'attn_output.weight'),
-        ffnNorm: await tensor(b + 'ffn_norm.weight'),
-        gate: await tensor(b + 'ffn_gate.weight'),
-        up: await tensor(b + 'ffn_up.weight'),
-        down: await tensor(b + 'ffn_down.weight'),
-      });
+      const layer: Partial<Layer> = {};
+      for (const t of QWEN3_BLOCK_TENSORS) layer[t.key] = await tensor(qwen3BlockName(i, t.local) + WEIGHT_SUFFIX);
+      layers.push(layer as Layer);
     }
-    const hasOutput = file.tensors.some((t) => t.name === 'output.weight');
-    return new ReferenceModel(c, embd, layers, await tensor('output_norm.weight'), hasOutput ? await tensor('output.weight') : embd);
+    const output = QWEN3_OUTPUT + WEIGHT_SUFFIX;
+    const hasOutput = file.tensors.some((t) => t.name === output);
+    return new ReferenceModel(c, embd, layers, await tensor(QWEN3_OUTPUT_NORM + WEIGHT_SUFFIX), hasOutput ? await tensor(output) : embd);
   }
 
   /** Logits after every position of `ids`: (T, vocab) row-major. */

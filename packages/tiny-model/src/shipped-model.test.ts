@@ -71,7 +71,7 @@ describe.each(SHIPPED_MODELS)('shipped model of preset $preset', (m) => {
     expect(Object.keys(llama.greedy).sort()).toEqual(Object.keys(engine.greedy).sort());
     // bankai-small: 5 of 4,769 greedy outputs differ (all capital prompts in the withheld phrasing,
     // where the model is least sure); each must part at a near-tie of the engine's own log-probs,
-    // the Q8_0 halfway roundings llama.cpp and the engine may resolve differently (DESIGN.md)
+    // the Q8_0 halfway roundings llama.cpp and the engine may resolve differently (test/llama/parity-check.ts)
     const model = await Model.load(bytesSource(bytes, modelPath));
     let total = 0;
     const parted: number[] = [];
