@@ -5,6 +5,7 @@ export {
   type GgmlTypeId, type GgmlTypeInfo, type TensorSize,
 } from './types.js';
 export {
+  BONSAI_SHAPES, type BonsaiShape, type BonsaiSize,
   QWEN3_BLOCK_TENSORS, QWEN3_OUTPUT, QWEN3_OUTPUT_NORM, QWEN3_PROJECTION_TENSOR, QWEN3_PROJECTIONS, QWEN3_TOKEN_EMBD, WEIGHT_SUFFIX,
   qwen3BlockName, qwen3BlockTensor, qwen3BlockTensorOf, qwen3ProjectionOf, qwen3Tensors,
   type Qwen3BlockKey, type Qwen3BlockNorm, type Qwen3BlockTensor, type Qwen3PlanDims, type Qwen3PlannedTensor,

@@ -29,6 +29,25 @@ export interface Qwen3PlanDims extends Qwen3ShapeDims {
   readonly tied: boolean;
 }
 
+/** A Bonsai model's hyper-parameters: the plan's dims and the header values a file of its shape carries. */
+export interface BonsaiShape extends Qwen3PlanDims {
+  readonly contextLength: number;
+  readonly ropeFreqBase: number;
+  readonly rmsEps: number;
+}
+
+/**
+ * PrismML Bonsai 1.7B / 4B / 8B (Qwen3, every linear Q1_0): the one home of their shapes, which
+ * patch-format's BONSAI_HYPERPARAMETERS and model-gen's bonsai-* presets are built from. Read real
+ * values from the GGUF when you have it.
+ */
+export const BONSAI_SHAPES = {
+  '1.7B': { nLayer: 28, nEmbd: 2048, nFf: 6144, nHead: 16, nHeadKv: 8, headDim: 128, vocab: 151936, tied: true, contextLength: 32768, ropeFreqBase: 1e6, rmsEps: 1e-6 },
+  '4B': { nLayer: 36, nEmbd: 2560, nFf: 9728, nHead: 32, nHeadKv: 8, headDim: 128, vocab: 151936, tied: true, contextLength: 32768, ropeFreqBase: 1e6, rmsEps: 1e-6 },
+  '8B': { nLayer: 36, nEmbd: 4096, nFf: 12288, nHead: 32, nHeadKv: 8, headDim: 128, vocab: 151936, tied: false, contextLength: 32768, ropeFreqBase: 1e6, rmsEps: 1e-6 },
+} as const satisfies Record<string, BonsaiShape>;
+export type BonsaiSize = keyof typeof BONSAI_SHAPES;
+
 /** A linear tensor is [nIn, nOut] (GGUF ne0 first: nIn weights a row, nOut rows); a norm is [n]. */
 export type Qwen3TensorShape = readonly [number] | readonly [number, number];
 

@@ -1,5 +1,5 @@
 import {
-  f32ToF16, GGML_TYPE, meta, Q1_0_BLOCK, Q1_0_BYTES, QWEN3_BLOCK_TENSORS, qwen3Tensors, writeGguf,
+  BONSAI_SHAPES, f32ToF16, GGML_TYPE, meta, Q1_0_BLOCK, Q1_0_BYTES, QWEN3_BLOCK_TENSORS, qwen3Tensors, writeGguf,
   type ByteSink, type Qwen3BlockKey, type Qwen3PlannedTensor, type GgufTensorSpec, type GgufValue, type GgufWriteResult, type GgufWriteSpec,
 } from '@bankai/gguf';
 import { hash32, Rng } from '@bankai/rng';
@@ -43,12 +43,10 @@ export const PRESETS = {
   /** 4 layers, 256 wide, vocab 2048, untied. */
   small: { nLayer: 4, nEmbd: 256, nFf: 768, nHead: 4, nHeadKv: 2, headDim: 128, vocab: 2048,
     contextLength: 2048, ropeFreqBase: 1e6, rmsEps: 1e-6, tied: false },
-  'bonsai-1.7b': { nLayer: 28, nEmbd: 2048, nFf: 6144, nHead: 16, nHeadKv: 8, headDim: 128, vocab: 151936,
-    contextLength: 32768, ropeFreqBase: 1e6, rmsEps: 1e-6, tied: true },
-  'bonsai-4b': { nLayer: 36, nEmbd: 2560, nFf: 9728, nHead: 32, nHeadKv: 8, headDim: 128, vocab: 151936,
-    contextLength: 32768, ropeFreqBase: 1e6, rmsEps: 1e-6, tied: true },
-  'bonsai-8b': { nLayer: 36, nEmbd: 4096, nFf: 12288, nHead: 32, nHeadKv: 8, headDim: 128, vocab: 151936,
-    contextLength: 32768, ropeFreqBase: 1e6, rmsEps: 1e-6, tied: false },
+  // the Bonsai shapes live in @bankai/gguf (BONSAI_SHAPES)
+  'bonsai-1.7b': BONSAI_SHAPES['1.7B'],
+  'bonsai-4b': BONSAI_SHAPES['4B'],
+  'bonsai-8b': BONSAI_SHAPES['8B'],
 } as const satisfies Record<string, Qwen3Dims & { tied: boolean }>;
 export type PresetName = keyof typeof PRESETS;
 

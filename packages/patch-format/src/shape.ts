@@ -2,7 +2,7 @@
 // integrator builds one from GGUF tensor infos; qwen3Shape() builds one from hyperparameters
 // (tests and tools that have no model file).
 
-import { GGML_TYPE, qwen3Tensors } from '@bankai/gguf';
+import { BONSAI_SHAPES, GGML_TYPE, qwen3Tensors, type BonsaiShape, type BonsaiSize } from '@bankai/gguf';
 import { GROUP_SIZE } from './flip.js';
 
 /** ggml type id of Q1_0 (PrismML's Q1_0_g128), read from the type table of @bankai/gguf
@@ -72,10 +72,13 @@ export function qwen3Shape(h: Qwen3Hyperparameters): ModelShape {
   return { tensors };
 }
 
-/** PrismML Bonsai 1.7B / 4B / 8B shapes (the bonsai-* presets of @bankai/model-gen hold the same
- *  values); read real values from the GGUF when you have it. */
-export const BONSAI_HYPERPARAMETERS = {
-  '1.7B': { layers: 28, nEmbd: 2048, nFf: 6144, nHead: 16, nHeadKv: 8, headDim: 128, vocab: 151936, tiedEmbeddings: true },
-  '4B': { layers: 36, nEmbd: 2560, nFf: 9728, nHead: 32, nHeadKv: 8, headDim: 128, vocab: 151936, tiedEmbeddings: true },
-  '8B': { layers: 36, nEmbd: 4096, nFf: 12288, nHead: 32, nHeadKv: 8, headDim: 128, vocab: 151936, tiedEmbeddings: false },
-} as const satisfies Record<string, Qwen3Hyperparameters>;
+/** PrismML Bonsai 1.7B / 4B / 8B shapes, from @bankai/gguf's BONSAI_SHAPES (their one home) in this
+ *  package's field names; read real values from the GGUF when you have it. */
+const bonsai = (b: BonsaiShape): Qwen3Hyperparameters => ({
+  layers: b.nLayer, nEmbd: b.nEmbd, nFf: b.nFf, nHead: b.nHead, nHeadKv: b.nHeadKv, headDim: b.headDim, vocab: b.vocab, tiedEmbeddings: b.tied,
+});
+export const BONSAI_HYPERPARAMETERS: Readonly<Record<BonsaiSize, Qwen3Hyperparameters>> = {
+  '1.7B': bonsai(BONSAI_SHAPES['1.7B']),
+  '4B': bonsai(BONSAI_SHAPES['4B']),
+  '8B': bonsai(BONSAI_SHAPES['8B']),
+};

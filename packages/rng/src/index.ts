@@ -1,1 +1,1 @@
-export { hash32, Rng } from './rng.js';
+export { hash32, Rng, SplitMix32 } from './rng.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hash32, Rng } from './rng.js';
+import { hash32, Rng, SplitMix32 } from './rng.js';
 
 // Plain BigInt reference of xoshiro128** (64-bit arithmetic masked to 32 bits), independent of
 // the Math.imul tricks in rng.ts.
@@ -63,5 +63,45 @@ describe('Rng', () => {
     for (let i = 0; i < 7000; i++) counts[a.int(7)]++;
     expect(Math.min(...counts)).toBeGreaterThan(800);
     expect(() => (b.state = [0, 0, 0, 0])).toThrow(/not all zero/);
+  });
+});
+
+describe('SplitMix32 (the corpora\'s generator)', () => {
+  // a plain reference in BigInt arithmetic: state += golden gamma; two xor-shift-multiply rounds
+  function reference(seed: number, n: number): number[] {
+    const M = (1n << 32n) - 1n;
+    let s = BigInt(seed >>> 0);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      s = (s + 0x9e3779b9n) & M;
+      let z = s;
+      z = ((z ^ (z >> 16n)) * 0x85ebca6bn) & M;
+      z = ((z ^ (z >> 13n)) * 0xc2b2ae35n) & M;
+      out.push(Number(z ^ (z >> 16n)));
+    }
+    return out;
+  }
+
+  it('is the SplitMix32 stream, for any 32-bit seed', () => {
+    for (const seed of [0, 1, 7, 0x7fffffff, 0xffffffff, -1, 123456789]) {
+      const r = new SplitMix32(seed);
+      expect(Array.from({ length: 64 }, () => r.nextU32()), `seed ${seed}`).toEqual(reference(seed, 64));
+    }
+  });
+
+  it('draws inclusive integer ranges without bias, picks and shuffles deterministically', () => {
+    const r = new SplitMix32(5);
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 30000; i++) {
+      const x = r.int(-1, 1);
+      counts.set(x, (counts.get(x) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort()).toEqual([-1, 0, 1]);
+    for (const c of counts.values()) expect(Math.abs(c - 10000)).toBeLessThan(400);
+    const a = new SplitMix32(9).shuffle([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(new SplitMix32(9).shuffle([1, 2, 3, 4, 5, 6, 7, 8])).toEqual(a);
+    expect([...a].sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(() => new SplitMix32(1).int(2, 1)).toThrow(RangeError);
+    expect(() => new SplitMix32(1.5)).toThrow(RangeError);
   });
 });

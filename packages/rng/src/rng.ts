@@ -1,6 +1,7 @@
 // ---------------------------------------------------------------------------------------------
-// Portable seeded PRNG: xoshiro128** seeded through splitmix32. Pure 32-bit integer math
-// (Math.imul, >>> 0), so Node, Deno, Bun and browsers produce the same stream.
+// Portable seeded PRNGs: xoshiro128** seeded through splitmix32 (Rng: the search, the nulls, the
+// random models), and plain SplitMix32 (the shipped corpora's generator). Pure 32-bit integer math
+// (Math.imul, >>> 0), so Node, Deno, Bun and browsers produce the same streams.
 // ---------------------------------------------------------------------------------------------
 
 /** One splitmix32 step: returns [next state, output]. */
@@ -84,4 +85,52 @@ export class Rng {
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/**
+ * SplitMix32 over a 32-bit counter (each output one splitmix32 step), with inclusive integer
+ * ranges: the generator the shipped corpora are drawn from (buildCorpus, freshExamples in
+ * @bankai/tiny-model). Its stream is frozen: the corpora's bytes, and so the shipped models,
+ * depend on every output.
+ */
+export class SplitMix32 {
+  private s: number;
+
+  constructor(seed: number) {
+    if (!Number.isInteger(seed)) throw new RangeError(`SplitMix32: seed must be an integer, got ${seed}`);
+    this.s = seed >>> 0;
+  }
+
+  /** Next uniform 32-bit unsigned integer. */
+  nextU32(): number {
+    let out: number;
+    [this.s, out] = splitmix32(this.s);
+    return out;
+  }
+
+  /** Uniform integer in [lo, hi] inclusive (rejection sampling, no modulo bias). */
+  int(lo: number, hi: number): number {
+    const span = hi - lo + 1;
+    if (!(span >= 1 && span <= 2 ** 32)) throw new RangeError(`SplitMix32.int: bad range [${lo}, ${hi}]`);
+    const limit = Math.floor(2 ** 32 / span) * span;
+    let x = this.nextU32();
+    while (x >= limit) x = this.nextU32();
+    return lo + (x % span);
+  }
+
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new RangeError('SplitMix32.pick: empty list');
+    return items[this.int(0, items.length - 1)]!;
+  }
+
+  /** Fisher-Yates shuffle in place; returns the same array. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      const t = items[i]!;
+      items[i] = items[j]!;
+      items[j] = t;
+    }
+    return items;
+  }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BpeEncoder, BYTE_TO_UNICODE, learnMerges, pretokenize, tokenBytes } from './bpe.js';
 import { buildCorpus, trainText } from './corpus.js';
 import { buildVocab, learnVocab, VOCAB_SIZE } from './vocab.js';
-import { Rng } from './rng.js';
+import { SplitMix32 as Rng } from '@bankai/rng';
 
 describe('qwen2 pre-tokenizer', () => {
   it('splits digits one by one and keeps a leading space on words', () => {

@@ -7,7 +7,7 @@
 // split whose prompts never appear in the training text.
 // ---------------------------------------------------------------------------------------------
 
-import { Rng } from './rng.js';
+import { SplitMix32 as Rng } from '@bankai/rng';
 
 export const DEFAULT_SEED = 20261129;
 

@@ -23,7 +23,7 @@ import {
   multiplicationPairs, primalityExample, CAPITAL_PHRASINGS, CORPUS_PRESETS,
   type Corpus, type CorpusPreset, type CorpusPresetName, type Example, type SkillName,
 } from './corpus.js';
-import { Rng } from './rng.js';
+import { SplitMix32 as Rng } from '@bankai/rng';
 
 /** A fresh probe in the upstream probe shape. */
 export interface FreshProbe {

@@ -3,7 +3,7 @@ import { dequantizeQ1_0, GGML_TYPE, memorySink, readGguf, readTensorBytes, bytes
 import { checkTensorIndex, expectedTensors, tinyGgufSpec, type TensorIndex, type TinyConfig } from './gguf-export.js';
 import { learnVocab } from './vocab.js';
 import { buildCorpus, trainText } from './corpus.js';
-import { Rng } from './rng.js';
+import { SplitMix32 as Rng } from '@bankai/rng';
 
 const config: TinyConfig = { n_layer: 1, n_embd: 128, n_head: 2, n_head_kv: 1, head_dim: 64, n_ff: 256, context: 64, vocab: 512, rope_base: 10000, rms_eps: 1e-6 };
 

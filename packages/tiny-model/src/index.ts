@@ -6,7 +6,7 @@ export type { Corpus, CorpusPreset, CorpusPresetName, Example, SkillName, SkillS
 export { learnMerges, pretokenize, BpeEncoder, BYTE_TO_UNICODE } from './bpe.js';
 export { buildVocab, learnVocab, VOCAB_SIZE } from './vocab.js';
 export type { TokenizerMetadata } from './vocab.js';
-export { Rng } from './rng.js';
+export { SplitMix32 as Rng } from '@bankai/rng';
 export { tinyGgufSpec, checkTensorIndex, expectedTensors } from './gguf-export.js';
 export type { TinyConfig, TensorIndex, TensorIndexEntry, ExportInfo } from './gguf-export.js';
 export { MODEL_FILE_NAME, modelUrl, modelPath, probeUrl, probePath, PROBE_SKILLS, urlToPath } from './paths.js';
