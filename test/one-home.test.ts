@@ -1,5 +1,6 @@
 // One home for each concept (issue 11): the Q1_0 sizes live in the type table of
-// packages/gguf/src/types.ts, the Qwen3 tensor names in the plan of packages/gguf/src/qwen3.ts.
+// packages/gguf/src/types.ts, the Qwen3 tensor names and the Bonsai shapes in the plan of
+// packages/gguf/src/qwen3.ts, the seeded generators in @bankai/rng.
 // No other shipped source (packages/*/src, strategies/*/src, apps/*/src; tests excluded) may
 // compute with the Q1_0 block sizes as literals or list the block tensors' names.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -74,5 +75,18 @@ describe('one home for Q1_0 sizes and Qwen3 tensor names', () => {
       if (names.size > 1) found.push(`${f}: ${[...names].join(', ')}`);
     }
     expect(found, 'build the list from QWEN3_BLOCK_TENSORS / qwen3Tensors / QWEN3_PROJECTION_TENSOR of @bankai/gguf').toEqual([]);
+  });
+
+  it('no source but the plan spells a Bonsai shape, and only @bankai/rng defines a seeded generator', () => {
+    const found: string[] = [];
+    for (const f of files) {
+      const code = codeLines(readFileSync(join(ROOT, f), 'utf8'));
+      code.forEach((line, i) => {
+        // the Bonsai vocabulary and widths (1.7B 2048 x 6144, 4B 2560 x 9728, 8B 4096 x 12288)
+        if (f !== PLAN && /[:=]\s*(151936|6144|9728|12288)\b/.test(line)) found.push(`${f}:${i + 1}: ${line.trim()}`);
+        if (!f.startsWith('packages/rng/') && /\bclass\s+\w*(Rng|Random|SplitMix)\w*/.test(line)) found.push(`${f}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    expect(found, 'use BONSAI_SHAPES of @bankai/gguf and Rng / SplitMix32 of @bankai/rng').toEqual([]);
   });
 });
