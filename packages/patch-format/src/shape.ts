@@ -2,7 +2,7 @@
 // integrator builds one from GGUF tensor infos; qwen3Shape() builds one from hyperparameters
 // (tests and tools that have no model file).
 
-import { BONSAI_SHAPES, GGML_TYPE, qwen3Tensors, type BonsaiShape, type BonsaiSize } from '@bankai/gguf';
+import { BONSAI_SHAPES, GGML_TYPE, qwen3Tensors, type BonsaiShape, type BonsaiSize, type Qwen3ShapeDims } from '@bankai/gguf';
 import { GROUP_SIZE } from './flip.js';
 
 /** ggml type id of Q1_0 (PrismML's Q1_0_g128), read from the type table of @bankai/gguf
@@ -46,14 +46,9 @@ export function oneBitWeightCount(shapes: TensorShapes): number {
   return total;
 }
 
-export interface Qwen3Hyperparameters {
+/** The tensor-shape dims of @bankai/gguf's plan, with upstream's names for the block count and tying. */
+export interface Qwen3Hyperparameters extends Qwen3ShapeDims {
   readonly layers: number;
-  readonly nEmbd: number;
-  readonly nFf: number;
-  readonly nHead: number;
-  readonly nHeadKv: number;
-  readonly headDim: number;
-  readonly vocab: number;
   /** Tied embeddings: no separate `output` tensor. */
   readonly tiedEmbeddings: boolean;
 }
