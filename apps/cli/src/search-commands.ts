@@ -141,22 +141,19 @@ interface SearchSetup {
 
 const label = (l: LoadedProbes) => `${basename(l.path)}${l.sets.length ? '#' + l.sets.join(',') : ''}`;
 
-/** --objective, --temperature and --pass-rate (else the --sample's) as SearchConfig fields (gap, the default, adds none). */
-function objectiveOf(command: string, flags: Flags, sampleRate?: number): Pick<SearchConfig, 'objective' | 'temperature' | 'passRate'> {
+/** --objective, --temperature and --pass-rate, checked (before any probe is read or model loaded). */
+function objectiveOf(command: string, flags: Flags): { objective: Objective; temperature: number; passRate?: number } {
   const objective = flags.objective as Objective;
   if (!OBJECTIVES.includes(objective)) throw new CliError(`bankai ${command}: --objective must be ${OBJECTIVES.join(' or ')}, got "${objective}".`);
   const t = flags.temperature as number;
   if (!(t > 0)) throw new CliError(`bankai ${command}: --temperature must be > 0, got ${t}.`);
   const p = flags['pass-rate'] as number;
   if (p !== -1 && !(p > 0 && p < 1)) throw new CliError(`bankai ${command}: --pass-rate must be a fraction in (0, 1) (or -1: off), got ${p}.`);
-  const passRate = p !== -1 ? p : sampleRate;
-  if (objective === 'accuracy' && passRate === undefined && flags.resume !== true) {
-    process.stderr.write(`bankai ${command}: note: no --sample or --pass-rate, so every target weighs 1; a target set picked for its failures then over-counts fixes against the right answers a flip breaks\n`);
-  }
-  return { ...(objective === 'accuracy' ? { objective, temperature: t } : {}), ...(passRate !== undefined ? { passRate } : {}) };
+  return { objective, temperature: t, ...(p !== -1 ? { passRate: p } : {}) };
 }
 
 async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> {
+  const fit = objectiveOf(command, flags);
   const target = await readProbeSpecs(command, flags, 'target');
   if (target.length === 0) throw new CliError(`bankai ${command}: --target FILE[#SETS] is required.`);
   const sample = flags.sample === undefined ? [] : await readProbeSpecs(command, flags, 'sample');
@@ -172,7 +169,7 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
     const probes = sample.flatMap((l) => l.probes);
     const rate = samplePassRate(model, probes);
     sampleRate = rate.passRate;
-    process.stderr.write(`sample: ${rate.right} of ${rate.n} right in greedy generation, pass rate ${rate.passRate.toFixed(3)}${(flags['pass-rate'] as number) !== -1 ? ' (--pass-rate given: not used)' : ''}\n`);
+    process.stderr.write(`sample: ${rate.right} of ${rate.n} right in greedy generation, pass rate ${rate.passRate.toFixed(3)}${fit.passRate !== undefined ? ' (--pass-rate given: not used)' : ''}\n`);
     target[0] = { ...target[0]!, probes: [...target[0]!.probes, ...probes] };
   }
   const granularity = flags.granularity as Granularity;
@@ -187,6 +184,10 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
   } catch (e) {
     throw new CliError(`bankai ${command}: ${(e as Error).message}`);
   }
+  const passRate = fit.passRate ?? sampleRate;
+  if (fit.objective === 'accuracy' && passRate === undefined && flags.resume !== true) {
+    process.stderr.write(`bankai ${command}: note: no --sample or --pass-rate, so every target weighs 1; a target set picked for its failures then over-counts fixes against the right answers a flip breaks\n`);
+  }
   const int = (name: string, min: number) => intFlag(command, flags, name, min);
   const sha256 = await sha256File(modelPath);
   return {
@@ -196,12 +197,14 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
     config: {
       seed: int('seed', 0), iterations: int('iters', 1), layers, projs, granularity,
       metric: metricOf(command, flags), lambda: flags.lambda as number, aggregate,
-      minGain: (flags['min-gain'] as number | undefined) ?? DEFAULT_MIN_GAIN[flags.objective as Objective] ?? DEFAULT_MIN_GAIN.gap,
+      minGain: (flags['min-gain'] as number | undefined) ?? DEFAULT_MIN_GAIN[fit.objective],
       ...((flags.margin as number) >= 0 ? { targetMargin: flags.margin as number } : {}),
       ...((flags['control-margin'] as number) >= 0 ? { controlMargin: flags['control-margin'] as number } : {}),
       ...((flags.validation as number) > 0 ? { validation: flags.validation as number } : {}),
       ...((flags['max-broken'] as number) >= 0 ? { maxBrokenControls: int('max-broken', 0) } : {}),
-      ...objectiveOf(command, flags, sampleRate),
+      // (the gap objective, the library's default, adds no fields: logs of gap searches stay resumable)
+      ...(fit.objective === 'accuracy' ? { objective: fit.objective, temperature: fit.temperature } : {}),
+      ...(passRate !== undefined ? { passRate } : {}),
       ownAnswerDistractors: flags['own-answers'] as boolean,
       modelSha256: sha256, probesSha256: combinedSha256([...target, ...sample, ...control]),
     },

@@ -106,7 +106,7 @@ export function portableExp(x: number): number {
 const sigmoid = (x: number) => 1 / (1 + portableExp(-x));
 
 /** How one probe's gap counts: itself capped at `cap` (gap), or s(gap / T) (accuracy). */
-function scorer(opts: FitnessOptions, cap: number): (gap: number) => number {
+function scorer(opts: Pick<FitnessOptions, 'objective' | 'temperature'>, cap: number): (gap: number) => number {
   if (opts.objective === 'accuracy') {
     const t = opts.temperature ?? DEFAULT_TEMPERATURE;
     return (x) => sigmoid(x / t);
@@ -114,7 +114,7 @@ function scorer(opts: FitnessOptions, cap: number): (gap: number) => number {
   return (x) => Math.min(x, cap);
 }
 /** Per-probe terms are averaged (gap) or summed (accuracy: expected answers). */
-const norm = (opts: FitnessOptions, n: number) => (opts.objective === 'accuracy' ? 1 : Math.max(1, n));
+const norm = (opts: Pick<FitnessOptions, 'objective'>, n: number) => (opts.objective === 'accuracy' ? 1 : Math.max(1, n));
 
 export interface FitnessParts {
   fitness: number;
@@ -149,10 +149,10 @@ export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: num
   const end = base.length - tail;
   const n = end - nTarget;
   if (n <= 0) return 0;
-  const s = scorer(opts as FitnessOptions, margin);
+  const s = scorer(opts, margin);
   let sum = 0;
   for (let i = nTarget; i < end; i++) sum += Math.max(0, s(base[i]!) - s(gaps[i]!));
-  return sum / norm(opts as FitnessOptions, n);
+  return sum / norm(opts, n);
 }
 
 /**
