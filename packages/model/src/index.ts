@@ -3,7 +3,7 @@ export { loadWeights, metadataLookup, weightEngineBytes, readModelConfig, tokeni
 export { Model, type Generation, type GenerateTextOptions, type ModelOptions } from './model.js';
 export {
   layoutRunner, Qwen3Runner, runnerBufferBytes, runnerBytes,
-  type ForwardTape, type LayerWeights, type Linear, type ModelWeights, type RunnerLayout, type TapePoint, type VirtualFlips,
+  type CaptureStop, type ForwardTape, type LayerWeights, type Linear, type MlpStage, type ModelWeights, type RunnerLayout, type TapePoint, type VirtualFlips,
 } from './qwen3.js';
 export {
   argmax, competitorMargin, decodeSteps, generateGreedy, logSoftmaxRows, logSumExp, scoreContinuation, scoreRows, splitInContext, tokenLogprobs,

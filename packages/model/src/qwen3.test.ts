@@ -45,6 +45,55 @@ describe('Qwen3Runner', () => {
     }
   });
 
+  it('evaluates from a layer\'s MLP stage exactly like from its input residual, with flips in that MLP and above', async () => {
+    const m = await smallModel();
+    const e = m.engine;
+    const r = m.runner;
+    const c = m.config;
+    const n = tokens.length;
+    const residual = e.alloc(n * c.nEmbd * 4);
+    const stage = { xMid: e.alloc(n * c.nEmbd * 4), act: e.alloc(n * c.nFf * 4) };
+    const lw = m.weights.layers[1]!;
+    const above = m.weights.layers[2]!;
+    // flip sets (row flips, group flips, the same row in gate and up, a row listed twice, flips above)
+    const candidates: [string, readonly number[], readonly (readonly [number, number])[]][][] = [
+      [],
+      [[lw.gate.name, [7, 100], []]],
+      [[lw.up.name, [3], [[9, 0], [10, 0]]]],
+      [[lw.gate.name, [5], []], [lw.up.name, [5], [[6, 0]]]],
+      [[lw.down.name, [2, 40], [[11, 0]]]],
+      [[lw.gate.name, [8, 8], []], [lw.down.name, [1], []], [above.q.name, [4], []], [above.up.name, [12], []]],
+    ];
+    for (const layer of [0, 1, 2]) {
+      const stops = [{ layer, dst: residual }, { layer, mlp: stage }];
+      r.captureResiduals(tokens, 0, undefined, stops);
+      const lwl = m.weights.layers[layer]!;
+      for (const cand of candidates) {
+        // the candidates' tensors of layer 1 moved to `layer` (flips above it stay above)
+        const rename = (name: string) => name.replace(/^blk\.1\./, `blk.${layer}.`);
+        if (cand.some(([name]) => Number(/^blk\.(\d+)\./.exec(rename(name))![1]) < layer)) continue;
+        if (layer === 2 && cand.some(([name]) => name === above.q.name)) continue; // attention of the stage's own layer
+        r.setVirtualFlips(new Map(cand.map(([name, rows, groups]) => [rename(name), e.writeFlips(rows, groups)])));
+        const want = r.forwardFromResidual(residual, n, layer, 3).slice();
+        expect(r.forwardFromMlp(stage, n, layer, 3), `layer ${layer}, ${JSON.stringify(cand)}`).toEqual(want);
+        // a shared prefix: positions 0..4 first, then the rest on top of the cache
+        r.forwardFromMlp(stage, 5, layer, 5);
+        const xMid = stage.xMid + 5 * c.nEmbd * 4;
+        const act = stage.act + 5 * c.nFf * 4;
+        expect(r.forwardFromMlp({ xMid, act }, n - 5, layer, 0, 5)).toEqual(want.subarray(2 * c.vocabSize));
+      }
+      r.setVirtualFlips(new Map([[lwl.k.name, e.writeFlips([1], [])]]));
+      expect(() => r.forwardFromMlp(stage, n, layer, 3)).toThrow(/attn_k|has virtual flips/);
+      r.setVirtualFlips(new Map());
+    }
+    // the flips really change the logits (the test compares something)
+    r.captureResiduals(tokens, 0, undefined, [{ layer: 1, mlp: stage }]);
+    const plain = r.forwardFromMlp(stage, n, 1, 3).slice();
+    r.setVirtualFlips(new Map([[lw.gate.name, e.writeFlips([7, 100], [])]]));
+    expect(r.forwardFromMlp(stage, n, 1, 3)).not.toEqual(plain);
+    r.setVirtualFlips(new Map());
+  });
+
   it('a virtual row flip equals the materialized XOR bit for bit, and XOR twice restores', async () => {
     const m = await smallModel();
     const e = m.engine;

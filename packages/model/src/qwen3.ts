@@ -67,6 +67,28 @@ export interface RunnerLayout {
 export type VirtualFlips = ReadonlyMap<string, FlipSet>;
 
 /**
+ * A layer's feed-forward input for n tokens, what a candidate that changes only that layer's
+ * MLP (and layers above) starts from: the residual stream after the layer's attention (xMid,
+ * (n, nEmbd) f32) and the input of its ffn_down, silu(gate) * up (act, (n, nFf) f32).
+ */
+export interface MlpStage {
+  xMid: Ptr;
+  act: Ptr;
+}
+
+/** A stop of captureResiduals: the residual at the input of `layer` to `dst`, or that layer's MLP stage. */
+export type CaptureStop = { layer: number; dst: Ptr } | { layer: number; mlp: MlpStage };
+
+/** The rows a flip set touches (whole-row flips and the rows of group flips), ascending, without repeats. */
+function flippedRows(e: Engine, f: FlipSet | undefined): number[] {
+  if (!f) return [];
+  const rows = new Set<number>(e.i32(f.rowsPtr, f.nRows));
+  const pairs = e.i32(f.pairsPtr, f.nPairs * 2);
+  for (let i = 0; i < f.nPairs; i++) rows.add(pairs[2 * i]!);
+  return [...rows].sort((a, b) => a - b);
+}
+
+/**
  * What a forward pass can record for a backward pass (see backward.ts), per layer, for the n
  * tokens of a batch; each a (n, width) f32 buffer in engine memory, valid only during the call.
  */
@@ -248,7 +270,7 @@ export class Qwen3Runner {
    * prompt). The same float operations as one forward pass, so each copy equals
    * captureResidual(tokens, stop.layer) bit for bit. The KV cache then holds [0, pos0 + n).
    */
-  captureResiduals(tokens: readonly number[], from: number, src: Ptr | undefined, stops: readonly { layer: number; dst: Ptr }[], pos0 = 0): void {
+  captureResiduals(tokens: readonly number[], from: number, src: Ptr | undefined, stops: readonly CaptureStop[], pos0 = 0): void {
     const { engine: e, config: c, layout: L } = this;
     const n = tokens.length;
     this.checkIncremental(n, from);
@@ -266,9 +288,78 @@ export class Qwen3Runner {
       if (s.layer < at) throw new RangeError(`captureResiduals: stops must ascend from layer ${from}, got ${s.layer} after ${at}`);
       this.runLayers(n, at, s.layer);
       at = s.layer;
-      e.f32(s.dst, n * c.nEmbd).set(e.f32(L.x, n * c.nEmbd));
+      if (!('mlp' in s)) {
+        e.f32(s.dst, n * c.nEmbd).set(e.f32(L.x, n * c.nEmbd));
+        continue;
+      }
+      // run the stop's layer itself, recording its MLP stage on the way
+      if (s.layer >= c.nLayer) throw new RangeError(`captureResiduals: no layer ${s.layer} to record an MLP stage of`);
+      const saved = this.tape;
+      const { xMid, act } = s.mlp;
+      this.tape = {
+        fromLayer: s.layer,
+        record: (l, point, ptr, len) => {
+          if (l !== s.layer) return;
+          if (point === 'xMid') e.f32(xMid, len).set(e.f32(ptr, len));
+          else if (point === 'act') e.f32(act, len).set(e.f32(ptr, len));
+        },
+      };
+      try {
+        this.runLayers(n, s.layer, s.layer + 1);
+      } finally {
+        this.tape = saved;
+      }
+      at = s.layer + 1;
     }
     this.pos = pos0 + n;
+  }
+
+  /**
+   * forwardFromResidual from the feed-forward half of `layer`: `stage` holds the layer's MLP
+   * stage for these n tokens (captured by captureResiduals with the weights as they are, no
+   * virtual flips). The virtual flips may touch this layer's ffn_gate / ffn_up / ffn_down and any
+   * layer above, never its attention: only the flipped rows of gate and up are recomputed (the
+   * other rows of silu(gate) * up come from the stage), then ffn_down and the layers above run
+   * as usual. The same float operations, so the logits equal forwardFromResidual from the
+   * layer's input residual bit for bit; the layer's own KV cache is left untouched (nothing
+   * above it reads it).
+   */
+  forwardFromMlp(stage: MlpStage, n: number, layer: number, logitsFrom: number, pos0 = 0): Float32Array {
+    const { engine: e, config: c, layout: L } = this;
+    this.checkIncremental(n, layer);
+    if (layer >= c.nLayer) throw new RangeError(`forwardFromMlp: layer ${layer} outside 0..${c.nLayer - 1}`);
+    this.rewind(pos0);
+    if (pos0 + n > L.maxContext) throw new RangeError(`forwardFromMlp: positions ${pos0}..${pos0 + n - 1} exceed the context of ${L.maxContext}`);
+    const lw = this.weights.layers[layer]!;
+    for (const lin of [lw.q, lw.k, lw.v, lw.o]) {
+      if (this.flips.has(lin.name)) throw new RangeError(`forwardFromMlp: ${lin.name} has virtual flips; evaluate from the layer's input residual`);
+    }
+    e.f32(L.x, n * c.nEmbd).set(e.f32(stage.xMid, n * c.nEmbd));
+    e.f32(L.gate, n * c.nFf).set(e.f32(stage.act, n * c.nFf));
+    const gateFlips = this.flips.get(lw.gate.name);
+    const upFlips = this.flips.get(lw.up.name);
+    const rows = [...new Set([...flippedRows(e, gateFlips), ...flippedRows(e, upFlips)])];
+    if (rows.length > 0) {
+      if (lw.gate.kind !== 'q1' || lw.up.kind !== 'q1') throw new RangeError(`forwardFromMlp: layer ${layer}'s ffn_gate / ffn_up are not 1-bit`);
+      e.rmsNorm(L.x, n, c.nEmbd, lw.ffnNorm, c.rmsEps, L.h);
+      this.quantizeFor([lw.gate, lw.up], L.h, n, c.nEmbd);
+      const g = L.attnScratch; // (n) f32: one row's gate outputs (maxBatch <= maxContext)
+      for (const r of rows) {
+        // act[t, r] = silu(gate[t, r]) * up[t, r] with this candidate's flips, as siluMul computes it
+        e.matmulQ1(lw.gate.tensor, L.xq, n, L.up, gateFlips, r, r + 1);
+        const up = e.f32(L.up, n * c.nFf);
+        const gr = e.f32(g, n);
+        for (let t = 0; t < n; t++) gr[t] = up[t * c.nFf + r]!;
+        e.matmulQ1(lw.up.tensor, L.xq, n, L.up, upFlips, r, r + 1);
+        for (let t = 0; t < n; t++) e.siluMul(g + t * 4, L.up + (t * c.nFf + r) * 4, 1, L.gate + (t * c.nFf + r) * 4);
+      }
+    }
+    this.quantizeFor([lw.down], L.gate, n, c.nFf);
+    this.matmul(lw.down, L.gate, n, L.h);
+    e.add(L.x, L.h, n * c.nEmbd, L.x);
+    this.runLayers(n, layer + 1, c.nLayer);
+    this.pos = pos0 + n;
+    return this.outputHead(n, logitsFrom);
   }
 
   /**
