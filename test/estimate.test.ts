@@ -10,12 +10,13 @@ import { fileSource } from '@bankai/gguf/node';
 import { layoutRunner, Model, runnerBytes, weightEngineBytes } from '@bankai/model';
 import { prepareProbes, tinyProbeSpec } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
-import { calibrateEngine, chooseCacheLayers, estimateSearch, estimateSearchFromHeader, type EngineCalibration } from '@bankai/search';
+import { planLayerCaches } from '@bankai/search';
+import { calibrateEngine, estimateSearch, estimateSearchFromHeader, type EngineCalibration } from '@bankai/search';
 import { modelPath } from '@bankai/tiny-model';
 
 const BIN = fileURLToPath(new URL('../apps/cli/dist/bin.js', import.meta.url));
 // a made-up calibration: seconds proportional to the work, so relations are exact
-const LINEAR: EngineCalibration = { layerSeconds: [{ n: 1, seconds: 1 }, { n: 32, seconds: 32 }], headSecondsPerPosition: 0.5, f32SecondsPerMac: 0, variant: 'simd', seconds: 0 };
+const LINEAR: EngineCalibration = { layerSeconds: [{ n: 1, seconds: 1 }, { n: 32, seconds: 32 }], headSecondsPerPosition: 0.5, f32SecondsPerMac: 0, mlpStageShare: 0.25, variant: 'simd', seconds: 0 };
 
 async function header() {
   const src = await fileSource(modelPath);
@@ -54,17 +55,35 @@ describe('estimateSearch', () => {
     // the competitor metric caches the correct answers only
     const scored = prepared.flatMap((p) => p.sequences.slice(0, p.correctTokens.length));
     expect(est.counts).toMatchObject({ probes: prepared.length, sequences: scored.length, cachedTokens: scored.reduce((n, s) => n + s.tokens.length - 1, 0) });
-    expect(est.cacheLayers).toEqual(chooseCacheLayers([1, 2, 3], est.counts.cachedTokens * model.config.nEmbd * 4, 1 << 30));
-    expect(est.memory.residualCaches).toBe(est.counts.cachedTokens * model.config.nEmbd * 4 * 3);
+    const { nEmbd, nFf } = model.config;
+    const residualBytes = est.counts.cachedTokens * nEmbd * 4;
+    const stageBytes = est.counts.cachedTokens * (nEmbd + nFf) * 4;
+    expect({ cacheLayers: est.cacheLayers, mlpLayers: est.mlpLayers }).toEqual(planLayerCaches({ layers: [1, 2, 3], projs: ['gate', 'up', 'down'], residualBytes, stageBytes, budgetBytes: 1 << 30 }));
+    expect(est.mlpLayers).toEqual([1, 2, 3]);
+    expect(est.memory.residualCaches).toBe(residualBytes * 3);
+    expect(est.memory.mlpStages).toBe(stageBytes * 3);
+    const heads = est.counts.scoredPositions * 0.5;
     const per = est.seconds.perEvaluation.map((x) => x.seconds);
     expect(per[0]).toBeGreaterThan(per[1]!);
     expect(per[1]).toBeGreaterThan(per[2]!);
-    // with the time linear in the work: from layer 1, three layers of every token; from 3, one
-    expect(per[0]! - per[2]!).toBeCloseTo(2 * (per[2]! - est.counts.scoredPositions * 0.5), 6);
+    // with the time linear in the work: from layer 1's MLP stage, a quarter layer and layers 2, 3 of every token; from 3's, a quarter
+    expect(per[0]! - per[2]!).toBeCloseTo(2 * (per[2]! - heads) / 0.25, 6);
+    // without the stages: from layer 1, three layers; from 3, one
+    const noStage = await estimateSearchFromHeader({ ...base, mlpCache: false });
+    expect(noStage.mlpLayers).toEqual([]);
+    expect(noStage.memory.mlpStages).toBe(0);
+    const perNo = noStage.seconds.perEvaluation.map((x) => x.seconds);
+    expect(perNo[0]! - perNo[2]!).toBeCloseTo(2 * (perNo[2]! - heads), 6);
+    expect(perNo[2]! - heads).toBeCloseTo((per[2]! - heads) / 0.25, 6);
+    // attention projections do not start from a stage
+    const attn = await estimateSearchFromHeader({ ...base, projs: ['q'] });
+    expect(attn.mlpLayers).toEqual([]);
+    expect(attn.seconds.perEvaluation).toEqual(noStage.seconds.perEvaluation);
     // one cache only: every candidate recomputes from layer 1
     const one = await estimateSearchFromHeader({ ...base, layerCacheBytes: 0 });
     expect(one.cacheLayers).toEqual([1]);
-    expect(one.seconds.perEvaluation.map((x) => x.seconds)).toEqual([per[0], per[0], per[0]]);
+    expect(one.mlpLayers).toEqual([]);
+    expect(one.seconds.perEvaluation.map((x) => x.seconds)).toEqual([perNo[0], perNo[0], perNo[0]]);
     // two workers capture in parallel and run a step's evaluations two at a time
     const two = await estimateSearchFromHeader({ ...base, workers: 2 });
     expect(two.seconds.residualCache).toBeCloseTo(est.seconds.residualCache / 2, 9);
@@ -82,6 +101,7 @@ describe('estimateSearch', () => {
     expect(cal.layerSeconds[1]!.seconds).toBeGreaterThan(cal.layerSeconds[0]!.seconds);
     expect(Number.isFinite(cal.headSecondsPerPosition) && cal.headSecondsPerPosition >= 0).toBe(true);
     expect(cal.f32SecondsPerMac).toBeGreaterThan(0);
+    expect(cal.mlpStageShare > 0 && cal.mlpStageShare < 1).toBe(true);
     // estimateSearch itself is a plain function of its input
     const e = await createEngine();
     const probes = prepareProbes(model.tokenizer, (await readProbeFile(tinyProbeSpec('addition', 'SEARCH'))).probes);

@@ -151,7 +151,7 @@ describe('runSearch', () => {
 });
 
 describe('runSearch on a small random model', () => {
-  it('gives the same patch with per-layer residual caches, with the first layer\'s only, and with none, on 1 and 2 workers', async () => {
+  it('gives the same patch with per-layer residual caches and MLP stages, without the stages, with the first layer\'s residual only, and with none, on 1 and 2 workers', async () => {
     const sink = memorySink();
     await generateQwen3(presetOptions('small', { seed: 3 }), sink);
     const model = await Model.load(bytesSource(sink.bytes(), 'random-small.gguf'), { maxContext: 64 });
@@ -160,12 +160,30 @@ describe('runSearch on a small random model', () => {
     const cfg: SearchConfig = { ...config, strategyOptions: { batch: 6 }, iterations: 5, layers: [0, 1, 3], projs: ['gate', 'down'], minGain: 0 };
     const input = (over: Partial<SearchInput>): SearchInput => ({ ...s, strategy: greedy, config: cfg, workers: 1, ...over });
     const cached = await runSearch(input({}));
-    // flips accepted below the top cache: the caches above them were recomputed
+    expect(cached.caches).toEqual({ cacheLayers: [0, 1, 3], mlpLayers: [0, 1, 3] });
+    // flips accepted below the top cache: the caches (and stages) above them were recomputed
     expect(cached.flips.some((f) => !f.tensor.startsWith('blk.3.'))).toBe(true);
     expect(cached.timing.cacheRefresh).toBeGreaterThan(0);
-    for (const over of [{ layerCacheBytes: 0 }, { residualCapture: 'plain' }, { residualCache: false }, { workers: 2 }] as Partial<SearchInput>[]) {
-      expect(summary(await runSearch(input(over)))).toEqual(summary(cached));
+    for (const over of [{ mlpCache: false }, { layerCacheBytes: 0 }, { residualCapture: 'plain' }, { residualCache: false }, { workers: 2 }] as Partial<SearchInput>[]) {
+      const r = await runSearch(input(over));
+      expect(summary(r), JSON.stringify(over)).toEqual(summary(cached));
+      expect(r.caches.mlpLayers, JSON.stringify(over)).toEqual(over.workers || over.residualCapture ? [0, 1, 3] : []);
     }
+  });
+});
+
+describe('planLayerCaches', () => {
+  it('adds MLP stages, highest layer first, with what the residual caches leave of the budget, when MLP projections are searched', async () => {
+    const { planLayerCaches } = await import('@bankai/search');
+    const plan = (budgetBytes: number, projs: ('gate' | 'up' | 'down' | 'q' | 'o')[] = ['gate', 'up', 'down'], mlpCache?: boolean) =>
+      planLayerCaches({ layers: [34, 1, 2, 3, 4], projs, residualBytes: 10, stageBytes: 40, budgetBytes, ...(mlpCache === undefined ? {} : { mlpCache }) });
+    expect(plan(0)).toEqual({ cacheLayers: [1], mlpLayers: [] });
+    expect(plan(25)).toEqual({ cacheLayers: [1, 4, 34], mlpLayers: [] }); // 20 for residuals, 5 left
+    expect(plan(60)).toEqual({ cacheLayers: [1, 2, 3, 4, 34], mlpLayers: [] });
+    expect(plan(80)).toEqual({ cacheLayers: [1, 2, 3, 4, 34], mlpLayers: [34] });
+    expect(plan(1000)).toEqual({ cacheLayers: [1, 2, 3, 4, 34], mlpLayers: [1, 2, 3, 4, 34] });
+    expect(plan(1000, ['q', 'o'])).toEqual({ cacheLayers: [1, 2, 3, 4, 34], mlpLayers: [] });
+    expect(plan(1000, ['gate'], false)).toEqual({ cacheLayers: [1, 2, 3, 4, 34], mlpLayers: [] });
   });
 });
 
@@ -181,6 +199,48 @@ describe('chooseCacheLayers', () => {
 });
 
 describe('Evaluator', () => {
+  it('gives the same gaps from MLP stages as from residuals, for flips in a stage layer\'s MLP or attention, above it, and none; and after a refresh', async () => {
+    const { Evaluator } = await import('@bankai/search');
+    const { prepareProbes } = await import('@bankai/probes');
+    const s = await setup();
+    const target = prepareProbes(s.model.tokenizer, s.target.map((t) => t.probe));
+    const control = prepareProbes(s.model.tokenizer, s.control);
+    const tasks = [
+      [],
+      [{ tensor: 'blk.2.ffn_gate', row: 3 }],
+      [{ tensor: 'blk.2.ffn_up', row: 3 }, { tensor: 'blk.2.ffn_gate', row: 3 }, { tensor: 'blk.2.ffn_gate', row: 40 }],
+      [{ tensor: 'blk.2.ffn_down', row: 9 }, { tensor: 'blk.3.ffn_up', row: 100 }],
+      [{ tensor: 'blk.2.ffn_gate', row: 5, group: 0 }],
+      [{ tensor: 'blk.2.attn_q', row: 5 }, { tensor: 'blk.2.ffn_gate', row: 7 }],
+      [{ tensor: 'blk.3.attn_o', row: 1 }],
+      [{ tensor: 'blk.3.ffn_down', row: 11 }],
+    ].map((flips) => ({ flips, part: 'all' as const }));
+    const run = async (mlpLayers: number[]) => {
+      const ev = await Evaluator.create(s.model, target, control, { workers: 1, metric: 'competitor', firstLayer: 2, cacheLayers: [2, 3], mlpLayers });
+      try {
+        const before = await ev.evaluate(tasks);
+        // an accepted flip in layer 2's MLP: the stages at and above it are recomputed
+        const rows = s.model.engine.alloc(4);
+        s.model.engine.i32(rows, 1).set([77]);
+        const gate = s.model.weights.layers[2]!.gate;
+        if (gate.kind !== 'q1') throw new Error('expected 1-bit weights');
+        s.model.engine.xorRows(gate.tensor, rows, 1);
+        try {
+          await ev.refresh(2);
+          return { before, after: await ev.evaluate(tasks) };
+        } finally {
+          s.model.engine.xorRows(gate.tensor, rows, 1);
+        }
+      } finally {
+        await ev.destroy();
+      }
+    };
+    const plain = await run([]);
+    expect(plain.after).not.toEqual(plain.before);
+    expect(await run([2, 3])).toEqual(plain);
+    expect(await run([3])).toEqual(plain);
+  });
+
   it('replaces a crashed worker and retries its task: the results are those of an undisturbed run', async () => {
     const { Evaluator } = await import('@bankai/search');
     const { prepareProbes } = await import('@bankai/probes');

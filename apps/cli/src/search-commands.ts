@@ -52,7 +52,7 @@ const searchFlags = {
   'max-broken': { type: 'number', value: 'N', help: 'reject a flip that makes more than N control probes wrong (teacher-forced), whatever its gain; -1: no limit', default: 0 },
   metric: { type: 'string', value: 'NAME', help: 'competitor (every answer token against the model\'s strongest other token: > 0 exactly when teacher forcing says the answer), seq_logprob (whole answers vs the distractor) or token_gap (first token, legacy)', default: 'competitor' },
   'own-answers': { type: 'boolean', help: 'also score targets against the model\'s own wrong greedy answer', default: true },
-  'layer-cache-mb': { type: 'number', value: 'MIB', help: 'memory for residual caches at the searched layers above the first (a candidate in layer L reuses everything below L; results are the same for any size); 0: the first layer\'s only', default: 1024 },
+  'layer-cache-mb': { type: 'number', value: 'MIB', help: 'memory for residual caches at the searched layers above the first (a candidate in layer L reuses everything below L), then for their MLP stages (a candidate in layer L\'s gate / up / down skips its attention); results are the same for any size; 0: the first layer\'s residual only', default: 1024 },
   workers: { type: 'number', value: 'N', help: 'evaluator threads (results are the same for any count)', default: Math.max(1, Math.min(2, cpus().length)) },
   seed: { type: 'number', value: 'N', help: 'random seed (same seed, same patch)', default: 1 },
   out: { type: 'string', value: 'PATCH.json', help: 'the patch to write (.json manifest or .bkp binary); the checkpoint log goes to PATCH.json.log.jsonl' },
@@ -152,6 +152,12 @@ function objectiveOf(command: string, flags: Flags): { objective: Objective; tem
   return { objective, temperature: t, ...(p !== -1 ? { passRate: p } : {}) };
 }
 
+function projsOf(command: string, flags: Flags): Projection[] {
+  const projs = String(flags.projs).split(',').map((p) => p.trim()) as Projection[];
+  for (const p of projs) if (!PROJECTIONS.includes(p)) throw new CliError(`bankai ${command}: --projs: unknown projection "${p}"; use ${PROJECTIONS.join(', ')}.`);
+  return projs;
+}
+
 async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> {
   const fit = objectiveOf(command, flags);
   const target = await readProbeSpecs(command, flags, 'target');
@@ -176,8 +182,7 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
   if (granularity !== 'row' && granularity !== 'group') throw new CliError(`bankai ${command}: --granularity must be row or group.`);
   const aggregate = flags.aggregate as Aggregate;
   if (aggregate !== 'mean' && aggregate !== 'min') throw new CliError(`bankai ${command}: --aggregate must be mean or min.`);
-  const projs = String(flags.projs).split(',').map((p) => p.trim()) as Projection[];
-  for (const p of projs) if (!PROJECTIONS.includes(p)) throw new CliError(`bankai ${command}: --projs: unknown projection "${p}"; use ${PROJECTIONS.join(', ')}.`);
+  const projs = projsOf(command, flags);
   let layers: number[];
   try {
     layers = parseLayers(String(flags.layers), model.config.nLayer);
@@ -246,7 +251,7 @@ async function dryRun(flags: Flags, strategy: Strategy, options: Record<string, 
   const perStep = Number(resolved.verify ?? resolved.batch ?? 8);
   const metric = metricOf('search', flags);
   const est = await estimateSearchFromHeader({
-    header, target: target.flatMap((l) => l.probes), control: control.flatMap((l) => l.probes), layers, workers, metric, iterations,
+    header, target: target.flatMap((l) => l.probes), control: control.flatMap((l) => l.probes), layers, projs: projsOf('search', flags), workers, metric, iterations,
     evaluationsPerStep: perStep, firstOrder: ['guided', 'joint', 'evolution'].includes(strategy.name),
     ownAnswers: flags['own-answers'] as boolean, layerCacheBytes: cacheMb * 2 ** 20,
   });
@@ -370,7 +375,7 @@ export async function runSearchCommand(flags: Flags, say: (s: string) => void): 
   };
   say(`${r.stoppedEarly ? 'stopped early: ' : ''}${r.flips.length} flips accepted in ${r.seconds.toFixed(1)} s (${r.evaluations} candidate evaluations${r.backwards ? `, ${r.backwards} backward passes in ${r.timing.firstOrder.toFixed(1)} s` : ''}); fitness ${r.fitness.toFixed(4)} (target gain ${r.targetGain.toFixed(4)}, control loss ${r.controlLoss.toFixed(4)})`);
   const t = r.timing;
-  say(`time: preparation ${t.prepare.toFixed(1)} s, exact evaluations ${t.evaluation.toFixed(1)} s (${t.cacheRefresh.toFixed(1)} s of it recomputing layer caches), first-order rankings ${t.firstOrder.toFixed(1)} s, other ${t.other.toFixed(1)} s`);
+  say(`time: preparation ${t.prepare.toFixed(1)} s, exact evaluations ${t.evaluation.toFixed(1)} s (${t.cacheRefresh.toFixed(1)} s of it recomputing layer caches), first-order rankings ${t.firstOrder.toFixed(1)} s, other ${t.other.toFixed(1)} s; residuals cached at layers ${r.caches.cacheLayers.join(',')}${r.caches.mlpLayers.length ? `, MLP stages at ${r.caches.mlpLayers.join(',')}` : ''}`);
   say(`wrote ${outPath}`);
   if (r.flips.length === 0) return report;
   const maxTokens = flags['max-tokens'] as number;

@@ -15,8 +15,8 @@ import {
 import { prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
 import { Rng } from '@bankai/rng';
 import { scoredSequences } from './evaluator.js';
-import { chooseCacheLayers, DEFAULT_LAYER_CACHE_BYTES } from './search.js';
-import type { Projection } from './space.js';
+import { DEFAULT_LAYER_CACHE_BYTES, planLayerCaches } from './search.js';
+import { MLP_PROJECTIONS, type Projection } from './space.js';
 
 /** Seconds per unit of work, measured on this machine (calibrateEngine): CPU seconds where the runtime reports them, so they hold for a worker with a core of its own. */
 export interface EngineCalibration {
@@ -26,6 +26,8 @@ export interface EngineCalibration {
   headSecondsPerPosition: number;
   /** Seconds per multiply-add of the dense f32 matmul (the backward pass's transposed weights). */
   f32SecondsPerMac: number;
+  /** The share of a layer's seconds that a run from its MLP stage takes (ffn_down and the rest, no flips; at the largest batch). */
+  mlpStageShare: number;
   /** The engine build measured ('simd' | 'relaxed-simd'). */
   variant: string;
   /** Seconds the calibration itself took. */
@@ -125,6 +127,11 @@ export async function calibrateEngine(c: Qwen3Config, opts: CalibrateOptions = {
   run(maxN, maxN)(); // warm-up
   const layerSeconds = batches.map((n) => ({ n, seconds: best(repeats, run(n, n)) }));
   const withHead = best(repeats, run(maxN, 0));
+  // the layer from its MLP stage (what a candidate in that layer's gate / up / down runs)
+  const stage = { xMid: e.alloc(maxN * c.nEmbd * 4), act: e.alloc(maxN * c.nFf * 4) };
+  runner.captureResiduals(tokens(maxN), 0, undefined, [{ layer: 0, mlp: stage }]);
+  const fromStage = best(repeats, () => runner.forwardFromMlp(stage, maxN, 0, maxN));
+  const mlpStageShare = Math.min(1, fromStage / layerSeconds[layerSeconds.length - 1]!.seconds);
   const headSecondsPerPosition = Math.max(0, withHead - layerSeconds[layerSeconds.length - 1]!.seconds) / maxN * (c.vocabSize / headRows);
   // dense f32: (1024, nEmbd) weights against 16 rows
   const rows = 1024;
@@ -134,7 +141,7 @@ export async function calibrateEngine(c: Qwen3Config, opts: CalibrateOptions = {
   e.f32(w, rows * c.nEmbd).fill(0.5);
   e.f32(x, 16 * c.nEmbd).fill(0.25);
   const f32SecondsPerMac = best(repeats, () => e.matmulF32(w, rows, c.nEmbd, x, 16, y)) / (rows * c.nEmbd * 16);
-  return { layerSeconds, headSecondsPerPosition, f32SecondsPerMac, variant: e.variant, seconds: (performance.now() - t0) / 1000 };
+  return { layerSeconds, headSecondsPerPosition, f32SecondsPerMac, mlpStageShare, variant: e.variant, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** (rows, cols) of each 1-bit projection of a layer. */
@@ -169,11 +176,14 @@ export interface SearchPlan {
   evaluationsPerStep: number;
   /** The strategy ranks candidates by backward passes every step (guided). */
   firstOrder: boolean;
+  /** The searched projections (default gate, up, down: `bankai search`'s). */
+  projs?: readonly Projection[];
   /** The model's own answers are generated as distractors (not with the competitor metric). */
   ownAnswers: boolean;
-  /** As SearchInput.layerCacheBytes / residualCache. */
+  /** As SearchInput.layerCacheBytes / residualCache / mlpCache. */
   layerCacheBytes?: number;
   residualCache?: boolean;
+  mlpCache?: boolean;
   /** The model's own runner (Model.load's maxContext, default 512). */
   maxContext?: number;
 }
@@ -193,6 +203,8 @@ export interface SearchEstimateInput extends SearchPlan {
 export interface SearchEstimate {
   /** Layers whose input residual is cached (as runSearch chooses them). */
   cacheLayers: number[];
+  /** Layers whose MLP stage is cached (as runSearch chooses them). */
+  mlpLayers: number[];
   counts: { probes: number; sequences: number; cachedTokens: number; scoredPositions: number };
   seconds: {
     /** Own-answer generation (an upper bound: every answer runs to its length cap). */
@@ -211,7 +223,7 @@ export interface SearchEstimate {
     perStep: number;
     total: number;
   };
-  memory: { weights: number; runners: number; residualCaches: number; backward: number; total: number };
+  memory: { weights: number; runners: number; residualCaches: number; mlpStages: number; backward: number; total: number };
   /** What the figures leave out or where the run will fail. */
   notes: string[];
 }
@@ -235,28 +247,43 @@ export function estimateSearch(input: SearchEstimateInput): SearchEstimate {
   const maxLen = Math.max(1, ...probes.flatMap((p) => p.sequences.map((s) => s.tokens.length)));
   const layers = [...new Set(input.layers)].sort((a, b) => a - b);
   const first = layers[0] ?? 0;
-  const cacheLayers = input.residualCache === false
-    ? [0]
-    : chooseCacheLayers(layers, cachedTokens * c.nEmbd * 4, input.layerCacheBytes ?? DEFAULT_LAYER_CACHE_BYTES);
+  const projs = input.projs ?? MLP_PROJECTIONS;
+  const { cacheLayers, mlpLayers } = input.residualCache === false
+    ? { cacheLayers: [0], mlpLayers: [] }
+    : planLayerCaches({
+      layers, projs, residualBytes: cachedTokens * c.nEmbd * 4, stageBytes: cachedTokens * (c.nEmbd + c.nFf) * 4,
+      budgetBytes: input.layerCacheBytes ?? DEFAULT_LAYER_CACHE_BYTES, mlpCache: input.mlpCache,
+    });
   const top = cacheLayers[cacheLayers.length - 1]!;
 
-  // ---- one exact evaluation from layer L: per probe the prompt, then each scored answer on top ----
+  // ---- one exact evaluation from layer L (or its MLP stage): per probe the prompt, then each scored answer on top ----
   const scoredPositions = probes.reduce((n, p) => n + 1 + scoredOf(p).reduce((m, q) => m + Math.max(0, q.tokens.length - p.promptTokens.length - 1), 0), 0);
-  const evaluationFrom = (L: number) => {
+  const evaluationFrom = (L: number, stage: boolean) => {
+    const layersRun = (n: number) => layer(n) * (stage ? cal.mlpStageShare + c.nLayer - L - 1 : c.nLayer - L);
     let s = 0;
     for (const p of probes) {
       const from = p.promptTokens.length;
-      s += layer(from) * (c.nLayer - L) + head(1);
+      s += layersRun(from) + head(1);
       for (const q of scoredOf(p)) {
         const m = q.tokens.length - from;
-        if (m > 1) s += layer(m - 1) * (c.nLayer - L) + head(m - 1);
+        if (m > 1) s += layersRun(m - 1) + head(m - 1);
       }
     }
     return s;
   };
-  const startOf = (L: number) => cacheLayers.filter((x) => x <= L).pop() ?? cacheLayers[0]!;
-  const perEvaluation = layers.map((L) => ({ layer: L, seconds: evaluationFrom(startOf(L)) }));
-  const baselineEval = evaluationFrom(top);
+  // where the evaluator starts a candidate whose lowest flip is in layer L (in its MLP or not): as eval-worker chooses
+  const startOf = (L: number, mlp: boolean) => {
+    const residual = cacheLayers.filter((x) => x <= L).pop() ?? cacheLayers[0]!;
+    const stage = mlpLayers.filter((x) => x >= residual && (mlp ? x <= L : x < L)).pop();
+    return stage === undefined ? evaluationFrom(residual, false) : evaluationFrom(stage, true);
+  };
+  // a layer's candidates by projection, weighed by their rows
+  const shapes = projShapes(c);
+  const rowsOf = (ps: readonly Projection[]) => ps.reduce((n, p) => n + shapes[p][0], 0);
+  const mlpRows = rowsOf(projs.filter((p) => MLP_PROJECTIONS.includes(p)));
+  const allRows = Math.max(1, rowsOf(projs));
+  const perEvaluation = layers.map((L) => ({ layer: L, seconds: (mlpRows * startOf(L, true) + (allRows - mlpRows) * startOf(L, false)) / allRows }));
+  const baselineEval = startOf(Infinity, true);
   // every searched layer holds the same candidates (the same projections), so the mean is unweighted
   const meanEvaluation = perEvaluation.reduce((s, e) => s + e.seconds, 0) / Math.max(1, perEvaluation.length);
 
@@ -269,12 +296,13 @@ export function estimateSearch(input: SearchEstimateInput): SearchEstimate {
       ownAnswers += layer(p.promptTokens.length) * c.nLayer + head(1) + cap * (layer(1) * c.nLayer + head(1));
     }
   }
-  // the prompt once, then each scored answer on top of it, through the layers below the top cache, over the workers
+  // the prompt once, then each scored answer on top of it, through the layers below the top cache (or through the top MLP stage's layer), over the workers
+  const captured = Math.max(top, ...mlpLayers.map((l) => l + 1));
   let residualCache = 0;
   for (const p of probes) {
     const from = p.promptTokens.length;
-    residualCache += layer(from) * top;
-    for (const s of scoredOf(p)) if (s.tokens.length - 1 > from) residualCache += layer(s.tokens.length - 1 - from) * top;
+    residualCache += layer(from) * captured;
+    for (const s of scoredOf(p)) if (s.tokens.length - 1 > from) residualCache += layer(s.tokens.length - 1 - from) * captured;
   }
   residualCache /= input.workers;
   // the original model's baseline (the current one equals it until a flip is accepted)
@@ -285,7 +313,6 @@ export function estimateSearch(input: SearchEstimateInput): SearchEstimate {
   let firstOrder = 0;
   let backwardBytes = 0;
   if (input.firstOrder) {
-    const shapes = projShapes(c);
     const macsPerToken = BACKWARD_PROJECTIONS.reduce((n, p) => n + shapes[p][0] * shapes[p][1], 0);
     for (const p of probes) {
       for (const s of scoredOf(p)) {
@@ -308,18 +335,20 @@ export function estimateSearch(input: SearchEstimateInput): SearchEstimate {
   const evalRunner = runnerBytes(c, input.q8Bytes, { maxBatch: maxLen, maxContext: maxLen });
   const runners = modelRunner + evalRunner * (1 + input.workers + 2) + (input.workers + 2) * (1 << 16);
   const residualCaches = cachedTokens * c.nEmbd * 4 * cacheLayers.length;
-  const totalBytes = input.weightBytes + runners + residualCaches + backwardBytes;
+  const mlpStages = cachedTokens * (c.nEmbd + c.nFf) * 4 * mlpLayers.length;
+  const totalBytes = input.weightBytes + runners + residualCaches + mlpStages + backwardBytes;
   if (totalBytes > ENGINE_MAX_BYTES) {
-    const fix = backwardBytes > residualCaches ? 'search fewer, later layers (the backward pass) or another strategy' : 'lower --layer-cache-mb or search fewer layers';
+    const fix = backwardBytes > residualCaches + mlpStages ? 'search fewer, later layers (the backward pass) or another strategy' : 'lower --layer-cache-mb or search fewer layers';
     notes.push(`the engine's memory is at most 4 GiB; this search needs ${gib(totalBytes)}: ${fix}`);
   }
   if (input.ownAnswers && input.metric !== 'competitor') notes.push('own answers are an upper bound (every answer generated to its length cap)');
   notes.push('model loading and worker start-up are not included; the seconds are CPU seconds of a worker with a core of its own (on a shared machine, expect more)');
   return {
     cacheLayers,
+    mlpLayers,
     counts: { probes: probes.length, sequences: nSeq, cachedTokens, scoredPositions },
     seconds: { ownAnswers, residualCache, baselines, firstStep, perEvaluation, meanEvaluation, firstOrder, perStep, total },
-    memory: { weights: input.weightBytes, runners, residualCaches, backward: backwardBytes, total: totalBytes },
+    memory: { weights: input.weightBytes, runners, residualCaches, mlpStages, backward: backwardBytes, total: totalBytes },
     notes,
   };
 }
@@ -370,12 +399,12 @@ export function formatSearchEstimate(e: SearchEstimate, cal?: EngineCalibration)
   const m = e.memory;
   const lines = [
     `probes: ${e.counts.probes} (${e.counts.sequences} sequences, ${e.counts.cachedTokens} tokens cached per layer, ${e.counts.scoredPositions} scored positions per evaluation)`,
-    `residual caches at layers ${e.cacheLayers.join(',')}`,
+    `residual caches at layers ${e.cacheLayers.join(',')}${e.mlpLayers.length ? `; MLP stages at layers ${e.mlpLayers.join(',')}` : ''}`,
     `time to the first step: ${secs(s.firstStep)} (own answers ${secs(s.ownAnswers)}, residual cache ${secs(s.residualCache)}, baselines ${secs(s.baselines)}; model load not included)`,
     `one exact evaluation: ${s.perEvaluation.map((x) => `layer ${x.layer} ${secs(x.seconds)}`).join(', ')}; mean ${secs(s.meanEvaluation)}`,
     ...(s.firstOrder > 0 ? [`first-order rankings: ${secs(s.firstOrder)} a step`] : []),
     `one step: ${secs(s.perStep)}; the whole search: ${secs(s.total)}`,
-    `engine memory: ${mib(m.total)} (weights ${mib(m.weights)}, runners ${mib(m.runners)}, residual caches ${mib(m.residualCaches)}${m.backward ? `, backward ${mib(m.backward)}` : ''}); the process adds its own ~100 MiB`,
+    `engine memory: ${mib(m.total)} (weights ${mib(m.weights)}, runners ${mib(m.runners)}, residual caches ${mib(m.residualCaches)}${m.mlpStages ? `, MLP stages ${mib(m.mlpStages)}` : ''}${m.backward ? `, backward ${mib(m.backward)}` : ''}); the process adds its own ~100 MiB`,
   ];
   if (cal) {
     const last = cal.layerSeconds[cal.layerSeconds.length - 1]!;

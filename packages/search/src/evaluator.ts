@@ -4,11 +4,14 @@
 // batches. Every probe sequence's residual stream is cached once at the first searched layer, so
 // a candidate only recomputes the layers from there on; with `cacheLayers`, also at other searched
 // layers, so a candidate whose lowest flip is in layer L resumes from the cache nearest below L
-// (caches above a layer whose weights changed are recomputed by refresh()). A candidate is always evaluated whole
+// (caches above a layer whose weights changed are recomputed by refresh()); with `mlpLayers`, also
+// each such layer's MLP stage (the residual after its attention and silu(gate) * up), so a
+// candidate whose lowest flips are in that layer's gate / up / down skips the layer's attention and
+// recomputes only its flipped rows of gate and up. A candidate is always evaluated whole
 // by one worker in a fixed order, so results do not depend on the number of workers.
 
 import type { Engine } from '@bankai/engine-wasm';
-import { RunnerPool, type Model, type RunnerPoolInit } from '@bankai/model';
+import { RunnerPool, type MlpStage, type Model, type RunnerPoolInit } from '@bankai/model';
 import type { Metric, PreparedProbe } from '@bankai/probes';
 import type { FirstOrderChunk, FirstOrderTask } from './first-order.js';
 import type { Candidate } from './space.js';
@@ -23,6 +26,8 @@ export interface SequenceRef {
   residual: number;
   /** The same at the input of each of EvaluatorWorkerInit.cacheLayers (residuals[0] = residual); empty (and residual 0) for a sequence the metric never scores. */
   residuals: number[];
+  /** The MLP stage of each of EvaluatorWorkerInit.mlpLayers, rows as the residuals'; empty where residuals are. */
+  stages: MlpStage[];
 }
 
 /** The evaluator's part of its workers' data (RunnerPool adds the engine, weights, layouts and claim counter). */
@@ -32,6 +37,8 @@ export interface EvaluatorWorkerData {
   firstLayer: number;
   /** Ascending layers whose input residual is cached, cacheLayers[0] = firstLayer. */
   cacheLayers: number[];
+  /** Ascending layers whose MLP stage is cached (each >= firstLayer). */
+  mlpLayers: number[];
   metric: Metric;
   probes: PreparedProbe[]; // targets first, then controls
   nTarget: number;
@@ -78,6 +85,12 @@ export interface EvaluatorOptions {
    * the nearest cache at or below its lowest flip's layer. Results are identical with or without.
    */
   cacheLayers?: readonly number[];
+  /**
+   * Layers (>= firstLayer) whose MLP stage is cached too: a candidate whose lowest flipped layer
+   * is one of them and flips nothing of that layer's attention starts from the stage. Each costs
+   * (nEmbd + nFf) f32 per cached token. Results are identical with or without.
+   */
+  mlpLayers?: readonly number[];
   /** Called after each probe sequence's residual is cached (done so far). */
   onSequence?: (done: number) => void;
   /**
@@ -106,6 +119,8 @@ export class Evaluator {
     private readonly release: () => void,
     /** Ascending cached layers (the first is firstLayer). */
     readonly cacheLayers: readonly number[],
+    /** Ascending layers whose MLP stage is cached. */
+    readonly mlpLayers: readonly number[],
     /** Per probe: how many of its sequences (the first ones) the caches hold. */
     private readonly nScored: readonly number[],
     private readonly plainCapture: boolean,
@@ -132,7 +147,8 @@ export class Evaluator {
       throw new RangeError(`a probe is ${maxLen} tokens long, more than the model's context of ${model.config.contextLength}`);
     }
     const cacheLayers = [...new Set([firstLayer, ...(opts.cacheLayers ?? [])])].sort((a, b) => a - b);
-    for (const l of cacheLayers) {
+    const mlpLayers = [...new Set(opts.mlpLayers ?? [])].sort((a, b) => a - b);
+    for (const l of [...cacheLayers, ...mlpLayers]) {
       if (!(Number.isInteger(l) && l >= firstLayer && l < model.config.nLayer)) throw new RangeError(`cache layer ${l} outside ${firstLayer}..${model.config.nLayer - 1}`);
     }
     // residual buffers for the sequences the metric scores (the competitor metric: the correct
@@ -145,9 +161,11 @@ export class Evaluator {
       const scored = nScored[i]!;
       p.sequences.forEach((s, k) => {
         // the last token is only ever predicted: the residual of tokens[0..n-2] is all a score needs
-        const residuals = k < scored ? cacheLayers.map(() => e.alloc((s.tokens.length - 1) * model.config.nEmbd * 4)) : []; // each (n - 1, nEmbd) f32
+        const rows = s.tokens.length - 1;
+        const residuals = k < scored ? cacheLayers.map(() => e.alloc(rows * model.config.nEmbd * 4)) : []; // each (n - 1, nEmbd) f32
+        const stages = k < scored ? mlpLayers.map(() => ({ xMid: e.alloc(rows * model.config.nEmbd * 4), act: e.alloc(rows * model.config.nFf * 4) })) : [];
         if (k < scored) nCaptured++;
-        sequences.push({ tokens: s.tokens, from: s.from, residual: residuals[0] ?? 0, residuals });
+        sequences.push({ tokens: s.tokens, from: s.from, residual: residuals[0] ?? 0, residuals, stages });
       });
     }
     // two spare slots: a crashed worker's replacement claims a fresh one
@@ -162,6 +180,7 @@ export class Evaluator {
         flipRegions: Array.from({ length: slots }, () => ({ ptr: e.alloc(flipBytes), bytes: flipBytes })),
         firstLayer,
         cacheLayers,
+        mlpLayers,
         metric: opts.metric,
         probes,
         nTarget: target.length,
@@ -169,7 +188,7 @@ export class Evaluator {
       }),
     });
     const slots = pool.slots;
-    const ev = new Evaluator(pool, workers, slots, target.length, control.length, () => e.reset(mark), cacheLayers, nScored, plain);
+    const ev = new Evaluator(pool, workers, slots, target.length, control.length, () => e.reset(mark), cacheLayers, mlpLayers, nScored, plain);
     try {
       await ev.capture(-1, opts.onSequence, nCaptured);
     } catch (err) {
@@ -180,8 +199,8 @@ export class Evaluator {
   }
 
   /**
-   * Recompute the caches above cacheLayers[k] from it (k = -1: every cache, from the
-   * embeddings), probe by probe across the workers (each probe's prompt once, its answers on top).
+   * Recompute the caches above cacheLayers[k] from it, and the MLP stages at or above it (k = -1:
+   * every cache, from the embeddings), probe by probe across the workers (each probe's prompt once, its answers on top).
    */
   private async capture(k: number, onSequence?: (done: number) => void, total = 0): Promise<void> {
     const nProbes = this.nScored.length;
@@ -199,7 +218,8 @@ export class Evaluator {
 
   /**
    * The weights of `layer` (and maybe above) changed between batches (an accepted flip): recompute
-   * every cache above it from the nearest cache at or below it, on the workers. A change below
+   * every cache above it and every MLP stage at or above it from the nearest cache at or below
+   * it, on the workers. A change below
    * firstLayer is not allowed (that cache is never recomputed). Returns the seconds it took.
    */
   async refresh(layer: number): Promise<number> {
@@ -207,7 +227,7 @@ export class Evaluator {
     if (layer < this.cacheLayers[0]!) throw new RangeError(`refresh(${layer}): below the first cached layer ${this.cacheLayers[0]}`);
     let k = 0; // the cache at cacheLayers[k] <= layer stays valid
     while (k + 1 < this.cacheLayers.length && this.cacheLayers[k + 1]! <= layer) k++;
-    if (k + 1 === this.cacheLayers.length) return 0;
+    if (k + 1 === this.cacheLayers.length && !this.mlpLayers.some((l) => l >= layer)) return 0;
     await this.capture(k);
     return (performance.now() - t0) / 1000;
   }

@@ -8,8 +8,8 @@ export {
   type Evaluation, type FirstOrderRanking, type OptionSpec, type OptionValues, type ProgressEvent, type SearchContext, type Strategy,
 } from './strategy.js';
 export {
-  chooseCacheLayers, DEFAULT_LAYER_CACHE_BYTES, ownAnswers, runSearch, validationSplit,
-  type CheckpointRecord, type CheckpointSink, type PhaseEvent, type SearchConfig, type SearchInput, type SearchResult, type SearchTiming,
+  chooseCacheLayers, DEFAULT_LAYER_CACHE_BYTES, ownAnswers, planLayerCaches, runSearch, validationSplit,
+  type CheckpointRecord, type CheckpointSink, type LayerCachePlan, type PhaseEvent, type SearchConfig, type SearchInput, type SearchResult, type SearchTiming,
 } from './search.js';
 export { loadStrategy, type LoadStrategyOptions, type NamedStrategies } from './loader.js';
 export { hillClimb, scaleOrder, scaleSampler, type HillClimbOptions } from './hill-climb.js';

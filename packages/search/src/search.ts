@@ -8,7 +8,7 @@ import { Evaluator, scoredSequences, type EvalResult, type EvalTask } from './ev
 import { fitness, stratumWeights, validationFitness, type Aggregate, type FitnessOptions, type Objective } from './fitness.js';
 import { FirstOrderModel } from './first-order.js';
 import { hash32, Rng } from '@bankai/rng';
-import { CandidateSpace, SearchOptionError, type Candidate, type Granularity, type Projection } from './space.js';
+import { CandidateSpace, MLP_PROJECTIONS, SearchOptionError, type Candidate, type Granularity, type Projection } from './space.js';
 import { resolveOptions, StrategyError, type Evaluation, type FirstOrderRanking, type ProgressEvent, type SearchContext, type Strategy } from './strategy.js';
 
 /** Appends one JSON record to the checkpoint log, durably, before returning. */
@@ -113,6 +113,11 @@ export interface SearchInput {
   layerCacheBytes?: number;
   /** EvaluatorOptions.capture: 'plain' caches every sequence whole on one worker (benchmarks: the saving off). */
   residualCapture?: 'shared' | 'plain';
+  /**
+   * Cache the MLP stage of searched layers within what layerCacheBytes leaves after the residual
+   * caches (default true; false: benchmarks, the saving off). Results are identical either way.
+   */
+  mlpCache?: boolean;
 }
 
 /** Default budget of SearchInput.layerCacheBytes: 1 GiB. */
@@ -144,6 +149,35 @@ export function chooseCacheLayers(layers: readonly number[], bytesPerLayer: numb
     left -= bytesPerLayer;
   }
   return chosen.sort((a, b) => a - b);
+}
+
+/** What the evaluator caches: residuals at the inputs of `cacheLayers`, MLP stages of `mlpLayers`. */
+export interface LayerCachePlan {
+  cacheLayers: number[];
+  mlpLayers: number[];
+}
+
+/**
+ * The evaluator's caches for a search, within `budgetBytes` (SearchInput.layerCacheBytes): the
+ * residual caches of chooseCacheLayers first (they save whole layers), then, while the budget
+ * lasts, the MLP stage of searched layers, highest first (where an evaluation is shortest, the
+ * layer's own attention and gate / up are the largest part of it), when MLP projections are searched.
+ * `residualBytes` / `stageBytes`: one layer's cache of each kind.
+ */
+export function planLayerCaches(opts: {
+  layers: readonly number[]; projs: readonly Projection[]; residualBytes: number; stageBytes: number; budgetBytes: number; mlpCache?: boolean;
+}): LayerCachePlan {
+  const cacheLayers = chooseCacheLayers(opts.layers, opts.residualBytes, opts.budgetBytes);
+  let left = opts.budgetBytes - (cacheLayers.length - 1) * opts.residualBytes;
+  const mlpLayers: number[] = [];
+  if (opts.mlpCache !== false && opts.projs.some((p) => MLP_PROJECTIONS.includes(p))) {
+    for (const l of [...new Set(opts.layers)].sort((a, b) => b - a)) {
+      if (left < opts.stageBytes) break;
+      mlpLayers.push(l);
+      left -= opts.stageBytes;
+    }
+  }
+  return { cacheLayers, mlpLayers: mlpLayers.sort((a, b) => a - b) };
 }
 
 /** A phase before the first step: `done` of `total` units (probes, sequences) after `seconds`. */
@@ -189,6 +223,8 @@ export interface SearchResult {
   /** Backward passes run for first-order rankings (ctx.firstOrder); their seconds are timing.firstOrder. */
   backwards: number;
   timing: SearchTiming;
+  /** What the evaluator cached (SearchInput.layerCacheBytes): residuals at the inputs of these layers, the MLP stages of those. */
+  caches: LayerCachePlan;
   seconds: number;
   stoppedEarly: boolean;
 }
@@ -319,11 +355,15 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   const cachedOf = (p: PreparedProbe) => (input.residualCapture === 'plain' ? p.sequences.length : scoredSequences(p, config.metric));
   const nSeq = scored.reduce((n, p) => n + cachedOf(p), 0);
   const cachedTokens = scored.reduce((n, p) => n + p.sequences.slice(0, cachedOf(p)).reduce((m, s) => m + s.tokens.length - 1, 0), 0);
-  const cacheLayers = input.residualCache === false
-    ? [0]
-    : chooseCacheLayers(config.layers, cachedTokens * model.config.nEmbd * 4, input.layerCacheBytes ?? DEFAULT_LAYER_CACHE_BYTES);
+  const { cacheLayers, mlpLayers } = input.residualCache === false
+    ? { cacheLayers: [0], mlpLayers: [] }
+    : planLayerCaches({
+      layers: config.layers, projs: config.projs, residualBytes: cachedTokens * model.config.nEmbd * 4,
+      stageBytes: cachedTokens * (model.config.nEmbd + model.config.nFf) * 4, budgetBytes: input.layerCacheBytes ?? DEFAULT_LAYER_CACHE_BYTES,
+      mlpCache: input.mlpCache,
+    });
   const evaluator = await Evaluator.create(model, target, scored.slice(target.length), {
-    workers: input.workers, metric: config.metric, firstLayer: cacheLayers[0]!, cacheLayers,
+    workers: input.workers, metric: config.metric, firstLayer: cacheLayers[0]!, cacheLayers, mlpLayers,
     onSequence: phase('residual cache', nSeq), capture: input.residualCapture,
   });
   const lowestLayer = (flips: readonly Candidate[]) => Math.min(...flips.map((c) => Number(/^blk\.(\d+)\./.exec(c.tensor)![1])));
@@ -574,6 +614,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       })(),
       seconds: (performance.now() - t0) / 1000,
       stoppedEarly,
+      caches: { cacheLayers, mlpLayers },
     };
   } finally {
     firstOrderModel?.release(); // laid out after the evaluator: freed first

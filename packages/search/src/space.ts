@@ -11,6 +11,8 @@ import type { GroupFlip, RowFlip } from '@bankai/patch-format';
  *  seeded search's result. */
 export const PROJECTIONS = ['gate', 'up', 'down', 'q', 'k', 'v', 'o'] as const satisfies readonly Qwen3Projection[];
 export type Projection = (typeof PROJECTIONS)[number];
+/** The feed-forward projections: a candidate of these (in its lowest layer) can start from that layer's MLP stage. */
+export const MLP_PROJECTIONS: readonly Projection[] = ['gate', 'up', 'down'];
 
 export type Granularity = 'row' | 'group';
 
