@@ -10,14 +10,16 @@
 //     SearchResult.timing.prepare (residual caches, worker start, baselines), seconds per exact
 //     evaluation = batch wall time / W (throughput per evaluation),
 //   - reports its peak RSS.
-// "savings off" switches off what this change added: the residual caches at the searched layers
-// above the first (layerCacheBytes 0), the shared capture (every sequence whole, on one worker:
-// residualCapture 'plain') and, on Node 20, the relaxed-SIMD engine (enableRelaxedSimd). All
-// leave the patch bit-identical (test/search.test.ts, engine-wasm variants.test.ts). The one
-// baseline evaluation instead of two (while nothing is accepted) is in both.
+// "savings off" switches off what the scale work added: the residual caches at the searched layers
+// above the first and the MLP stages (layerCacheBytes 0), the shared capture (every sequence
+// whole, on one worker: residualCapture 'plain') and, on Node 20, the relaxed-SIMD engine
+// (enableRelaxedSimd); "stages-off" only the MLP stages (mlpCache false: a candidate in a layer's
+// gate / up / down recomputes the layer's attention and all of gate and up). All leave the patch
+// bit-identical (test/search.test.ts, engine-wasm variants.test.ts). The one baseline evaluation
+// instead of two (while nothing is accepted) is in all.
 //
 // Usage: npx tsx bench/search-scale.ts [--shapes tiny,1.7b,8b] [--dir DIR (default bench/out)]
-//          [--workers 1,2] [--savings off,on] | [--runs 1:off,1:on,2:on]  [--sets high,upstream] [--reps 2]
+//          [--workers 1,2] [--savings off,stages-off,on] | [--runs 1:off,1:on,2:on]  [--sets high,upstream] [--reps 2]
 //          [--eval-layers all|LIST, e.g. 1,high] [--results FILE]      npx tsx bench/search-scale.ts --report FILE
 // Each child's result is appended to --results (default DIR/search-scale.jsonl) as it finishes;
 // --report FILE[,FILE] prints the tables of every result in the files (several runs together).
@@ -61,6 +63,7 @@ interface SetResult {
   /** seconds: wall per evaluation (batch / W); cpu: CPU seconds per evaluation (all threads / W). */
   evals: { layer: number; seconds: number; est: number; cpu?: number }[];
   cacheLayers: number[];
+  mlpLayers?: number[];
   estMemory: number;
 }
 interface ChildResult {
@@ -79,7 +82,8 @@ interface ChildResult {
 async function child(spec: string): Promise<void> {
   const [shape, w, savings] = spec.split(':') as [string, string, string];
   const workers = Number(w);
-  if (savings === 'on') (await import('@bankai/engine-wasm/node')).enableRelaxedSimd();
+  if (!['off', 'stages-off', 'on'].includes(savings)) throw new Error(`--savings: off, stages-off or on, got ${savings}`);
+  if (savings !== 'off') (await import('@bankai/engine-wasm/node')).enableRelaxedSimd();
   const { fileSource } = await import('@bankai/gguf/node');
   const { Model } = await import('@bankai/model');
   const { readProbeFile } = await import('@bankai/probes/node');
@@ -95,6 +99,7 @@ async function child(spec: string): Promise<void> {
   const high = nLayer - 2;
   const sets: Record<string, number[]> = { high: [high], upstream: [...new Set([1, 2, 3, 4].filter((l) => l < high).concat([high]))] };
   const off = savings === 'off';
+  const noStages = savings === 'stages-off' ? { mlpCache: false } : {};
   const calibration = await calibrateEngine(model.config);
   const reps = Number(args.reps);
   const out: SetResult[] = [];
@@ -105,7 +110,7 @@ async function child(spec: string): Promise<void> {
     const est = await estimateSearchFromHeader({
       header: model.header, target: probes, control: [], layers, workers, metric: 'competitor', iterations: 1,
       evaluationsPerStep: workers, firstOrder: false, ownAnswers: false, calibration,
-      ...(off ? { layerCacheBytes: 0 } : {}),
+      projs: ['gate', 'up', 'down'], ...(off ? { layerCacheBytes: 0 } : {}), ...noStages,
     });
     const evals: SetResult['evals'] = [];
     const cpu = () => {
@@ -143,9 +148,12 @@ async function child(spec: string): Promise<void> {
         strategy: 'measure', strategyOptions: {}, seed: 1, iterations: 1, layers, projs: ['gate', 'up', 'down'], granularity: 'row',
         metric: 'competitor', lambda: 1, aggregate: 'mean', minGain: 0.02, ownAnswerDistractors: false,
       },
-      ...(off ? { layerCacheBytes: 0, residualCapture: 'plain' as const } : {}),
+      ...(off ? { layerCacheBytes: 0, residualCapture: 'plain' as const } : {}), ...noStages,
     });
-    out.push({ set: name, layers, firstStep: r.timing.prepare, firstStepCpu, estFirstStep: est.seconds.firstStep, evals, cacheLayers: est.cacheLayers, estMemory: est.memory.total });
+    out.push({
+      set: name, layers, firstStep: r.timing.prepare, firstStepCpu, estFirstStep: est.seconds.firstStep, evals,
+      cacheLayers: r.caches.cacheLayers, mlpLayers: r.caches.mlpLayers, estMemory: est.memory.total,
+    });
   }
   const res: ChildResult = {
     shape, workers, savings, load, sets: out,
@@ -198,17 +206,24 @@ function parent(): void {
 
 function report(results: ChildResult[]): void {
   const f = (s: number) => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
-  console.log('\n| shape | layers | workers | savings (engine) | first step s (est.) [CPU s] | s per exact eval by layer (est.) [CPU s] | peak RSS MiB | caches at |');
+  console.log('\n| shape | layers | workers | savings (engine) | first step s (est.) [CPU s] | s per exact eval by layer (est.) [CPU s] | peak RSS MiB | residuals at; MLP stages at |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   const cpuOf = (x: number | undefined) => (x === undefined ? '' : ` [${f(x)}]`);
   for (const r of results) {
     for (const s of r.sets) {
-      console.log(`| ${r.shape} | ${s.layers.join(',')} | ${r.workers} | ${r.savings} (${r.variant}) | ${f(s.firstStep)} (${f(s.estFirstStep)})${cpuOf(s.firstStepCpu)} | ${s.evals.map((e) => `L${e.layer} ${f(e.seconds)} (${f(e.est / r.workers)})${cpuOf(e.cpu)}`).join(', ')} | ${r.peakRssMiB.toFixed(0)} | ${s.cacheLayers.join(',')} |`);
+      console.log(`| ${r.shape} | ${s.layers.join(',')} | ${r.workers} | ${r.savings} (${r.variant}) | ${f(s.firstStep)} (${f(s.estFirstStep)})${cpuOf(s.firstStepCpu)} | ${s.evals.map((e) => `L${e.layer} ${f(e.seconds)} (${f(e.est / r.workers)})${cpuOf(e.cpu)}`).join(', ')} | ${r.peakRssMiB.toFixed(0)} | ${s.cacheLayers.join(',')}; ${s.mlpLayers?.join(',') || '-'} |`);
     }
   }
-  console.log('\nratios, savings off / on (same shape, workers and layer set):');
-  for (const on of results.filter((r) => r.savings === 'on')) {
-    const off = results.find((r) => r.savings === 'off' && r.shape === on.shape && r.workers === on.workers);
+  for (const ref of ['off', 'stages-off']) ratios(results, ref);
+  estimates(results);
+}
+
+/** Ratios of the `ref` runs to the 'on' runs with the same shape, workers and layer set. */
+function ratios(results: ChildResult[], ref: string): void {
+  const pairs = results.filter((r) => r.savings === 'on').map((on) => [on, results.find((r) => r.savings === ref && r.shape === on.shape && r.workers === on.workers)] as const);
+  if (!pairs.some(([, off]) => off)) return;
+  console.log(`\nratios, savings ${ref} / on (same shape, workers and layer set):`);
+  for (const [on, off] of pairs) {
     if (!off) continue;
     for (const s of on.sets) {
       const o = off.sets.find((x) => x.set === s.set);
@@ -225,6 +240,9 @@ function report(results: ChildResult[]): void {
       console.log(`  ${on.shape} layers ${s.layers.join(',')}, ${on.workers} worker(s): wall: first step ${(o.firstStep / s.firstStep).toFixed(2)}x, evaluation ${evals}, peak RSS ${(off.peakRssMiB / on.peakRssMiB).toFixed(2)}x${cpuFirst}`);
     }
   }
+}
+
+function estimates(results: ChildResult[]): void {
   // the estimate is calibrated in CPU seconds: compare it with CPU seconds where measured (all
   // threads; the first step's capture spreads over the workers), else with wall time
   console.log('\nestimate / actual (savings on; CPU seconds where measured, else wall):');
