@@ -16,7 +16,7 @@ import { modelPath } from '@bankai/tiny-model';
 
 const BIN = fileURLToPath(new URL('../apps/cli/dist/bin.js', import.meta.url));
 // a made-up calibration: seconds proportional to the work, so relations are exact
-const LINEAR: EngineCalibration = { layerSeconds: [{ n: 1, seconds: 1 }, { n: 32, seconds: 32 }], headSecondsPerPosition: 0.5, f32SecondsPerMac: 0, mlpStageShare: 0.25, variant: 'simd', seconds: 0 };
+const LINEAR: EngineCalibration = { layerSeconds: [{ n: 1, seconds: 1 }, { n: 32, seconds: 32 }], headSecondsPerPosition: 0.5, scoring: { margin: 0, logprob: 0 }, f32SecondsPerMac: 0, mlpStageShare: 0.25, variant: 'simd', seconds: 0 };
 
 async function header() {
   const src = await fileSource(modelPath);
@@ -102,6 +102,8 @@ describe('estimateSearch', () => {
     expect(Number.isFinite(cal.headSecondsPerPosition) && cal.headSecondsPerPosition >= 0).toBe(true);
     expect(cal.f32SecondsPerMac).toBeGreaterThan(0);
     expect(cal.mlpStageShare > 0 && cal.mlpStageShare < 1).toBe(true);
+    expect(cal.scoring.margin).toBeGreaterThan(0);
+    expect(cal.scoring.logprob).toBeGreaterThan(0);
     // estimateSearch itself is a plain function of its input
     const e = await createEngine();
     const probes = prepareProbes(model.tokenizer, (await readProbeFile(tinyProbeSpec('addition', 'SEARCH'))).probes);

@@ -92,9 +92,10 @@ export function scoreContinuation(
 }
 
 /**
- * Row j of `logits` ((rows, V) f32) predicts targets[j]: writes its log-prob (log-softmax
- * accumulated in f64 with the portable exp/log: the same bits on Node, Deno and Bun) and, when
- * asked, the row's argmax and the target's margin over its strongest competitor at out[at + j].
+ * Row j of `logits` ((rows, V) f32) predicts targets[j]: writes, each when asked, its log-prob
+ * (log-softmax accumulated in f64 with the portable exp/log: the same bits on Node, Deno and Bun;
+ * the costly part, an exp per vocabulary entry), the row's argmax and the target's margin over its
+ * strongest competitor at out[at + j].
  * The one place scores are computed, so Model.score, the scoring pool, the search's gaps and
  * `bankai eval`'s agree to the bit.
  */
@@ -102,12 +103,12 @@ export function scoreRows(
   logits: Float32Array,
   V: number,
   targets: ArrayLike<number>,
-  out: { logprobs: Float64Array; argmax?: Int32Array; margin?: Float64Array },
+  out: { logprobs?: Float64Array; argmax?: Int32Array; margin?: Float64Array },
   at: number,
 ): void {
   for (let j = 0; j < targets.length; j++) {
     const row = logits.subarray(j * V, (j + 1) * V);
-    out.logprobs[at + j] = row[targets[j]!]! - logSumExp(row);
+    if (out.logprobs) out.logprobs[at + j] = row[targets[j]!]! - logSumExp(row);
     if (out.argmax) out.argmax[at + j] = argmax(row);
     if (out.margin) out.margin[at + j] = competitorMargin(row, targets[j]!).margin;
   }

@@ -9,7 +9,7 @@ import {
   QWEN3_BLOCK_TENSORS, QWEN3_OUTPUT, QWEN3_PROJECTIONS, QWEN3_TOKEN_EMBD, qwen3BlockName, qwen3BlockTensorOf, type Qwen3BlockKey,
 } from '@bankai/gguf';
 import {
-  BACKWARD_PROJECTIONS, layoutRunner, Qwen3Runner, readModelConfig, runnerBytes, tokenizerFromHeader, weightEngineBytes,
+  BACKWARD_PROJECTIONS, layoutRunner, Qwen3Runner, readModelConfig, runnerBytes, scoreRows, tokenizerFromHeader, weightEngineBytes,
   type LayerWeights, type Linear, type ModelWeights, type Qwen3Config,
 } from '@bankai/model';
 import { prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
@@ -24,6 +24,8 @@ export interface EngineCalibration {
   layerSeconds: { n: number; seconds: number }[];
   /** Seconds of the output head (the whole vocabulary) per position. */
   headSecondsPerPosition: number;
+  /** Seconds per scored position of scoring its logits in JS (scoreRows): argmax and margin, and the log-softmax the metrics other than competitor add. */
+  scoring: { margin: number; logprob: number };
   /** Seconds per multiply-add of the dense f32 matmul (the backward pass's transposed weights). */
   f32SecondsPerMac: number;
   /** The share of a layer's seconds that a run from its MLP stage takes (ffn_down and the rest, no flips; at the largest batch). */
@@ -132,6 +134,12 @@ export async function calibrateEngine(c: Qwen3Config, opts: CalibrateOptions = {
   runner.captureResiduals(tokens(maxN), 0, undefined, [{ layer: 0, mlp: stage }]);
   const fromStage = best(repeats, () => runner.forwardFromMlp(stage, maxN, 0, maxN));
   const mlpStageShare = Math.min(1, fromStage / layerSeconds[layerSeconds.length - 1]!.seconds);
+  // scoring one position's logits over the whole vocabulary (random logits)
+  const row = new Float32Array(c.vocabSize);
+  for (let i = 0; i < row.length; i++) row[i] = (rng.int(2001) - 1000) / 100;
+  const one = { logprobs: new Float64Array(1), argmax: new Int32Array(1), margin: new Float64Array(1) };
+  const margin = best(repeats, () => scoreRows(row, c.vocabSize, [1], { argmax: one.argmax, margin: one.margin }, 0));
+  const logprob = Math.max(0, best(repeats, () => scoreRows(row, c.vocabSize, [1], one, 0)) - margin);
   const headSecondsPerPosition = Math.max(0, withHead - layerSeconds[layerSeconds.length - 1]!.seconds) / maxN * (c.vocabSize / headRows);
   // dense f32: (1024, nEmbd) weights against 16 rows
   const rows = 1024;
@@ -141,7 +149,7 @@ export async function calibrateEngine(c: Qwen3Config, opts: CalibrateOptions = {
   e.f32(w, rows * c.nEmbd).fill(0.5);
   e.f32(x, 16 * c.nEmbd).fill(0.25);
   const f32SecondsPerMac = best(repeats, () => e.matmulF32(w, rows, c.nEmbd, x, 16, y)) / (rows * c.nEmbd * 16);
-  return { layerSeconds, headSecondsPerPosition, f32SecondsPerMac, mlpStageShare, variant: e.variant, seconds: (performance.now() - t0) / 1000 };
+  return { layerSeconds, headSecondsPerPosition, scoring: { margin, logprob }, f32SecondsPerMac, mlpStageShare, variant: e.variant, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** (rows, cols) of each 1-bit projection of a layer. */
@@ -239,7 +247,8 @@ export function estimateSearch(input: SearchEstimateInput): SearchEstimate {
   const probes = [...input.target, ...input.control];
   const notes: string[] = [];
   const layer = (n: number) => layerSecondsAt(cal, n);
-  const head = (m: number) => cal.headSecondsPerPosition * m;
+  // the output head and scoring its logits (the competitor metric needs no log-softmax: eval-worker)
+  const head = (m: number) => (cal.headSecondsPerPosition + cal.scoring.margin + (input.metric === 'competitor' ? 0 : cal.scoring.logprob)) * m;
   // the evaluator caches the sequences the metric scores, each probe's prompt once
   const scoredOf = (p: PreparedProbe) => p.sequences.slice(0, scoredSequences(p, input.metric));
   const nSeq = probes.reduce((n, p) => n + scoredOf(p).length, 0);

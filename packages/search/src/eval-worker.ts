@@ -175,11 +175,14 @@ export default async function evaluate(task: EvalTask | FirstOrderTask | Capture
       const seq = init.sequences[s]!;
       const m = seq.tokens.length - from; // answer tokens, scored
       const out = { logprobs: new Float64Array(m), argmax: new Int32Array(m), margin: new Float64Array(m) };
-      scoreRows(promptRow, V, [seq.tokens[from]!], out, 0);
+      // the competitor metric's gap and correctness read margins and argmaxes only: no log-softmax (NaN)
+      const want = init.metric === 'competitor' ? { argmax: out.argmax, margin: out.margin } : out;
+      if (want !== out) out.logprobs.fill(NaN);
+      scoreRows(promptRow, V, [seq.tokens[from]!], want, 0);
       if (m > 1) {
         // residual rows from..n-2 of this sequence; logits row j predicts tokens[from + 1 + j]
         const logits = run(seq, from, m - 1, 0, from);
-        scoreRows(logits, V, seq.tokens.slice(from + 1), out, 1);
+        scoreRows(logits, V, seq.tokens.slice(from + 1), want, 1);
       }
       scores.push(out);
     }
