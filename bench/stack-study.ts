@@ -6,8 +6,10 @@
 // (as `bankai demo` passes --sample; its greedy accuracy is the domain's pass rate), the other
 // skills' SEARCH sets as controls; the domain patches are XOR-stacked; the joint strategy repairs
 // the stack on every domain's targets and sample at once, each domain weighed with its own pass
-// rate, its held-out proxy each domain's own validation split. --config gap is the previous
-// configuration (gap objective, margins 2, lambda 2, --max-broken 1, min-gain 0.02, no sample).
+// rate and against the controls as in its own search (jointTradeoff 'domain'), its held-out proxy
+// each domain's own validation split. --config gap is the previous
+// configuration (gap objective, margins 2, lambda 2, --max-broken 1, min-gain 0.02, no sample,
+// each domain weighed 1/D against the controls in the joint search).
 // Held-out: each domain's SKILL_HELDOUT set (every held-out example no search saw) and the other
 // skills' HELDOUT sets. The numbers come from runStackStudy in @bankai/search; this script only
 // builds the inputs and prints.
@@ -77,6 +79,8 @@ for (const set of args.sets.split(';')) {
     single: { strategy: guided },
     joint: { strategy: joint, options: jointOptions },
     config,
+    // the previous study weighed each domain 1/D against the controls in the joint search
+    jointTradeoff: args.config === 'gap' ? 'mean' : 'domain',
   }, {
     seeds: list(args.seeds).map(Number), workers: Number(args.workers), nullPatches: Number(args.null),
     onProgress: (m) => process.stderr.write(`[${names.join('+')}] ${m}\n`),

@@ -69,6 +69,16 @@ export interface StackStudyInput {
    * held back, so the joint search's held-out proxy holds nothing a domain patch was chosen on.
    */
   config: Omit<SearchConfig, 'strategy' | 'strategyOptions' | 'seed' | 'initialPatch' | 'domainPassRates' | 'validationByDomain'>;
+  /**
+   * How the joint search trades a domain's gain against the controls. The joint fitness averages
+   * the domains' gains, so with the config's lambda a flip's effect on one domain counts 1/D of
+   * what it counts in that domain's own search against the same control loss, and the joint
+   * search re-judges every flip at another exchange rate. 'domain' (default): lambda and min-gain
+   * divided by D, so the joint fitness is (sum of the domains' gains - lambda x control loss) / D
+   * and a flip's answers weigh against the controls as in its own domain's search. 'mean': the
+   * config's lambda and min-gain as they are (the study before).
+   */
+  jointTradeoff?: 'domain' | 'mean';
 }
 
 /** One search of the study: a domain alone, or the joint one. */
@@ -289,7 +299,13 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
   const rateOf = (name: string) => passRates[domains.findIndex((d) => d.name === name)]!.passRate;
   /** The joint objective's configuration: every domain's pass rate, validation split per domain. */
   const jointRates = Object.fromEntries(domains.flatMap((d) => (rateOf(d.name) !== undefined ? [[d.name, rateOf(d.name)!]] : [])));
-  const jointConfig = { ...config, validationByDomain: true, ...(Object.keys(jointRates).length ? { domainPassRates: jointRates } : {}) };
+  const tradeoff = input.jointTradeoff ?? 'domain';
+  if (tradeoff !== 'domain' && tradeoff !== 'mean') throw new RangeError(`runStackStudy: jointTradeoff must be domain or mean, got ${String(tradeoff)}`);
+  const per = tradeoff === 'domain' ? domains.length : 1;
+  const jointConfig = {
+    ...config, lambda: config.lambda / per, minGain: config.minGain / per, validationByDomain: true,
+    ...(Object.keys(jointRates).length ? { domainPassRates: jointRates } : {}),
+  };
 
   const control = input.control;
   const search = async (id: StackSearchId, target: StackDomain[], s: StackStrategy, initialPatch?: Candidate[]): Promise<SearchResult> => {
