@@ -10,8 +10,9 @@ import { Model } from '@bankai/model';
 import { tinyProbeSpec, type Probe } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
 import {
-  evaluatePatch, formatStackStudy, OTHER_SKILLS, Rng, runSearch, runStackStudy, STACK_ARMS, xorStack,
-  type StackDomain, type StackStudyInput, type StackStudyResult,
+  defineStrategy, domainStratumWeights, evaluatePatch, formatStackStudy, OTHER_SKILLS, Rng, runSearch, runStackStudy, samplePassRate, STACK_ARMS,
+  stratumWeights, validationByDomain, validationSplit, xorStack,
+  type Candidate, type SearchConfig, type StackDomain, type StackStudyInput, type StackStudyResult, type Strategy,
 } from '@bankai/search';
 import guided from '@bankai/strategy-guided';
 import joint from '@bankai/strategy-joint';
@@ -164,5 +165,105 @@ describe('runStackStudy on the shipped tiny model', () => {
     const r = await runStackStudy(input, { seeds: [1], workers: 2, nullPatches: 3 });
     checkStudy(r, input);
     expect(r.cells.some((c) => c.domain === OTHER_SKILLS)).toBe(D === 2);
+  });
+});
+
+describe('the joint objective per domain', () => {
+  it('splits validation per domain as each domain\'s own search does (validationByDomain)', () => {
+    // two domains interleaved: a, b, a, a, b, ...
+    const names = Array.from({ length: 23 }, (_, i) => (i % 3 === 1 ? 'b' : 'a'));
+    const held = validationByDomain(names, 0.33, 5);
+    for (const d of ['a', 'b']) {
+      const idx = names.flatMap((n, i) => (n === d ? [i] : []));
+      const own = validationSplit(idx.length, 0.33, 5);
+      expect(new Set(idx.filter((i) => held.has(i)))).toEqual(new Set([...own].map((j) => idx[j]!)));
+    }
+    // one domain: the usual split
+    expect(validationByDomain(new Array(17).fill('a'), 0.33, 5)).toEqual(validationSplit(17, 0.33, 5));
+    expect(() => validationByDomain(['a', 'a', 'b'], 0.5, 1)).toThrow(/domain b/);
+  });
+
+  it('weighs each domain\'s fitness and validation targets apart with its own pass rate (domainStratumWeights)', () => {
+    const right = [1, 0, 1, 1, 0, 0, 1, 0, 1, 1, 0];
+    const domainOf = ['a', 'b', 'a', 'b', 'a', 'b', 'a', 'c', 'b', 'a', 'a'];
+    const nFit = 7;
+    const w = domainStratumWeights(right, domainOf, nFit, (d) => (d === 'a' ? 0.8 : d === 'b' ? 0.3 : undefined));
+    for (const [d, p] of [['a', 0.8], ['b', 0.3]] as const) {
+      for (const [lo, hi] of [[0, nFit], [nFit, right.length]] as const) {
+        const idx = domainOf.flatMap((n, i) => (n === d && i >= lo && i < hi ? [i] : []));
+        const own = stratumWeights(idx.map((i) => right[i]!), p, [[0, idx.length]]);
+        expect(idx.map((i) => w[i])).toEqual(Array.from(own));
+      }
+    }
+    expect(w[7]).toBe(1); // domain c has no rate
+    expect(Array.from(w)).not.toEqual(new Array(right.length).fill(1));
+  });
+});
+
+describe('runStackStudy with natural samples (bankai search\'s defaults)', () => {
+  let model: Model;
+  beforeAll(async () => {
+    const sink = memorySink();
+    await generateQwen3(presetOptions('tiny', { seed: 5 }), sink);
+    model = await Model.load(bytesSource(sink.bytes(), 'random-tiny.gguf'), { maxContext: 32 });
+  });
+  const accuracy: StackStudyInput['config'] = {
+    ...config, targetMargin: undefined, controlMargin: undefined, lambda: 1, maxBrokenControls: 0, objective: 'accuracy', temperature: 1, minGain: 0.01, validation: 0.33,
+  };
+
+  it('searches each domain on its targets and sample with the sample\'s pass rate, as a single search does; joint >= stack', async () => {
+    const rng = new Rng(9);
+    const domains: StackDomain[] = ['add', 'max'].map((k) => ({ name: k, target: probes(k, 8, rng), heldout: probes(k, 6, rng), sample: probes(k, 6, rng) }));
+    // a given pass rate wins over the sample's
+    domains[1]!.passRate = 0.7;
+    const input: StackStudyInput = {
+      model, domains, control: probes('sub', 8, rng), other: probes('sub', 4, rng),
+      single: { strategy: guided, options: { verify: 4 } }, joint: { strategy: joint, options: { verify: 4 } }, config: accuracy,
+    };
+    const r = await runStackStudy(input, { seeds: [1], workers: 2, nullPatches: 2, maxTokens: 6 });
+    checkStudy(r, input);
+    const rate = samplePassRate(model, domains[0]!.sample!, { maxTokens: 6 });
+    expect(r.passRates).toEqual([{ passRate: rate.passRate, sample: 6, sampleRight: rate.right }, { passRate: 0.7, sample: 6 }]);
+    expect(formatStackStudy(r)).toContain(`pass rates add ${rate.passRate.toFixed(3)} (sample: ${rate.right} of 6 right), max 0.700`);
+    // the own patch is what one search on the domain's targets + sample with that pass rate finds
+    const alone = await runSearch({
+      model, target: [...domains[0]!.target, ...domains[0]!.sample!].map((probe) => ({ probe, domain: 'add' })), control: input.control,
+      strategy: guided, workers: 1, config: { ...accuracy, passRate: rate.passRate, seed: 1, strategy: 'guided', strategyOptions: { verify: 4 } },
+    });
+    expect(r.runs[0]!.own[0]!.flips).toEqual(alone.flips);
+  });
+});
+
+describe('the joint strategy\'s held-out proxy', () => {
+  it('never lowers any domain\'s validation answers below the initial patch\'s, and the joint validation split is each domain\'s own', async () => {
+    const sink = memorySink();
+    await generateQwen3(presetOptions('tiny', { seed: 6 }), sink);
+    const model = await Model.load(bytesSource(sink.bytes(), 'random-tiny.gguf'), { maxContext: 32 });
+    const rng = new Rng(4);
+    const byDomain = { add: probes('add', 12, rng), mul: probes('mul', 12, rng) };
+    const target = Object.entries(byDomain).flatMap(([domain, ps]) => ps.map((probe) => ({ probe, domain })));
+    const control = probes('sub', 9, rng);
+    const initialPatch: Candidate[] = ['blk.0.ffn_gate', 'blk.0.ffn_down', 'blk.1.ffn_gate', 'blk.1.ffn_up'].flatMap((tensor) => [5, 60, 111].map((row) => ({ tensor, row })));
+    const cfg: SearchConfig = {
+      ...config, targetMargin: undefined, controlMargin: undefined, lambda: 1, objective: 'accuracy', temperature: 1, minGain: 0.01, validation: 0.33,
+      seed: 1, iterations: 6, strategy: 'joint', strategyOptions: {}, initialPatch, validationByDomain: true, domainPassRates: { add: 0.6, mul: 0.4 },
+    };
+    const idle = defineStrategy({ name: 'idle', description: 'accepts nothing', options: {}, async run() {} }) as Strategy;
+    const start = await runSearch({ model, target, control, strategy: idle, workers: 2, config: { ...cfg, strategy: 'idle' } });
+    // the validation targets per domain are those a search of that domain alone holds back
+    for (const [domain, ps] of Object.entries(byDomain)) {
+      const own = await runSearch({ model, target: ps.map((probe) => ({ probe, domain })), control, strategy: idle, workers: 1, config: { ...cfg, strategy: 'idle', initialPatch: undefined, domainPassRates: undefined } });
+      expect(start.prepared.validation.target.filter((p) => p.probe.category === domain).map((p) => p.probe.name)).toEqual(own.prepared.validation.target.map((p) => p.probe.name));
+    }
+    const nFitCtl = start.prepared.target.length + start.prepared.control.length;
+    const validationRight = (r: typeof start, domain: string) => start.prepared.validation.target.reduce((n, p, k) => n + (p.probe.category === domain && r.finalCorrect[nFitCtl + k] ? 1 : 0), 0);
+    const runJoint = (strategyOptions: Record<string, string>) => runSearch({ model, target, control, strategy: joint, workers: 2, config: { ...cfg, strategyOptions } });
+    const guarded = await runJoint({});
+    expect(guarded.fitness).toBeGreaterThan(guarded.initialFitness); // it moved: the invariant below is not vacuous
+    expect(guarded.initialFitness).toBe(start.fitness);
+    for (const d of Object.keys(byDomain)) expect(validationRight(guarded, d)).toBeGreaterThanOrEqual(validationRight(start, d));
+    // without the proxy the same search goes further on the search objective: the proxy refused moves
+    const free = await runJoint({ validation: 'false' });
+    expect(free.fitness).toBeGreaterThan(guarded.fitness);
   });
 });

@@ -8,7 +8,7 @@ export {
   type Evaluation, type FirstOrderRanking, type OptionSpec, type OptionValues, type ProgressEvent, type SearchContext, type Strategy,
 } from './strategy.js';
 export {
-  chooseCacheLayers, DEFAULT_LAYER_CACHE_BYTES, ownAnswers, planLayerCaches, runSearch, validationSplit,
+  chooseCacheLayers, DEFAULT_LAYER_CACHE_BYTES, domainStratumWeights, ownAnswers, planLayerCaches, runSearch, validationByDomain, validationSplit,
   type CheckpointRecord, type CheckpointSink, type LayerCachePlan, type PhaseEvent, type SearchConfig, type SearchInput, type SearchResult, type SearchTiming,
 } from './search.js';
 export { loadStrategy, type LoadStrategyOptions, type NamedStrategies } from './loader.js';
@@ -25,7 +25,7 @@ export {
   type GroupOutcome, type StudyArm, type StudyCell, type StudyGroup, type StudyOptions, type StudyResult, type StudyRun, type StudySkill,
 } from './study.js';
 export {
-  formatStackStudy, OTHER_SKILLS, runStackStudy, STACK_ARMS, xorStack,
+  formatStackStudy, OTHER_SKILLS, runStackStudy, STACK_ARMS, stackCells, xorStack,
   type StackArm, type StackCancellation, type StackCell, type StackDomain, type StackFlip, type StackOutcome, type StackPatch,
   type StackRun, type StackSearchId, type StackStrategy, type StackStudyInput, type StackStudyOptions, type StackStudyResult,
 } from './stack-study.js';

@@ -5,7 +5,7 @@
 import { xorFlips, type Model } from '@bankai/model';
 import { matchProbe, prepareProbes, type Metric, type PreparedProbe, type Probe } from '@bankai/probes';
 import { Evaluator, scoredSequences, type EvalResult, type EvalTask } from './evaluator.js';
-import { fitness, stratumWeights, validationFitness, type Aggregate, type FitnessOptions, type Objective } from './fitness.js';
+import { fitness, stratumWeights, targetGain, validationFitness, type Aggregate, type FitnessOptions, type Objective } from './fitness.js';
 import { FirstOrderModel } from './first-order.js';
 import { hash32, Rng } from '@bankai/rng';
 import { CandidateSpace, MLP_PROJECTIONS, SearchOptionError, type Candidate, type Granularity, type Projection } from './space.js';
@@ -47,6 +47,20 @@ export interface SearchConfig {
    * validation targets apart. Undefined: every target weighs 1.
    */
   passRate?: number;
+  /**
+   * A pass rate per target domain (by name): each domain's targets are weighed apart, with its
+   * own rate (stratumWeights over that domain's fitness targets, and its validation targets
+   * apart), so a joint search weighs every domain as its own search with its own natural sample
+   * does. A domain not named falls back to `passRate` (or weights 1).
+   */
+  domainPassRates?: Record<string, number>;
+  /**
+   * Split each target domain's validation targets apart (validationSplit of the domain's own
+   * targets, same seed), so a domain's validation targets in a joint search are exactly those its
+   * own search held back with the same seed. With one domain this is the usual split. Default:
+   * one split over all targets.
+   */
+  validationByDomain?: boolean;
   ownAnswerDistractors: boolean;
   /**
    * Fraction of the targets and of the controls held back from the fitness as validation (a
@@ -267,6 +281,69 @@ export function validationSplit(n: number, fraction: number, seed: number, what 
 
 const key = (c: Candidate) => `${c.tensor}:${c.row}:${c.group ?? -1}`;
 
+/**
+ * The validation split of SearchConfig.validationByDomain: each domain's targets (by position in
+ * `domains`, one name per target) split by validationSplit(that domain's count, fraction, seed),
+ * mapped back to target indices. One domain: validationSplit(n, fraction, seed) itself.
+ */
+export function validationByDomain(domains: readonly string[], fraction: number, seed: number): Set<number> {
+  const byName = new Map<string, number[]>();
+  domains.forEach((d, i) => {
+    const idx = byName.get(d);
+    if (idx) idx.push(i);
+    else byName.set(d, [i]);
+  });
+  const held = new Set<number>();
+  for (const [name, idx] of byName) {
+    let split: Set<number>;
+    try {
+      split = validationSplit(idx.length, fraction, seed);
+    } catch (e) {
+      if (e instanceof SearchOptionError) throw new SearchOptionError(`domain ${name}: ${e.message}`);
+      throw e;
+    }
+    for (const j of split) held.add(idx[j]!);
+  }
+  return held;
+}
+
+/**
+ * stratumWeights per domain: `right` holds the fitness targets (the first nFit) then the
+ * validation targets, `domainOf` their domains; each domain's fitness targets and its validation
+ * targets are weighed apart with its pass rate (`rateOf`; undefined: weights 1).
+ */
+export function domainStratumWeights(right: ArrayLike<number>, domainOf: readonly string[], nFit: number, rateOf: (domain: string) => number | undefined): Float64Array {
+  const w = new Float64Array(right.length).fill(1);
+  for (const name of new Set(domainOf)) {
+    const rate = rateOf(name);
+    if (rate === undefined) continue;
+    for (const [a, b] of [[0, nFit], [nFit, right.length]] as const) {
+      const idx: number[] = [];
+      for (let i = a; i < b; i++) if (domainOf[i] === name) idx.push(i);
+      const sub = stratumWeights(idx.map((i) => right[i]!), rate, [[0, idx.length]]);
+      idx.forEach((i, k) => (w[i] = sub[k]!));
+    }
+  }
+  return w;
+}
+
+/** Each domain's gain on its validation targets (gaps[v0 ..], domain index per target, -1: none), by the fitness rules (weights, objective). */
+function validationDomainGains(gaps: Float64Array, base: Float64Array, v0: number, domainOf: readonly number[], nDomains: number, opts: FitnessOptions): number[] {
+  const idx: number[][] = Array.from({ length: nDomains }, () => []);
+  domainOf.forEach((d, k) => {
+    if (d >= 0) idx[d]!.push(k);
+  });
+  const w = opts.targetWeights;
+  const nFit = w ? w.length - domainOf.length : 0;
+  return idx.map((ks) => {
+    if (ks.length === 0) return 0;
+    // the same per-probe terms as targetGain, on this domain's validation targets alone
+    const g = Float64Array.from(ks, (k) => gaps[v0 + k]!);
+    const b = Float64Array.from(ks, (k) => base[v0 + k]!);
+    return targetGain(g, b, ks.length, { ...opts, domains: undefined, validation: undefined, aggregate: 'mean', targetWeights: w ? Float64Array.from(ks, (k) => w[nFit + k]!) : undefined }).gain;
+  });
+}
+
 /** The patch after a step: its removed flips taken out, its added ones appended (how a resume replays the log). */
 function applyStep(patch: readonly Candidate[], added: readonly Candidate[], removed: readonly Candidate[]): Candidate[] {
   const gone = new Set(removed.map(key));
@@ -287,6 +364,10 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   const space = new CandidateSpace(model, { layers: config.layers, projs: config.projs, granularity: config.granularity });
   const strategyOptions = resolveOptions(input.strategy, config.strategyOptions as Record<string, string>);
   if (config.passRate !== undefined && !(config.passRate > 0 && config.passRate < 1)) throw new SearchOptionError(`--pass-rate must be a fraction in (0, 1), got ${config.passRate}`);
+  for (const [d, p] of Object.entries(config.domainPassRates ?? {})) {
+    if (!(p > 0 && p < 1)) throw new SearchOptionError(`pass rate of domain ${d} must be a fraction in (0, 1), got ${p}`);
+    if (!input.target.some((t) => t.domain === d)) throw new SearchOptionError(`pass rate given for domain ${d}, which no target belongs to`);
+  }
 
   // ---- probes: targets get the model's own wrong answer as a distractor ----
   const targetProbes = input.target.map((t) => t.probe);
@@ -298,7 +379,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     : new Map<number, string[]>();
   const allTarget = prepareProbes(model.tokenizer, targetProbes, { extraDistractors: extra });
   // validation: seeded subsets of the targets and of the controls, scored last and kept out of the fitness
-  const held = validationSplit(allTarget.length, config.validation ?? 0, config.seed);
+  const held = config.validationByDomain ? validationByDomain(input.target.map((t) => t.domain), config.validation ?? 0, config.seed) : validationSplit(allTarget.length, config.validation ?? 0, config.seed);
   const target = allTarget.filter((_, i) => !held.has(i));
   const allControl = prepareProbes(model.tokenizer, input.control);
   const heldControl = validationSplit(allControl.length, config.validation ?? 0, config.seed, 'controls');
@@ -306,8 +387,10 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   const validation = { target: allTarget.filter((_, i) => held.has(i)), control: allControl.filter((_, i) => heldControl.has(i)) };
   const scored = [...target, ...control, ...validation.target, ...validation.control];
   const fitDomains = input.target.filter((_, i) => !held.has(i));
+  const heldDomains = input.target.filter((_, i) => held.has(i)).map((t) => t.domain);
   const domainNames = [...new Set(fitDomains.map((t) => t.domain))];
   const domains = domainNames.map((name) => ({ name, probes: fitDomains.flatMap((t, i) => (t.domain === name ? [i] : [])) }));
+  const domainIndex = new Map(domains.map((d, k) => [d.name, k]));
   const fitOpts: FitnessOptions = {
     lambda: config.lambda,
     aggregate: config.aggregate,
@@ -394,11 +477,12 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
     phase('baselines', 1)(1);
     const prepareSeconds = (performance.now() - t0) / 1000;
     const base0 = original!;
-    if (config.passRate !== undefined) {
+    if (config.passRate !== undefined || config.domainPassRates !== undefined) {
       // strata from the original model's answers; fit targets first, then the validation targets
       const t0 = target.length + control.length;
       const right = Uint8Array.from([...base0.correct.subarray(0, target.length), ...base0.correct.subarray(t0, t0 + validation.target.length)]);
-      fitOpts.targetWeights = stratumWeights(right, config.passRate, [[0, target.length], [target.length, right.length]]);
+      if (config.domainPassRates === undefined) fitOpts.targetWeights = stratumWeights(right, config.passRate!, [[0, target.length], [target.length, right.length]]);
+      else fitOpts.targetWeights = domainStratumWeights(right, [...fitDomains.map((t) => t.domain), ...heldDomains], target.length, (d) => config.domainPassRates![d] ?? config.passRate);
     }
     let current = fitness(base!.gaps, base0.gaps, target.length, fitOpts);
     let initialFitness = 0;
@@ -435,19 +519,31 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       }
       if (!screenedOut && config.maxBrokenControls !== undefined && brokenControls > config.maxBrokenControls) f.fitness = -Infinity;
       const v = screenedOut ? undefined : validationFitness(r.gaps, base!.gaps, fitOpts);
-      // validation answers (teacher-forced) this candidate fixes and breaks
+      // validation answers (teacher-forced) this candidate fixes and breaks, in all and per target domain
       let vFixed = 0;
       let vBroken = 0;
+      const perDomain = v && domains.length > 1 ? domains.map(() => ({ targetGain: 0, fixed: 0, broken: 0 })) : undefined;
       if (v) {
-        for (let i = nT + control.length; i < r.correct.length; i++) {
-          if (r.correct[i] && !base!.correct[i]) vFixed++;
-          else if (!r.correct[i] && base!.correct[i]) vBroken++;
+        const v0 = nT + control.length;
+        for (let i = v0; i < r.correct.length; i++) {
+          const d = perDomain && i < v0 + heldDomains.length ? perDomain[domainIndex.get(heldDomains[i - v0]!)!] : undefined;
+          if (r.correct[i] && !base!.correct[i]) {
+            vFixed++;
+            if (d) d.fixed++;
+          } else if (!r.correct[i] && base!.correct[i]) {
+            vBroken++;
+            if (d) d.broken++;
+          }
+        }
+        if (perDomain) {
+          const g = validationDomainGains(r.gaps, base!.gaps, v0, heldDomains.map((n) => domainIndex.get(n) ?? -1), domains.length, fitOpts);
+          perDomain.forEach((d, k) => (d.targetGain = g[k]!));
         }
       }
       const pf = screenedOut ? undefined : fitness(r.gaps, base0.gaps, nT, fitOpts).fitness;
       return {
         flips, ...f, screenedOut, targetCorrect, controlCorrect, brokenControls,
-        ...(v ? { validation: { fitness: v.fitness, targetGain: v.targetGain, controlLoss: v.controlLoss, fixed: vFixed, broken: vBroken } } : {}),
+        ...(v ? { validation: { fitness: v.fitness, targetGain: v.targetGain, controlLoss: v.controlLoss, fixed: vFixed, broken: vBroken, ...(perDomain ? { domains: perDomain } : {}) } } : {}),
         ...(pf !== undefined ? { patchFitness: pf } : {}),
       };
     };

@@ -14,6 +14,7 @@
 import { xorFlips, type Model } from '@bankai/model';
 import { evaluateGeneration, type GenerationResult, type Probe } from '@bankai/probes';
 import { Rng } from '@bankai/rng';
+import { samplePassRate } from './pass-rate.js';
 import { countChanges, DEFAULT_NULL_PATCHES, randomPatch, summarizeNull, type ChangeCounts } from './patch-eval.js';
 import { runSearch, type CheckpointRecord, type CheckpointSink, type SearchConfig, type SearchResult } from './search.js';
 import { CandidateSpace, type Candidate } from './space.js';
@@ -27,6 +28,18 @@ export interface StackDomain {
   target: Probe[];
   /** The domain's probes no search sees: its row of the table. */
   heldout: Probe[];
+  /**
+   * A natural sample of the domain (prompts in the model's own mix of right and wrong answers,
+   * e.g. its training examples), as `bankai search --sample` takes it: added to the domain's
+   * targets in its own search and in the joint one, and unless `passRate` is given its greedy
+   * accuracy (samplePassRate) is the domain's pass rate. Optional.
+   */
+  sample?: Probe[];
+  /**
+   * The domain's pass rate (SearchConfig.passRate in its own search, domainPassRates in the
+   * joint one); default: the sample's, or none (every target weighs 1).
+   */
+  passRate?: number;
 }
 
 export interface StackStrategy {
@@ -47,8 +60,25 @@ export interface StackStudyInput {
   single: StackStrategy;
   /** The strategy of the joint patch; it starts from the stack (its initial patch). */
   joint: StackStrategy;
-  /** Shared by every search; strategy, seed and initial patch are set per search. */
-  config: Omit<SearchConfig, 'strategy' | 'strategyOptions' | 'seed' | 'initialPatch'>;
+  /**
+   * Shared by every search; strategy, seed and initial patch are set per search, and the pass
+   * rates per domain (StackDomain.passRate or its sample's; `passRate` here: the rate of a domain
+   * with neither). The joint search (and the study's
+   * exact measurements on its objective) splits validation per domain
+   * (SearchConfig.validationByDomain): each domain's validation targets are those its own search
+   * held back, so the joint search's held-out proxy holds nothing a domain patch was chosen on.
+   */
+  config: Omit<SearchConfig, 'strategy' | 'strategyOptions' | 'seed' | 'initialPatch' | 'domainPassRates' | 'validationByDomain'>;
+  /**
+   * How the joint search trades a domain's gain against the controls. The joint fitness averages
+   * the domains' gains, so with the config's lambda a flip's effect on one domain counts 1/D of
+   * what it counts in that domain's own search against the same control loss, and the joint
+   * search re-judges every flip at another exchange rate. 'domain' (default): lambda and min-gain
+   * divided by D, so the joint fitness is (sum of the domains' gains - lambda x control loss) / D
+   * and a flip's answers weigh against the controls as in its own domain's search. 'mean': the
+   * config's lambda and min-gain as they are (the study before).
+   */
+  jointTradeoff?: 'domain' | 'mean';
 }
 
 /** One search of the study: a domain alone, or the joint one. */
@@ -72,6 +102,8 @@ export interface StackStudyOptions {
   checkpoints?: (id: StackSearchId) => { sink?: CheckpointSink; resume?: CheckpointRecord[] };
   onProgress?: (message: string) => void;
   onSearchProgress?: (id: StackSearchId, e: ProgressEvent) => void;
+  /** Each seed's run as it finishes (a long study can save what it has). */
+  onRun?: (run: StackRun) => void;
   signal?: AbortSignal;
 }
 
@@ -160,6 +192,8 @@ export const OTHER_SKILLS = '(other skills)';
 
 export interface StackStudyResult {
   domains: string[];
+  /** Each domain's pass rate (its own or its sample's; undefined: weights 1) and its sample's size and right answers. */
+  passRates: { passRate?: number; sample: number; sampleRight?: number }[];
   seeds: number[];
   nullPatches: number;
   /** undefined: each run's own seed. */
@@ -251,15 +285,41 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
     return own.map((c, g) => ({ ...c, flips: flips.length, null: summarizeNull(c.net, flips.length, nul.map((x) => x[g]!)) }));
   };
 
+  // ---- each domain's natural sample and pass rate, as `bankai search --sample` sets them ----
+  const passRates = domains.map((d) => {
+    const sample = d.sample ?? [];
+    if (d.passRate !== undefined && !(d.passRate > 0 && d.passRate < 1)) throw new RangeError(`runStackStudy: domain ${d.name}: passRate must be in (0, 1), got ${d.passRate}`);
+    const given = d.passRate ?? (sample.length === 0 ? config.passRate : undefined);
+    if (given !== undefined || sample.length === 0) return { ...(given !== undefined ? { passRate: given } : {}), sample: sample.length };
+    const r = samplePassRate(model, sample, { maxTokens });
+    say(`${d.name}: sample ${r.right} of ${r.n} right, pass rate ${r.passRate.toFixed(3)}`);
+    return { passRate: r.passRate, sample: r.n, sampleRight: r.right };
+  });
+  const targetsOf = (ds: readonly StackDomain[]) => ds.flatMap((d) => [...d.target, ...(d.sample ?? [])].map((probe) => ({ probe, domain: d.name })));
+  const rateOf = (name: string) => passRates[domains.findIndex((d) => d.name === name)]!.passRate;
+  /** The joint objective's configuration: every domain's pass rate, validation split per domain. */
+  const jointRates = Object.fromEntries(domains.flatMap((d) => (rateOf(d.name) !== undefined ? [[d.name, rateOf(d.name)!]] : [])));
+  const tradeoff = input.jointTradeoff ?? 'domain';
+  if (tradeoff !== 'domain' && tradeoff !== 'mean') throw new RangeError(`runStackStudy: jointTradeoff must be domain or mean, got ${String(tradeoff)}`);
+  const per = tradeoff === 'domain' ? domains.length : 1;
+  const jointConfig = {
+    ...config, lambda: config.lambda / per, minGain: config.minGain / per, validationByDomain: true,
+    ...(Object.keys(jointRates).length ? { domainPassRates: jointRates } : {}),
+  };
+
   const control = input.control;
   const search = async (id: StackSearchId, target: StackDomain[], s: StackStrategy, initialPatch?: Candidate[]): Promise<SearchResult> => {
     const cp = opts.checkpoints?.(id);
+    const rate = id.kind === 'alone' ? rateOf(id.domain!) : undefined;
     return runSearch({
       model,
-      target: target.flatMap((d) => d.target.map((probe) => ({ probe, domain: d.name }))),
+      target: targetsOf(target),
       control,
       strategy: s.strategy,
-      config: { ...config, seed: id.seed, strategy: s.strategy.name, strategyOptions: { ...(s.options ?? {}) }, ...(initialPatch ? { initialPatch } : {}) },
+      config: {
+        ...(id.kind === 'joint' ? jointConfig : config), ...(rate !== undefined ? { passRate: rate } : {}),
+        seed: id.seed, strategy: s.strategy.name, strategyOptions: { ...(s.options ?? {}) }, ...(initialPatch ? { initialPatch } : {}),
+      },
       workers: opts.workers,
       checkpoint: cp?.sink,
       resume: cp?.resume,
@@ -288,10 +348,10 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
     const measured: Evaluation[] = [];
     await runSearch({
       model,
-      target: domains.flatMap((d) => d.target.map((probe) => ({ probe, domain: d.name }))),
+      target: targetsOf(domains),
       control,
       strategy: measuring(sets, measured),
-      config: { ...config, seed, strategy: 'stack-measure', strategyOptions: {}, iterations: 1 },
+      config: { ...jointConfig, seed, strategy: 'stack-measure', strategyOptions: {}, iterations: 1 },
       workers: opts.workers,
     });
     const D = domains.length;
@@ -336,12 +396,14 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
       ...(other.length ? { other: { own: ownOut.map((o) => o[D]!), stack: stackOut[D]!, joint: jointOut[D]! } } : {}),
       cancellation,
     });
+    opts.onRun?.(runs[runs.length - 1]!);
     say(`seed ${seed}: fitness own ${own.map((p) => p.fitness.toFixed(4)).join(' / ')}, stack ${stackPatch.fitness.toFixed(4)}, joint ${joint.fitness.toFixed(4)}`);
   }
-  return { domains: domains.map((d) => d.name), seeds: [...opts.seeds], nullPatches: K, ...(opts.nullSeed !== undefined ? { nullSeed: opts.nullSeed } : {}), runs, cells: cellsOf(domains.map((d) => d.name), runs), seconds: (performance.now() - t0) / 1000 };
+  return { domains: domains.map((d) => d.name), passRates, seeds: [...opts.seeds], nullPatches: K, ...(opts.nullSeed !== undefined ? { nullSeed: opts.nullSeed } : {}), runs, cells: stackCells(domains.map((d) => d.name), runs), seconds: (performance.now() - t0) / 1000 };
 }
 
-function cellsOf(domains: string[], runs: StackRun[]): StackCell[] {
+/** The study's cells (per domain, then the other skills, per arm, over the runs): StackStudyResult.cells of these runs. */
+export function stackCells(domains: readonly string[], runs: readonly StackRun[]): StackCell[] {
   const cell = (domain: string, arm: StackArm, os: StackOutcome[], patches: StackPatch[], d?: number): StackCell => ({
     domain, arm, n: os[0]!.n, correctBefore: os[0]!.correctBefore,
     flips: spread(os.map((o) => o.flips)),
@@ -400,7 +462,11 @@ export function formatStackStudy(r: StackStudyResult): string {
   });
   const conflicts = r.runs.reduce((s, x) => s + x.cancellation.flips.filter((f) => f.conflict).length, 0);
   const total = r.runs.reduce((s, x) => s + x.cancellation.flips.length, 0);
-  lines.push('', `${r.seeds.length} seed(s) (${r.seeds.join(', ')}); nulls of ${r.nullPatches} random patches with each arm's flip count (null seed ${r.nullSeed ?? 'of each run'}); ` +
+  const rates = r.domains.map((d, i) => {
+    const p = r.passRates?.[i];
+    return `${d} ${p?.passRate !== undefined ? p.passRate.toFixed(3) : 'none'}${p?.sample ? ` (sample: ${p.sampleRight ?? '?'} of ${p.sample} right)` : ''}`;
+  });
+  lines.push('', `${r.seeds.length} seed(s) (${r.seeds.join(', ')}); pass rates ${rates.join(', ')}; nulls of ${r.nullPatches} random patches with each arm's flip count (null seed ${r.nullSeed ?? 'of each run'}); ` +
     `${conflicts} of ${total} domain-patch flips conflict (help one domain, cost another more than ${r.runs[0]?.cancellation.threshold ?? 0}).`);
   return lines.join('\n');
 }

@@ -41,6 +41,12 @@ export interface Evaluation {
     fitness: number; targetGain: number; controlLoss: number;
     /** Validation answers (targets and controls, teacher-forced) right with this candidate and wrong on the accepted patch, and the reverse. */
     fixed: number; broken: number;
+    /**
+     * With several target domains: per domain (SearchContext.domains order), its validation
+     * targets' gain (the fitness rules: weights, objective) and the answers fixed and broken among
+     * them (validation controls are in no domain).
+     */
+    domains?: { targetGain: number; fixed: number; broken: number }[];
   };
   /**
    * Fitness of the patch these flips would make (the accepted patch with them toggled) against

@@ -11,7 +11,12 @@
 // against the original model (Evaluation.patchFitness) the most, then re-verifies the other
 // winners on top of it. A move is accepted only if it raises the patch fitness (additions: by more
 // than --min-gain, the cost of a flip), so the final patch's search fitness is >= the initial
-// patch's by construction. Every step is self-contained (a fresh ranking on the patch), so resume
+// patch's by construction. With validation probes (the held-out proxy: targets and controls the
+// fitness never sees; per domain with SearchConfig.validationByDomain, as runStackStudy runs it)
+// it must also pass there (validationPasses): a drop must not lower their fitness, a move that
+// adds a flip must raise it past the flip's cost, no move may break more validation answers than
+// it fixes, and no domain may lose validation answers, so the patch only moves where answers the
+// search never fitted agree. Every step is self-contained (a fresh ranking on the patch), so resume
 // is exact. Without an initial patch it is a gradient-guided joint search from nothing.
 import { defineStrategy, type Candidate, type Evaluation } from '@bankai/search';
 
@@ -37,6 +42,31 @@ export function swapPairs(fitness: Float64Array, removals: readonly number[], ad
   return pairs.sort((x, y) => y.gain - x.gain || x.r - y.r || x.a - y.a).map((p) => [p.r, p.a]);
 }
 
+/**
+ * The validation fitness on the search objective's terms: with several domains the mean of each
+ * domain's validation gain (as the fitness weighs every domain the same) minus the same control
+ * term as Evaluation.validation.fitness; with one domain that fitness itself.
+ */
+export function jointValidationFitness(v: NonNullable<Evaluation['validation']>): number {
+  if (!v.domains || v.domains.length === 0) return v.fitness;
+  const controlTerm = v.targetGain - v.fitness; // lambda x the validation controls' loss
+  return v.domains.reduce((s, d) => s + d.targetGain, 0) / v.domains.length - controlTerm;
+}
+
+/**
+ * The held-out proxy's verdict on a move: its validation fitness (jointValidationFitness) must
+ * not fall (a drop) or must rise past `threshold` (a move that adds a flip: an add or a swap), it
+ * must fix at least `net` validation answers beyond those it breaks, and no domain may lose more
+ * than `domainLoss` of its validation answers net (-1: no limit).
+ */
+export function validationPasses(v: NonNullable<Evaluation['validation']>, threshold: number, kind: MoveKind, net: number, domainLoss: number): boolean {
+  const f = jointValidationFitness(v);
+  if (kind === 'drop' ? f < 0 : !(f > threshold)) return false;
+  if (v.fixed - v.broken < net) return false;
+  if (domainLoss >= 0 && v.domains?.some((d) => d.fixed - d.broken < -domainLoss)) return false;
+  return true;
+}
+
 export default defineStrategy({
   name: 'joint',
   description: 'joint multi-domain repair: from the XOR stack of per-domain patches (or nothing), drop, swap and add flips while the patch fitness rises',
@@ -47,7 +77,9 @@ export default defineStrategy({
     'swap-width': { type: 'number', default: 6, help: 'swaps pair the best-ranked this-many removals with as many additions' },
     depth: { type: 'number', default: 64, help: 'most moves verified in one step before the search stops as converged' },
     'per-step': { type: 'number', default: 4, help: 'most moves accepted per step (each re-verified on top of the ones before it)' },
-    validation: { type: 'boolean', default: true, help: 'with validation targets: additions must raise them, drops and swaps must not lower them' },
+    validation: { type: 'boolean', default: true, help: 'with validation probes (the held-out proxy): a move must not lower their fitness (additions and swaps: must raise it past the cost of the flips they add), must fix at least validation-net answers more than it breaks, and may cost no domain more than domain-loss of its validation answers' },
+    'validation-net': { type: 'number', default: 0, help: 'with validation probes: the fewest validation answers (targets and controls, teacher-forced) a move must fix beyond those it breaks' },
+    'domain-loss': { type: 'number', default: 0, help: 'with validation probes and several domains: the most validation answers of any one domain a move may lose net (fixed - broken among its validation targets); -1: no limit' },
     'max-flips': { type: 'number', default: 64, help: 'no additions once the patch has this many flips (drops and swaps go on)' },
   },
   async run(ctx) {
@@ -56,6 +88,8 @@ export default defineStrategy({
       if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`strategy joint: ${k} must be a positive integer, got ${v}`);
     }
     if (!(Number.isInteger(o.swaps) && o.swaps >= 0)) throw new RangeError(`strategy joint: swaps must be an integer >= 0, got ${o.swaps}`);
+    if (!Number.isInteger(o['validation-net'])) throw new RangeError(`strategy joint: validation-net must be an integer, got ${o['validation-net']}`);
+    if (!(Number.isInteger(o['domain-loss']) && o['domain-loss'] >= -1)) throw new RangeError(`strategy joint: domain-loss must be an integer >= 0 (or -1: no limit), got ${o['domain-loss']}`);
     const space = ctx.space;
     const inPatch = (c: Candidate) => ctx.isAccepted(c);
     /** The patch-fitness gain a move must beat: a flip more costs --min-gain; never less than 0. */
@@ -67,7 +101,7 @@ export default defineStrategy({
       if (e.screenedOut || e.fitness === -Infinity || e.patchFitness === undefined) return false;
       const kind = moveKind(e.flips, inPatch);
       if (kind === 'add' && ctx.accepted.length + e.flips.length > o['max-flips']) return false;
-      if (o.validation && e.validation !== undefined && (kind === 'add' ? !(e.validation.fitness > 0) : e.validation.fitness < 0)) return false;
+      if (o.validation && e.validation !== undefined && !validationPasses(e.validation, threshold(e.flips), kind, o['validation-net'], o['domain-loss'])) return false;
       return e.patchFitness - ctx.fitness > threshold(e.flips);
     };
     const byGain = (evals: Evaluation[]) => evals.map((e, k) => ({ e, k })).filter((x) => passes(x.e))
