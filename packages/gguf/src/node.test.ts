@@ -81,6 +81,11 @@ describe('node file edge', () => {
     expect(after.equals(before)).toBe(true);
     await expect(copyGgufFileWithEdits(a, [], a)).rejects.toThrow(/output is the input file/);
     expect((await readFile(a)).equals(before)).toBe(true);
+    // an output folder that does not exist: a typed error, and the source is not left open
+    const openFiles = async () => (await readdir('/proc/self/fd').catch(() => [])).length;
+    const fds = await openFiles();
+    await expect(copyGgufFileWithEdits(a, [], join(dir, 'no', 'such', 'c.gguf'))).rejects.toThrow(FileAccessError);
+    expect(await openFiles()).toBe(fds);
   });
 
   it('agrees with the independent @huggingface/gguf reader on metadata and tensor infos', async () => {

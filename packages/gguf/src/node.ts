@@ -373,14 +373,17 @@ export async function copyGgufFileWithEdits(
     throw new GgufError(`${dstPath}: output is the input file. Write the edited model to a new path`, dstPath);
   }
   const src = await fileSource(srcPath);
-  const sink = await fileSink(dstPath);
   try {
-    const result = await copyGgufWithEdits(src, edits, sink);
-    await sink.commit();
-    return result;
-  } catch (e) {
-    await sink.abort();
-    throw e;
+    // (a sink that cannot be opened, e.g. a missing folder, must not leave the source open)
+    const sink = await fileSink(dstPath);
+    try {
+      const result = await copyGgufWithEdits(src, edits, sink);
+      await sink.commit();
+      return result;
+    } catch (e) {
+      await sink.abort();
+      throw e;
+    }
   } finally {
     await src.close();
   }
