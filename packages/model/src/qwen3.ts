@@ -340,7 +340,7 @@ export class Qwen3Runner {
     const upFlips = this.flips.get(lw.up.name);
     const rows = [...new Set([...flippedRows(e, gateFlips), ...flippedRows(e, upFlips)])];
     if (rows.length > 0) {
-      if (lw.gate.kind !== 'q1' || lw.up.kind !== 'q1') throw new RangeError(`forwardFromMlp: layer ${layer}'s ffn_gate / ffn_up are not 1-bit`);
+      if (lw.gate.kind !== 'q1' || lw.up.kind !== 'q1') throw new RangeError(`forwardFromMlp: ${lw.gate.name} and ${lw.up.name} must be 1-bit`);
       e.rmsNorm(L.x, n, c.nEmbd, lw.ffnNorm, c.rmsEps, L.h);
       this.quantizeFor([lw.gate, lw.up], L.h, n, c.nEmbd);
       const g = L.attnScratch; // (n) f32: one row's gate outputs (maxBatch <= maxContext)
