@@ -6,6 +6,7 @@ import { claimRunner, Qwen3Backward, scoreRows, type CaptureStop, type MlpStage 
 import { probeGap, teacherForcedCorrect, type PreparedProbe, type SequenceScores } from '@bankai/probes';
 import type { CaptureTask, EvalResult, EvalTask, EvaluatorWorkerInit } from './evaluator.js';
 import { chunkEffects, type FirstOrderChunk, type FirstOrderTask, type SequenceAccess } from './first-order.js';
+import { MLP_PROJECTIONS } from './space.js';
 
 const init = workerData as EvaluatorWorkerInit;
 const setup = (async () => {
@@ -41,7 +42,7 @@ async function firstOrder(task: FirstOrderTask): Promise<FirstOrderChunk> {
 const probeIndex = new Map(init.probes.map((p, i) => [p, i]));
 
 // per layer, the tensors a candidate may flip and still start from the layer's MLP stage
-const mlpTensors = init.weights.layers.map((lw) => new Set([lw.gate.name, lw.up.name, lw.down.name]));
+const mlpTensors = init.weights.layers.map((lw) => new Set(MLP_PROJECTIONS.map((p) => lw[p].name)));
 
 // probe i's sequences are sequences[seqStart[i] .. seqStart[i+1])
 const seqStart: number[] = [0];
