@@ -15,11 +15,12 @@ import { fileSource } from '@bankai/gguf/node';
 import { Model } from '@bankai/model';
 import { tinyProbeSpec, TINY_PROBE_SKILLS, type Probe } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
-import { DEFAULT_MIN_GAIN, DEFAULT_TEMPERATURE, formatStudy, runStudy, samplePassRate, spread, type SearchConfig, type StudyArm, type StudySkill } from '@bankai/search';
+import { formatStudy, runStudy, samplePassRate, spread, type StudyArm, type StudySkill } from '@bankai/search';
 import evolution from '@bankai/strategy-evolution';
 import greedy from '@bankai/strategy-greedy';
 import random from '@bankai/strategy-random';
 import { modelPath, type SkillName } from '@bankai/tiny-model';
+import { studyConfig, studyConfigName } from './study-configs.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,12 +41,11 @@ const iters = Number(args.iters);
 const batch = Number(args.batch);
 // evolution's defaults: population 8, 3 generations of 8 children: 7 + 24 evaluations a step
 const evoPerStep = 8 - 1 + 3 * 8;
-if (args.config !== 'default' && args.config !== 'gap') throw new Error(`--config: default or gap, got ${args.config}`);
-const withSample = args.config === 'default';
-const space = { iterations: iters, layers: [0, 1, 2, 3], projs: ['gate', 'up', 'down'], granularity: 'row', metric: 'competitor', aggregate: 'mean', validation: 0.33, ownAnswerDistractors: false } as const;
-const base: Omit<SearchConfig, 'seed' | 'strategy' | 'strategyOptions'> = withSample
-  ? { ...space, layers: [...space.layers], projs: [...space.projs], lambda: 1, minGain: DEFAULT_MIN_GAIN.accuracy, maxBrokenControls: 0, objective: 'accuracy', temperature: DEFAULT_TEMPERATURE }
-  : { ...space, layers: [...space.layers], projs: [...space.projs], lambda: 2, minGain: DEFAULT_MIN_GAIN.gap, targetMargin: 2, controlMargin: 2, maxBrokenControls: 1 };
+// as many steps as greedy's and random's budget buys (at least one)
+const evoSteps = Math.max(1, Math.round((iters * batch) / evoPerStep));
+const configName = studyConfigName(args.config);
+const withSample = configName === 'default';
+const base = studyConfig(configName, iters);
 // each skill's pass rate: its sample's greedy accuracy (as `bankai search --sample` sets it)
 const passRates = new Map<string, number>();
 const config = (skill: StudySkill) => ({ ...base, ...(passRates.has(skill.name) ? { passRate: passRates.get(skill.name)! } : {}) });
@@ -53,8 +53,8 @@ const arms: StudyArm[] = [
   { name: `greedy (${iters} x ${batch})`, strategy: greedy, guard: withSample, config: (k) => ({ ...config(k), strategy: 'greedy', strategyOptions: { batch } }) },
   { name: `random (${iters} x ${batch})`, strategy: random, guard: withSample, config: (k) => ({ ...config(k), strategy: 'random', strategyOptions: { batch } }) },
   {
-    name: `evolution (${Math.round((iters * batch) / evoPerStep)} x ${evoPerStep})`, strategy: evolution, guard: withSample,
-    config: (k) => ({ ...config(k), iterations: Math.max(1, Math.round((iters * batch) / evoPerStep)), strategy: 'evolution', strategyOptions: {} }),
+    name: `evolution (${evoSteps} x ${evoPerStep})`, strategy: evolution, guard: withSample,
+    config: (k) => ({ ...config(k), iterations: evoSteps, strategy: 'evolution', strategyOptions: {} }),
   },
 ];
 

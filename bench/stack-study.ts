@@ -22,10 +22,11 @@ import { fileSource } from '@bankai/gguf/node';
 import { Model } from '@bankai/model';
 import { tinyProbeSpec, TINY_PROBE_SKILLS, type Probe } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
-import { DEFAULT_MIN_GAIN, DEFAULT_TEMPERATURE, formatStackStudy, runStackStudy, type StackRun, type StackStudyInput, type StackStudyResult } from '@bankai/search';
+import { formatStackStudy, runStackStudy, type StackRun, type StackStudyResult } from '@bankai/search';
 import guided from '@bankai/strategy-guided';
 import joint from '@bankai/strategy-joint';
 import { modelPath, type SkillName } from '@bankai/tiny-model';
+import { studyConfig, studyConfigName } from './study-configs.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,21 +45,10 @@ const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const probes = async (skill: SkillName, set: 'SEARCH' | 'HELDOUT' | 'TRAIN'): Promise<Probe[]> => (await readProbeFile(tinyProbeSpec(skill, set))).probes;
 const jointOptions = Object.fromEntries(list(args['joint-opt']).map((kv) => kv.split('=') as [string, string]));
 
-if (args.config !== 'default' && args.config !== 'gap') throw new Error(`--config: default or gap, got ${args.config}`);
-const space = { iterations: Number(args.iters), layers: [0, 1, 2, 3], projs: ['gate', 'up', 'down'], granularity: 'row', metric: 'competitor', aggregate: 'mean', validation: 0.33, ownAnswerDistractors: false } as const;
-const CONFIGS: Record<'default' | 'gap', StackStudyInput['config']> = {
-  // `bankai search`'s defaults (and the demo's), with each domain's TRAIN set as its sample (below)
-  default: {
-    ...space, layers: [...space.layers], projs: [...space.projs], lambda: 1, minGain: DEFAULT_MIN_GAIN.accuracy, maxBrokenControls: 0,
-    objective: 'accuracy', temperature: DEFAULT_TEMPERATURE,
-  },
-  // the previous configuration: the gap objective, --margin 2 as in the issue's measurement, no sample
-  gap: {
-    ...space, layers: [...space.layers], projs: [...space.projs], lambda: 2, minGain: DEFAULT_MIN_GAIN.gap, targetMargin: 2, controlMargin: 2, maxBrokenControls: 1,
-  },
-};
-const config = CONFIGS[args.config];
-const withSample = args.config === 'default';
+// `bankai search`'s defaults with each domain's TRAIN set as its sample (below), or the previous configuration
+const configName = studyConfigName(args.config);
+const config = studyConfig(configName, Number(args.iters));
+const withSample = configName === 'default';
 
 const src = await fileSource(modelPath);
 const model = await Model.load(src);
@@ -80,7 +70,7 @@ for (const set of args.sets.split(';')) {
     joint: { strategy: joint, options: jointOptions },
     config,
     // the previous study weighed each domain 1/D against the controls in the joint search
-    jointTradeoff: args.config === 'gap' ? 'mean' : 'domain',
+    jointTradeoff: configName === 'gap' ? 'mean' : 'domain',
   }, {
     seeds: list(args.seeds).map(Number), workers: Number(args.workers), nullPatches: Number(args.null),
     onProgress: (m) => process.stderr.write(`[${names.join('+')}] ${m}\n`),
@@ -92,7 +82,7 @@ for (const set of args.sets.split(';')) {
   });
   partial.length = 0;
   results.push(r);
-  console.log(`\n## ${names.join(' + ')} (--config ${args.config}; controls: ${others.join(', ')} SEARCH sets)\n`);
+  console.log(`\n## ${names.join(' + ')} (--config ${configName}; controls: ${others.join(', ')} SEARCH sets)\n`);
   console.log(formatStackStudy(r));
   // the issue's goal: joint >= naive on every domain in the mean, better on at least one
   const cell = (d: string, arm: string) => r.cells.find((c) => c.domain === d && c.arm === arm)!;
