@@ -93,6 +93,23 @@ describe('bankai stack --compare', () => {
     await expect(stack(...targets, '--heldout', tinyProbeSpec('addition', 'EVAL'))).rejects.toThrow(/give one --heldout per --target \(in the same order\), or none; got 1 --heldout for 2 --target/);
   });
 
+  it('the search flags it lists reach the study\'s searches (own and joint) and its null', async () => {
+    const out = join(dir, 'flags');
+    const r = await stack(...targets, ...small, '--json', '--out', out, '--pass-rate', '0.7',
+      '--temperature', '2', '--validation', '0.5', '--max-broken', '1', '--lambda', '3', '--min-gain', '0.1', '--metric', 'seq_logprob',
+      '--no-own-answers', '--seed', '4', '--null-seed', '9', '--layer-cache-mb', '0', '--projs', 'up,down', '--granularity', 'group');
+    const study = JSON.parse(r.stdout) as StackStudyResult;
+    expect(study.seeds).toEqual([4]);
+    expect(study.nullSeed).toBe(9);
+    const want = {
+      objective: 'accuracy', temperature: 2, validation: 0.5, maxBrokenControls: 1, lambda: 3, minGain: 0.1, metric: 'seq_logprob',
+      ownAnswerDistractors: false, seed: 4, projs: ['up', 'down'], granularity: 'group', iterations: 1,
+    };
+    expect(startConfig(join(out, 'alone-capital.json_CAPITAL_SEARCH.json.log.jsonl'))).toMatchObject({ ...want, passRate: 0.7 });
+    // the joint search trades each domain against the controls as its own search does (lambda and min-gain over 2 domains)
+    expect(startConfig(join(out, 'joint.json.log.jsonl'))).toMatchObject({ ...want, lambda: 1.5, minGain: 0.05, domainPassRates: { 'addition.json#ADDITION_SEARCH': 0.7, 'capital.json#CAPITAL_SEARCH': 0.7 } });
+  });
+
   it('its help says --sample is per domain', () => {
     expect(stackCompare.flags.sample!.help).toMatch(/^per domain: one natural sample per --target, in the same order/);
     expect(stackCompare.flags.objective!.default).toBe('accuracy');
