@@ -451,7 +451,7 @@ export const search: Command = {
 
 export const stackCompare: Command = {
   summary: 'the stacking study: search each target domain alone, stack the patches by XOR, repair the stack into one joint patch, and compare all three on held-out probes against a random-patch null',
-  usage: 'bankai stack --compare --target A.json[#SETS] --target B.json[#SETS]... [--heldout ...] [--control ...] [--heldout-control ...] [--joint-strategy joint] [--json] [search flags]',
+  usage: 'bankai stack --compare --target A.json[#SETS] --target B.json[#SETS]... [--heldout ...] [--sample A-natural.json --sample B-natural.json...] [--control ...] [--heldout-control ...] [--joint-strategy joint] [--json] [search flags]',
   flags: {
     ...searchFlags,
     ...nullFlags,
@@ -468,8 +468,9 @@ export const stackCompare: Command = {
     resume: { type: 'boolean', help: 'continue a killed study from the checkpoint logs in --out DIR (same options)' },
     json: { ...jsonFlag, help: 'print the study\'s result as one JSON object instead of tables' },
   },
-  details: 'Each --target is one domain. Per domain its held-out (or target) probes are scored in free generation for its\n' +
-    'own patch, the naive XOR stack of all domain patches, and the joint patch, each next to K random patches of\n' +
+  details: 'Each --target is one domain; its --heldout and --sample are the ones at its place (give one per --target, or none).\n' +
+    'The searches use bankai search\'s defaults (the accuracy objective: give each domain its --sample, or --pass-rate).\n' +
+    'Per domain its held-out (or target) probes are scored in free generation for its own patch, the naive XOR stack of all domain patches, and the joint patch, each next to K random patches of\n' +
     'the same size from the search space (--null K). The joint search starts from the stack and accepts only moves that\n' +
     'raise its fitness, so on the search objective it is never worse than the stack. The last table measures every\n' +
     'flip of the domain patches on that objective: where stacking cancels and which flips conflict.',
