@@ -470,8 +470,9 @@ export const stackCompare: Command = {
   },
   details: 'Each --target is one domain; its --heldout and --sample are the ones at its place (give one per --target, or none).\n' +
     'The searches use bankai search\'s defaults (the accuracy objective: give each domain its --sample, or --pass-rate).\n' +
-    'Per domain its held-out (or target) probes are scored in free generation for its own patch, the naive XOR stack of all domain patches, and the joint patch, each next to K random patches of\n' +
-    'the same size from the search space (--null K). The joint search starts from the stack and accepts only moves that\n' +
+    'Per domain its held-out (or target) probes are scored in free generation for its own patch,\n' +
+    'the naive XOR stack of all domain patches, and the joint patch, each next to K random patches of the same size\n' +
+    'from the search space (--null K). The joint search starts from the stack and accepts only moves that\n' +
     'raise its fitness, so on the search objective it is never worse than the stack. The last table measures every\n' +
     'flip of the domain patches on that objective: where stacking cancels and which flips conflict.',
   async run(flags, out) {
