@@ -121,6 +121,8 @@ describe('bankai search', () => {
     '--heldout', tinyProbeSpec('addition', 'EVAL'), '--heldout', tinyProbeSpec('capital', 'EVAL'),
     '--control', tinyProbeSpec('multiplication', 'CONTROL'), '--heldout-control', tinyProbeSpec('multiplication', 'EVAL'),
     '--layers=-2--1', '--iters', '3', '--null', '3', '--opt', 'verify=4', '--joint-opt', 'verify=3', '--joint-opt', 'swaps=2', '--quiet',
+    // the gap objective these tests were written for (the default is accuracy, which without --sample prints a note: apps/cli/src/stack-command.test.ts)
+    '--objective', 'gap',
   ];
 
   it('stack --compare searches each domain alone, stacks them by XOR, repairs the stack into a joint patch, and tables all three against the null', async () => {
@@ -187,7 +189,7 @@ describe('bankai search', () => {
   it('stack --compare --json with three domains prints the typed study result', () => {
     const r = bankai('stack', '--compare', '--json',
       '--target', tinyProbeSpec('addition', 'SEARCH'), '--target', tinyProbeSpec('capital', 'SEARCH'), '--target', tinyProbeSpec('multiplication', 'SEARCH'),
-      '--control', tinyProbeSpec('comparison', 'CONTROL'), '--layers=-1', '--iters', '2', '--null', '2', '--quiet');
+      '--control', tinyProbeSpec('comparison', 'CONTROL'), '--layers=-1', '--iters', '2', '--null', '2', '--quiet', '--objective', 'gap');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const study = JSON.parse(r.stdout) as import('@bankai/search').StackStudyResult;

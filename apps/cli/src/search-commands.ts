@@ -134,6 +134,8 @@ interface SearchSetup {
   control: LoadedProbes[];
   heldout: LoadedProbes[];
   heldoutControl: LoadedProbes[];
+  /** `bankai stack`'s samples, one per --target domain in order (none for `bankai search`, which adds its sample to its one domain). */
+  samples: LoadedProbes[];
   config: Omit<SearchConfig, 'strategy' | 'strategyOptions'>;
   workers: number;
   layerCacheBytes: number;
@@ -158,7 +160,13 @@ function projsOf(command: string, flags: Flags): Projection[] {
   return projs;
 }
 
-async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> {
+/**
+ * The models, probes and SearchConfig of `bankai search` (perDomainSample false: its one --sample
+ * joins its one --target domain and its greedy accuracy is the pass rate) or `bankai stack`
+ * (perDomainSample true: the i-th --sample is domain i's StackDomain.sample, returned in
+ * `samples`, and runStackStudy measures each one's pass rate).
+ */
+async function setupSearch(command: string, flags: Flags, perDomainSample = false): Promise<SearchSetup> {
   const fit = objectiveOf(command, flags);
   const target = await readProbeSpecs(command, flags, 'target');
   if (target.length === 0) throw new CliError(`bankai ${command}: --target FILE[#SETS] is required.`);
@@ -170,7 +178,7 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
   const model = await openModel(modelPath);
   for (const group of [target, sample, control, heldout, heldoutControl]) probesOf(group, model, command);
   let sampleRate: number | undefined;
-  if (sample.length > 0) {
+  if (sample.length > 0 && !perDomainSample) {
     if (target.length !== 1) throw new CliError(`bankai ${command}: --sample goes with one --target domain, got ${target.length}; give each domain's sample in its --target instead.`);
     const probes = sample.flatMap((l) => l.probes);
     const rate = samplePassRate(model, probes);
@@ -190,13 +198,14 @@ async function setupSearch(command: string, flags: Flags): Promise<SearchSetup> 
     throw new CliError(`bankai ${command}: ${(e as Error).message}`);
   }
   const passRate = fit.passRate ?? sampleRate;
-  if (fit.objective === 'accuracy' && passRate === undefined && flags.resume !== true) {
+  const weighed = passRate !== undefined || (perDomainSample && sample.length > 0);
+  if (fit.objective === 'accuracy' && !weighed && flags.resume !== true) {
     process.stderr.write(`bankai ${command}: note: no --sample or --pass-rate, so every target weighs 1; a target set picked for its failures then over-counts fixes against the right answers a flip breaks\n`);
   }
   const int = (name: string, min: number) => intFlag(command, flags, name, min);
   const sha256 = await sha256File(modelPath);
   return {
-    model, modelPath, sha256, target, control, heldout, heldoutControl,
+    model, modelPath, sha256, target, control, heldout, heldoutControl, samples: perDomainSample ? sample : [],
     workers: int('workers', 1),
     layerCacheBytes: int('layer-cache-mb', 0) * 1024 * 1024,
     config: {
@@ -440,15 +449,11 @@ export const search: Command = {
   },
 };
 
-// the stacking study was measured with the gap objective (a joint patch over several domains has no one natural sample)
-const stackObjective = { ...searchFlags.objective, default: 'gap' } as const;
-
 export const stackCompare: Command = {
   summary: 'the stacking study: search each target domain alone, stack the patches by XOR, repair the stack into one joint patch, and compare all three on held-out probes against a random-patch null',
-  usage: 'bankai stack --compare --target A.json[#SETS] --target B.json[#SETS]... [--heldout ...] [--control ...] [--heldout-control ...] [--joint-strategy joint] [--json] [search flags]',
+  usage: 'bankai stack --compare --target A.json[#SETS] --target B.json[#SETS]... [--heldout ...] [--sample A-natural.json --sample B-natural.json...] [--control ...] [--heldout-control ...] [--joint-strategy joint] [--json] [search flags]',
   flags: {
     ...searchFlags,
-    objective: stackObjective,
     ...nullFlags,
     compare: { type: 'boolean', help: 'run the comparison (required: this command only compares)' },
     opt: { type: 'list', value: 'KEY=VALUE', help: 'an option of --strategy, the per-domain searches (repeatable); --help-strategy lists them' },
@@ -457,13 +462,17 @@ export const stackCompare: Command = {
     'help-strategy': { type: 'boolean', help: 'print the options of --strategy and --joint-strategy and exit' },
     heldout: { type: 'list', value: 'FILE[#SETS]', help: 'one held-out set per --target, in the same order (default: score the targets themselves)' },
     'heldout-control': { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes of the other skills: each patch\'s collateral fixed / broken, against the null' },
+    sample: { type: 'list', value: 'FILE[#SETS]', help: 'per domain: one natural sample per --target, in the same order, or none (prompts in the model\'s own mix of right and wrong answers, e.g. the skill\'s training examples): added to that domain\'s targets in its own and the joint search, and unless --pass-rate is given the model\'s greedy accuracy on it (rule of succession) is that domain\'s pass rate' },
+    'pass-rate': { ...searchFlags['pass-rate'], help: 'every domain\'s pass rate (the fraction of its prompts the model gets right), instead of its sample\'s: right and wrong targets are weighed in that proportion; -1: each domain\'s sample sets it, and without samples every target weighs 1' },
     out: { type: 'string', value: 'DIR', help: 'write each domain\'s patch, the stacked and the joint patch into DIR, with each search\'s checkpoint log (optional)' },
     resume: { type: 'boolean', help: 'continue a killed study from the checkpoint logs in --out DIR (same options)' },
     json: { ...jsonFlag, help: 'print the study\'s result as one JSON object instead of tables' },
   },
-  details: 'Each --target is one domain. Per domain its held-out (or target) probes are scored in free generation for its\n' +
-    'own patch, the naive XOR stack of all domain patches, and the joint patch, each next to K random patches of\n' +
-    'the same size from the search space (--null K). The joint search starts from the stack and accepts only moves that\n' +
+  details: 'Each --target is one domain; its --heldout and --sample are the ones at its place (give one per --target, or none).\n' +
+    'The searches use bankai search\'s defaults (the accuracy objective: give each domain its --sample, or --pass-rate).\n' +
+    'Per domain its held-out (or target) probes are scored in free generation for its own patch,\n' +
+    'the naive XOR stack of all domain patches, and the joint patch, each next to K random patches of the same size\n' +
+    'from the search space (--null K). The joint search starts from the stack and accepts only moves that\n' +
     'raise its fitness, so on the search objective it is never worse than the stack. The last table measures every\n' +
     'flip of the domain patches on that objective: where stacking cancels and which flips conflict.',
   async run(flags, out) {
@@ -485,13 +494,19 @@ export const stackCompare: Command = {
       throw e;
     }
     const nullWanted = nullFlagsOf('stack', flags);
-    const s = await setupSearch('stack', flags);
-    if (s.target.length < 2) throw new CliError('bankai stack --compare: give two or more --target domains.');
-    // held-out sets pair with the targets in order (the i-th --heldout is domain i's); without
-    // them each domain's own target probes are scored
-    if (s.heldout.length > 0 && s.heldout.length !== s.target.length) {
-      throw new CliError(`bankai stack --compare: give one --heldout per --target (in the same order), or none; got ${s.heldout.length} for ${s.target.length}.`);
+    const count = (name: string) => ((flags[name] as string[] | undefined) ?? []).length;
+    const domainCount = count('target');
+    if (domainCount < 2) throw new CliError('bankai stack --compare: give two or more --target domains.');
+    // held-out sets and samples pair with the targets in order (the i-th --heldout / --sample is
+    // domain i's); without held-out sets each domain's own target probes are scored, without
+    // samples every target weighs 1 (or --pass-rate weighs them); checked before any file is read
+    for (const name of ['heldout', 'sample']) {
+      const n = count(name);
+      if (n > 0 && n !== domainCount) {
+        throw new CliError(`bankai stack --compare: give one --${name} per --target (in the same order), or none; got ${n} --${name} for ${domainCount} --target.`);
+      }
     }
+    const s = await setupSearch('stack', flags, true);
     const names = s.target.map(label);
     if (new Set(names).size !== names.length) throw new CliError('bankai stack --compare: two --target domains are the same file and sets.');
     const dir = typeof flags.out === 'string' ? flags.out : undefined;
@@ -523,7 +538,12 @@ export const stackCompare: Command = {
     try {
       result = await runStackStudy({
         model: s.model,
-        domains: s.target.map((l, i) => ({ name: names[i]!, target: l.probes, heldout: (s.heldout[i] ?? l).probes })),
+        // each domain's sample (its pass rate measured by the study) and --pass-rate, as runStackStudy takes them
+        domains: s.target.map((l, i) => ({
+          name: names[i]!, target: l.probes, heldout: (s.heldout[i] ?? l).probes,
+          ...(s.samples[i] ? { sample: s.samples[i]!.probes } : {}),
+          ...(s.config.passRate !== undefined ? { passRate: s.config.passRate } : {}),
+        })),
         control: s.control.flatMap((l) => l.probes),
         other: s.heldoutControl.flatMap((l) => l.probes),
         single: { strategy: single, options },
@@ -531,7 +551,7 @@ export const stackCompare: Command = {
         config: s.config,
       }, {
         seeds: [s.config.seed], workers: s.workers, nullPatches: nullWanted.patches, nullSeed: nullWanted.seed,
-        maxTokens: flags['max-tokens'] as number, checkpoints, signal,
+        maxTokens: flags['max-tokens'] as number, layerCacheBytes: s.layerCacheBytes, checkpoints, signal,
         onProgress: (m) => {
           if (flags.quiet !== true) process.stderr.write(`${m}\n`);
         },
@@ -544,6 +564,12 @@ export const stackCompare: Command = {
       releaseSigint();
       for (const k of sinks) k.close();
     }
+    // each domain's sample, as `bankai search` prints its one (the study measured it before any search)
+    result.passRates.forEach((p, i) => {
+      if (p.sample === 0) return;
+      const how = p.sampleRight !== undefined ? `${p.sampleRight} of ${p.sample} right in greedy generation, pass rate ${p.passRate!.toFixed(3)}` : `${p.sample} prompts, pass rate ${p.passRate!.toFixed(3)} (--pass-rate given)`;
+      process.stderr.write(`sample of ${names[i]} (${label(s.samples[i]!)}): ${how}\n`);
+    });
     const run = result.runs[0]!;
     if (run.own.some((p) => p.stoppedEarly) || run.joint.stoppedEarly) out('stopped early (Ctrl-C): the patches are those found so far; --resume continues');
     if (dir) {
@@ -563,6 +589,8 @@ export const stackCompare: Command = {
       out(JSON.stringify(result));
       return;
     }
+    const c = s.config;
+    out(`search: objective ${c.objective ?? 'gap'}${c.objective === 'accuracy' ? ` (temperature ${c.temperature})` : ''}, min-gain ${c.minGain}, lambda ${c.lambda}, ${c.iterations} steps, seed ${c.seed}; pass rates from ${c.passRate !== undefined ? '--pass-rate' : s.samples.length ? 'each domain\'s --sample' : 'nothing (every target weighs 1)'}`);
     out(`held-out probes: ${names.map((n, i) => `${n} -> ${label(s.heldout[i] ?? s.target[i]!)}`).join(', ')}${s.heldoutControl.length ? `; other skills: ${s.heldoutControl.map(label).join(' ')}` : ''}\n`);
     out(formatStackStudy(result));
     if (dir) out(`wrote the patches to ${dir}/`);

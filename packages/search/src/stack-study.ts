@@ -98,6 +98,8 @@ export interface StackStudyOptions {
   nullSeed?: number;
   /** Most tokens of greedy generation per probe (default 32). */
   maxTokens?: number;
+  /** Every search's evaluator cache budget (SearchInput.layerCacheBytes; results are the same for any size). */
+  layerCacheBytes?: number;
   /** A checkpoint sink, and the records of an earlier killed run, per search: a killed study resumes. */
   checkpoints?: (id: StackSearchId) => { sink?: CheckpointSink; resume?: CheckpointRecord[] };
   onProgress?: (message: string) => void;
@@ -321,6 +323,7 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
         seed: id.seed, strategy: s.strategy.name, strategyOptions: { ...(s.options ?? {}) }, ...(initialPatch ? { initialPatch } : {}),
       },
       workers: opts.workers,
+      ...(opts.layerCacheBytes !== undefined ? { layerCacheBytes: opts.layerCacheBytes } : {}),
       checkpoint: cp?.sink,
       resume: cp?.resume,
       onProgress: opts.onSearchProgress ? (e) => opts.onSearchProgress!(id, e) : undefined,
@@ -353,6 +356,7 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
       strategy: measuring(sets, measured),
       config: { ...jointConfig, seed, strategy: 'stack-measure', strategyOptions: {}, iterations: 1 },
       workers: opts.workers,
+      ...(opts.layerCacheBytes !== undefined ? { layerCacheBytes: opts.layerCacheBytes } : {}),
     });
     const D = domains.length;
     const gains = (e: Evaluation) => e.domainGains ?? new Array<number>(D).fill(e.targetGain);
