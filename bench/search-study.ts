@@ -23,7 +23,8 @@
 //          [--arms greedy,guided] [--controls demo|control] [--heldout-max N] [--other-max N]
 //          [--layers all|4-7] [--iters N (guided; greedy gets 1.5x)] [--json out.json]
 //          [--guard none|train|heldout:F|fresh:N] [--guard-role target|control] [--pass-rate guard|none|P]
-//          [--temperature 1] [--lambda 1] [--min-gain 0.25] [--validation-net 0]   (the accuracy arm)
+//          [--temperature 1] [--lambda 1] [--min-gain 0.25] [--validation-net 0] [--opt k=v,...]   (the accuracy arm;
+//          --opt: guided strategy options, e.g. depth=8)
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileSource } from '@bankai/gguf/node';
@@ -33,8 +34,8 @@ import { readProbeFile } from '@bankai/probes/node';
 import { DEFAULT_MIN_GAIN, formatStudy, parseLayers, runStudy, samplePassRate, type SearchConfig, type StudyArm, type StudySkill } from '@bankai/search';
 import greedy from '@bankai/strategy-greedy';
 import guided from '@bankai/strategy-guided';
-import { hash32, Rng } from '@bankai/rng';
 import { FreshPromptsError, freshProbes, type SkillName } from '@bankai/tiny-model';
+import { parseStudyOptions, splitHeldout } from './study-configs.js';
 import { helpAndExit } from './usage.js';
 
 helpAndExit(import.meta.url);
@@ -58,6 +59,7 @@ const { values: args } = parseArgs({
     'guard-role': { type: 'string', default: 'target' },
     lambda: { type: 'string' },
     'validation-net': { type: 'string', default: '0' },
+    opt: { type: 'string', default: '' },
     'pass-rate': { type: 'string', default: 'guard' },
     'min-gain': { type: 'string' },
     temperature: { type: 'string', default: '1' },
@@ -66,6 +68,7 @@ const { values: args } = parseArgs({
 });
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const armOpts = parseStudyOptions('--opt', args.opt);
 const shipped = shippedModel(args.model);
 const probes = async (skill: SkillName, set: 'SEARCH' | 'CONTROL' | 'HELDOUT' | 'TRAIN'): Promise<Probe[]> =>
   (await readProbeFile(shippedProbeSpec(shipped.name as ShippedModelName, skill, set))).probes;
@@ -91,7 +94,7 @@ const ARMS: Record<string, StudyArm> = {
     name: 'guided, accuracy objective (default)', strategy: guided, guard: true,
     config: (skill) => ({
       ...(passRates.get(skill.name) !== undefined ? { passRate: passRates.get(skill.name) } : {}),
-      ...common, projs: [...common.projs], layers: [...common.layers], iterations: iters, strategy: 'guided', strategyOptions: { 'validation-net': args['validation-net'] },
+      ...common, projs: [...common.projs], layers: [...common.layers], iterations: iters, strategy: 'guided', strategyOptions: { 'validation-net': args['validation-net'], ...armOpts },
       metric: 'competitor', maxBrokenControls: 0, validation: 0.33, ownAnswerDistractors: false,
       objective: 'accuracy', temperature: Number(args.temperature), lambda: args.lambda !== undefined ? Number(args.lambda) : 1, minGain: args['min-gain'] !== undefined ? Number(args['min-gain']) : DEFAULT_MIN_GAIN.accuracy, targetMargin: undefined,
     } satisfies Omit<SearchConfig, 'seed'>),
@@ -113,15 +116,8 @@ const guardMatch = /^(none|train|heldout:(0?\.\d+)|fresh:(\d+))$/.exec(args.guar
 if (!guardMatch) throw new Error(`--guard: none, train, heldout:F (0 < F < 1) or fresh:N, got ${args.guard}`);
 function splitGuard(heldout: Probe[]): { guard: Probe[]; rest: Probe[] } {
   if (!guardMatch![2]) return { guard: [], rest: heldout }; // (fresh:N and train take nothing from HELDOUT)
-  const k = Math.round(heldout.length * Number(guardMatch![2]));
-  const rng = new Rng(hash32('study-guard'));
-  const idx = heldout.map((_, i) => i);
-  for (let i = idx.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
-  const inGuard = new Set(idx.slice(0, k));
-  return { guard: heldout.filter((_, i) => inGuard.has(i)), rest: heldout.filter((_, i) => !inGuard.has(i)) };
+  const { sample, rest } = splitHeldout(heldout, Number(guardMatch![2]));
+  return { guard: sample, rest };
 }
 if (args['guard-role'] !== 'target' && args['guard-role'] !== 'control') throw new Error(`--guard-role: target or control, got ${args['guard-role']}`);
 const asControl = args['guard-role'] === 'control';

@@ -1,4 +1,4 @@
-// Study (not a test): naive XOR stacking against one joint patch on the shipped tiny model, with
+// Study (not a test): naive XOR stacking against one joint patch on a shipped model (tiny by default), with
 // two and three domains over several seeds, each arm against a random-patch null of its size.
 // Per domain set: each domain is searched alone with `bankai search`'s defaults (--config default:
 // guided, competitor metric, the accuracy objective at temperature 1, lambda 1, --min-gain 0.25,
@@ -15,18 +15,23 @@
 // builds the inputs and prints.
 // Usage: npx tsx bench/stack-study.ts [--sets "addition,capital;addition,capital,multiplication"]
 //          [--seeds 1,2,3,4,5] [--null 10] [--iters 40] [--workers 2] [--config default|gap]
-//          [--joint-opt k=v,...] [--json out.json]
+//          [--joint-opt k=v,...] [--model tiny|small] [--sample train|heldout:F] [--controls search|control]
+//          [--other-max N] [--json out.json]
+// --model small runs the study on bankai-small (every layer searched); --sample heldout:F gives each
+// domain a seeded fraction F of its HELDOUT set as its natural sample instead of its TRAIN set (the
+// held-out group is the rest); --controls control takes the domains' CONTROL sets (6 probes per
+// other skill) instead of the other skills' SEARCH sets; --other-max caps each other skill's HELDOUT.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileSource } from '@bankai/gguf/node';
 import { Model } from '@bankai/model';
-import { tinyProbeSpec, TINY_PROBE_SKILLS, type Probe } from '@bankai/probes';
+import { shippedModel, shippedProbeSpec, type Probe, type ShippedModelName } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
 import { formatStackStudy, runStackStudy, type StackRun, type StackStudyResult } from '@bankai/search';
 import guided from '@bankai/strategy-guided';
 import joint from '@bankai/strategy-joint';
-import { modelPath, type SkillName } from '@bankai/tiny-model';
-import { studyConfig, studyConfigName } from './study-configs.js';
+import type { SkillName } from '@bankai/tiny-model';
+import { parseStudyOptions, splitHeldout, studyConfig, studyConfigName } from './study-configs.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,35 +42,63 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '2' },
     'joint-opt': { type: 'string', default: '' },
     config: { type: 'string', default: 'default' },
+    model: { type: 'string', default: 'tiny' },
+    sample: { type: 'string', default: 'train' },
+    controls: { type: 'string', default: 'search' },
+    'other-max': { type: 'string' },
     json: { type: 'string' },
   },
 });
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const probes = async (skill: SkillName, set: 'SEARCH' | 'HELDOUT' | 'TRAIN'): Promise<Probe[]> => (await readProbeFile(tinyProbeSpec(skill, set))).probes;
-const jointOptions = Object.fromEntries(list(args['joint-opt']).map((kv) => kv.split('=') as [string, string]));
+const shipped = shippedModel(args.model);
+const probes = async (skill: SkillName, set: 'SEARCH' | 'CONTROL' | 'HELDOUT' | 'TRAIN'): Promise<Probe[]> =>
+  (await readProbeFile(shippedProbeSpec(shipped.name as ShippedModelName, skill, set))).probes;
+// each domain's natural sample: its TRAIN set (trained prompts, as `bankai demo` passes --sample), or
+// heldout:F, a seeded fraction F of its HELDOUT set (held-out prompts: the model's mix of right and
+// wrong answers where training did not reach), the domain's held-out group then being the rest
+const sampleMatch = /^(train|heldout:(0?\.\d+))$/.exec(args.sample);
+if (!sampleMatch) throw new Error(`--sample: train or heldout:F (0 < F < 1), got ${args.sample}`);
+if (args.controls !== 'search' && args.controls !== 'control') throw new Error(`--controls: search or control, got ${args.controls}`);
+const otherMax = args['other-max'] === undefined ? Infinity : Number(args['other-max']);
+async function domainProbes(name: SkillName): Promise<{ sample: Probe[]; heldout: Probe[] }> {
+  const heldout = await probes(name, 'HELDOUT');
+  if (!sampleMatch![2]) return { sample: await probes(name, 'TRAIN'), heldout };
+  const { sample, rest } = splitHeldout(heldout, Number(sampleMatch![2]));
+  return { sample, heldout: rest };
+}
+// the other skills' SEARCH sets (--controls search), or the domains' CONTROL sets (6 per other
+// skill: cheaper on the small model) less the domains' own probes
+async function controlsOf(names: readonly SkillName[], others: readonly SkillName[]): Promise<Probe[]> {
+  if (args.controls === 'search') return (await Promise.all(others.map((o) => probes(o, 'SEARCH')))).flat();
+  const seen = new Set<string>();
+  return (await Promise.all(names.map((n) => probes(n, 'CONTROL')))).flat()
+    .filter((p) => !(names as readonly string[]).includes(p.category ?? '') && !seen.has(p.name) && (seen.add(p.name), true));
+}
+const jointOptions = parseStudyOptions('--joint-opt', args['joint-opt']);
 
 // `bankai search`'s defaults with each domain's TRAIN set as its sample (below), or the previous configuration
 const configName = studyConfigName(args.config);
-const config = studyConfig(configName, Number(args.iters));
 const withSample = configName === 'default';
 
-const src = await fileSource(modelPath);
+const src = await fileSource(shipped.modelPath);
 const model = await Model.load(src);
 await src.close();
+const config = studyConfig(configName, Number(args.iters), model.config.nLayer);
 const results: StackStudyResult[] = [];
 const partial: StackRun[] = [];
 for (const set of args.sets.split(';')) {
   const names = list(set) as SkillName[];
-  for (const n of names) if (!(TINY_PROBE_SKILLS as readonly string[]).includes(n)) throw new Error(`--sets: unknown skill ${n}`);
-  const others = TINY_PROBE_SKILLS.filter((s) => !names.includes(s));
+  for (const n of names) if (!shipped.skills.includes(n)) throw new Error(`--sets: the ${shipped.name} model has no skill ${n}; one of ${shipped.skills.join(', ')}`);
+  const others = shipped.skills.filter((s) => !names.includes(s));
   const r = await runStackStudy({
     model,
-    domains: await Promise.all(names.map(async (name) => ({
-      name, target: await probes(name, 'SEARCH'), heldout: await probes(name, 'HELDOUT'), ...(withSample ? { sample: await probes(name, 'TRAIN') } : {}),
-    }))),
-    control: (await Promise.all(others.map((o) => probes(o, 'SEARCH')))).flat(),
-    other: (await Promise.all(others.map((o) => probes(o, 'HELDOUT')))).flat(),
+    domains: await Promise.all(names.map(async (name) => {
+      const { sample, heldout } = withSample ? await domainProbes(name) : { sample: [], heldout: await probes(name, 'HELDOUT') };
+      return { name, target: await probes(name, 'SEARCH'), heldout, ...(withSample ? { sample } : {}) };
+    })),
+    control: await controlsOf(names, others),
+    other: (await Promise.all(others.map(async (o) => (await probes(o, 'HELDOUT')).slice(0, otherMax)))).flat(),
     single: { strategy: guided },
     joint: { strategy: joint, options: jointOptions },
     config,
@@ -82,7 +115,7 @@ for (const set of args.sets.split(';')) {
   });
   partial.length = 0;
   results.push(r);
-  console.log(`\n## ${names.join(' + ')} (--config ${configName}; controls: ${others.join(', ')} SEARCH sets)\n`);
+  console.log(`\n## ${names.join(' + ')} (${shipped.name} model, --config ${configName}, --sample ${args.sample}; controls: ${others.join(', ')} ${args.controls === 'search' ? 'SEARCH sets' : 'probes of the domains\' CONTROL sets'})\n`);
   console.log(formatStackStudy(r));
   // the issue's goal: joint >= naive on every domain in the mean, better on at least one
   const cell = (d: string, arm: string) => r.cells.find((c) => c.domain === d && c.arm === arm)!;

@@ -3,6 +3,7 @@
 // accuracy objective at temperature 1, lambda 1, --min-gain 0.25, --max-broken 0, validation 0.33;
 // the studies add each skill's TRAIN set as its natural sample); 'gap': the previous
 // configuration (the gap objective, margins 2, lambda 2, --max-broken 1, min-gain 0.02, no sample).
+import { hash32, Rng } from '@bankai/rng';
 import { DEFAULT_MIN_GAIN, DEFAULT_TEMPERATURE, type SearchConfig } from '@bankai/search';
 
 export type StudyConfigName = 'default' | 'gap';
@@ -16,14 +17,41 @@ export function studyConfigName(value: string | undefined): StudyConfigName {
   return value;
 }
 
-/** The configuration `name` with `iterations` steps, over the tiny model's layers 0-3, gate/up/down rows, the competitor metric. */
-export function studyConfig(name: StudyConfigName, iterations: number): StudySearchConfig {
+/** The configuration `name` with `iterations` steps, over every layer of a model with `nLayers` (the tiny model's 4 by default), gate/up/down rows, the competitor metric. */
+export function studyConfig(name: StudyConfigName, iterations: number, nLayers = 4): StudySearchConfig {
   const space = {
-    iterations, layers: [0, 1, 2, 3], projs: ['gate', 'up', 'down'], granularity: 'row', metric: 'competitor', aggregate: 'mean',
+    iterations, layers: Array.from({ length: nLayers }, (_, i) => i), projs: ['gate', 'up', 'down'], granularity: 'row', metric: 'competitor', aggregate: 'mean',
     validation: 0.33, ownAnswerDistractors: false,
   } as const;
   const common = { ...space, layers: [...space.layers], projs: [...space.projs] };
   return name === 'default'
     ? { ...common, lambda: 1, minGain: DEFAULT_MIN_GAIN.accuracy, maxBrokenControls: 0, objective: 'accuracy', temperature: DEFAULT_TEMPERATURE }
     : { ...common, lambda: 2, minGain: DEFAULT_MIN_GAIN.gap, targetMargin: 2, controlMargin: 2, maxBrokenControls: 1 };
+}
+
+/** Strategy options from a study's "k=v,k=v" flag (`flag` names it in the error). */
+export function parseStudyOptions(flag: string, value: string): Record<string, string> {
+  return Object.fromEntries(value.split(',').map((x) => x.trim()).filter(Boolean).map((kv) => {
+    const at = kv.indexOf('=');
+    if (at <= 0) throw new Error(`${flag}: KEY=VALUE, got ${kv}`);
+    return [kv.slice(0, at), kv.slice(at + 1)];
+  }));
+}
+
+/**
+ * A seeded fraction of a skill's HELDOUT set (the model's own mix of right and wrong answers) as a
+ * natural sample the search sees, and the rest, which stays held out. The same split for every seed
+ * and study ('study-guard').
+ */
+export function splitHeldout<T>(heldout: readonly T[], fraction: number): { sample: T[]; rest: T[] } {
+  if (!(fraction > 0 && fraction < 1)) throw new RangeError(`held-out fraction must be in (0, 1), got ${fraction}`);
+  const k = Math.round(heldout.length * fraction);
+  const rng = new Rng(hash32('study-guard'));
+  const idx = heldout.map((_, i) => i);
+  for (let i = idx.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  const inSample = new Set(idx.slice(0, k));
+  return { sample: heldout.filter((_, i) => inSample.has(i)), rest: heldout.filter((_, i) => !inSample.has(i)) };
 }
