@@ -1,5 +1,7 @@
-// The search configurations the tiny-model studies run (stack-study.ts, evolution-study.ts): one
-// home, so both studies measure the same search. 'default': `bankai search`'s defaults (the
+// What the studies share: the search configurations stack-study.ts and evolution-study.ts run (one
+// home, so both measure the same search), the k=v strategy-option flags, and the seeded split of a
+// HELDOUT set into a natural sample and the rest (search-study.ts --guard heldout:F, stack-study.ts
+// --sample heldout:F). 'default': `bankai search`'s defaults (the
 // accuracy objective at temperature 1, lambda 1, --min-gain 0.25, --max-broken 0, validation 0.33;
 // the studies add each skill's TRAIN set as its natural sample); 'gap': the previous
 // configuration (the gap objective, margins 2, lambda 2, --max-broken 1, min-gain 0.02, no sample).
@@ -46,12 +48,7 @@ export function parseStudyOptions(flag: string, value: string): Record<string, s
 export function splitHeldout<T>(heldout: readonly T[], fraction: number): { sample: T[]; rest: T[] } {
   if (!(fraction > 0 && fraction < 1)) throw new RangeError(`held-out fraction must be in (0, 1), got ${fraction}`);
   const k = Math.round(heldout.length * fraction);
-  const rng = new Rng(hash32('study-guard'));
-  const idx = heldout.map((_, i) => i);
-  for (let i = idx.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
+  const idx = new Rng(hash32('study-guard')).shuffle(heldout.map((_, i) => i));
   const inSample = new Set(idx.slice(0, k));
   return { sample: heldout.filter((_, i) => inSample.has(i)), rest: heldout.filter((_, i) => !inSample.has(i)) };
 }

@@ -64,6 +64,23 @@ describe('Rng', () => {
     expect(Math.min(...counts)).toBeGreaterThan(800);
     expect(() => (b.state = [0, 0, 0, 0])).toThrow(/not all zero/);
   });
+
+  it('shuffles in place as Fisher-Yates from the end with j = int(i + 1): a permutation, the same per seed', () => {
+    const n = 40;
+    const got = new Rng(11).shuffle(Array.from({ length: n }, (_, i) => i));
+    expect([...got].sort((x, y) => x - y)).toEqual(Array.from({ length: n }, (_, i) => i));
+    // the draws it is defined by, replayed on the generator's twin as a list of transpositions
+    const twin = new Rng(11);
+    const want = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = twin.int(i + 1);
+      want.splice(i, 1, want.splice(j, 1, want[i]!)[0]!);
+    }
+    expect(got).toEqual(want);
+    expect(new Rng(12).shuffle(Array.from({ length: n }, (_, i) => i))).not.toEqual(got);
+    const items = ['a'];
+    expect(new Rng(1).shuffle(items)).toBe(items);
+  });
 });
 
 describe('SplitMix32 (the corpora\'s generator)', () => {

@@ -81,6 +81,17 @@ export class Rng {
     while (x >= limit) x = this.nextU32();
     return x % n;
   }
+
+  /** Fisher-Yates shuffle in place (from the end, j = int(i + 1)); returns the same array. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = items[i]!;
+      items[i] = items[j]!;
+      items[j] = t;
+    }
+    return items;
+  }
 }
 
 function rotl(x: number, k: number): number {

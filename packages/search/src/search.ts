@@ -270,12 +270,7 @@ export function validationSplit(n: number, fraction: number, seed: number, what 
   const k = Math.round(n * fraction);
   if (k === 0) return new Set();
   if (n - k < 1) throw new SearchOptionError(`--validation ${fraction} of ${n} ${what} leaves none for the fitness; give more probes or a smaller fraction`);
-  const rng = new Rng(hash32(`validation:${what}:${seed}`));
-  const idx = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
+  const idx = new Rng(hash32(`validation:${what}:${seed}`)).shuffle(Array.from({ length: n }, (_, i) => i));
   return new Set(idx.slice(0, k));
 }
 
@@ -391,6 +386,8 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
   const domainNames = [...new Set(fitDomains.map((t) => t.domain))];
   const domains = domainNames.map((name) => ({ name, probes: fitDomains.flatMap((t, i) => (t.domain === name ? [i] : [])) }));
   const domainIndex = new Map(domains.map((d, k) => [d.name, k]));
+  // each validation target's domain, as an index into `domains` (-1: a domain with no fit targets)
+  const heldDomainIndex = heldDomains.map((n) => domainIndex.get(n) ?? -1);
   const fitOpts: FitnessOptions = {
     lambda: config.lambda,
     aggregate: config.aggregate,
@@ -526,7 +523,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       if (v) {
         const v0 = nT + control.length;
         for (let i = v0; i < r.correct.length; i++) {
-          const d = perDomain && i < v0 + heldDomains.length ? perDomain[domainIndex.get(heldDomains[i - v0]!)!] : undefined;
+          const d = perDomain && i < v0 + heldDomains.length ? perDomain[heldDomainIndex[i - v0]!] : undefined;
           if (r.correct[i] && !base!.correct[i]) {
             vFixed++;
             if (d) d.fixed++;
@@ -536,7 +533,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
           }
         }
         if (perDomain) {
-          const g = validationDomainGains(r.gaps, base!.gaps, v0, heldDomains.map((n) => domainIndex.get(n) ?? -1), domains.length, fitOpts);
+          const g = validationDomainGains(r.gaps, base!.gaps, v0, heldDomainIndex, domains.length, fitOpts);
           perDomain.forEach((d, k) => (d.targetGain = g[k]!));
         }
       }

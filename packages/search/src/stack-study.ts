@@ -310,6 +310,7 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
   };
 
   const control = input.control;
+  const cache = opts.layerCacheBytes !== undefined ? { layerCacheBytes: opts.layerCacheBytes } : {};
   const search = async (id: StackSearchId, target: StackDomain[], s: StackStrategy, initialPatch?: Candidate[]): Promise<SearchResult> => {
     const cp = opts.checkpoints?.(id);
     const rate = id.kind === 'alone' ? rateOf(id.domain!) : undefined;
@@ -323,7 +324,7 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
         seed: id.seed, strategy: s.strategy.name, strategyOptions: { ...(s.options ?? {}) }, ...(initialPatch ? { initialPatch } : {}),
       },
       workers: opts.workers,
-      ...(opts.layerCacheBytes !== undefined ? { layerCacheBytes: opts.layerCacheBytes } : {}),
+      ...cache,
       checkpoint: cp?.sink,
       resume: cp?.resume,
       onProgress: opts.onSearchProgress ? (e) => opts.onSearchProgress!(id, e) : undefined,
@@ -356,7 +357,7 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
       strategy: measuring(sets, measured),
       config: { ...jointConfig, seed, strategy: 'stack-measure', strategyOptions: {}, iterations: 1 },
       workers: opts.workers,
-      ...(opts.layerCacheBytes !== undefined ? { layerCacheBytes: opts.layerCacheBytes } : {}),
+      ...cache,
     });
     const D = domains.length;
     const gains = (e: Evaluation) => e.domainGains ?? new Array<number>(D).fill(e.targetGain);
