@@ -86,14 +86,19 @@ function checkStudy(r: StackStudyResult, input: StackStudyInput) {
   for (const d of r.domains) for (const arm of ['own patch', 'naive XOR stack', 'joint patch']) expect(table).toContain(`| ${d} | ${arm} |`);
 }
 
+/** A random tiny Qwen3 model (seeded), freshly loaded. */
+async function randomModel(seed: number): Promise<Model> {
+  const sink = memorySink();
+  await generateQwen3(presetOptions('tiny', { seed }), sink);
+  return Model.load(bytesSource(sink.bytes(), 'random-tiny.gguf'), { maxContext: 32 });
+}
+
 const strip = (r: StackStudyResult) => ({ ...r, seconds: 0, runs: r.runs.map((x) => ({ ...x, own: x.own.map((p) => ({ ...p, seconds: 0 })), joint: { ...x.joint, seconds: 0 } })) });
 
 describe('runStackStudy on random models', () => {
   let model: Model;
   beforeAll(async () => {
-    const sink = memorySink();
-    await generateQwen3(presetOptions('tiny', { seed: 5 }), sink);
-    model = await Model.load(bytesSource(sink.bytes(), 'random-tiny.gguf'), { maxContext: 32 });
+    model = await randomModel(5);
   });
 
   it.each([2, 3])('with %i domains: joint >= stack on the search objective, and held-out counts are evaluatePatch\'s', async (D) => {
@@ -126,9 +131,7 @@ describe('runStackStudy on random models', () => {
 
 describe('the joint strategy from an initial patch', () => {
   it('with adds=false and swaps=0 only drops flips, and only while the fitness rises', async () => {
-    const sink = memorySink();
-    await generateQwen3(presetOptions('tiny', { seed: 6 }), sink);
-    const model = await Model.load(bytesSource(sink.bytes(), 'random-tiny.gguf'), { maxContext: 32 });
+    const model = await randomModel(6);
     const rng = new Rng(4);
     const target = [...probes('add', 8, rng).map((probe) => ({ probe, domain: 'add' })), ...probes('mul', 8, rng).map((probe) => ({ probe, domain: 'mul' }))];
     // random rows: noise, some of which a drop repairs
@@ -203,9 +206,7 @@ describe('the joint objective per domain', () => {
 describe('runStackStudy with natural samples (bankai search\'s defaults)', () => {
   let model: Model;
   beforeAll(async () => {
-    const sink = memorySink();
-    await generateQwen3(presetOptions('tiny', { seed: 5 }), sink);
-    model = await Model.load(bytesSource(sink.bytes(), 'random-tiny.gguf'), { maxContext: 32 });
+    model = await randomModel(5);
   });
   const accuracy: StackStudyInput['config'] = {
     ...config, targetMargin: undefined, controlMargin: undefined, lambda: 1, maxBrokenControls: 0, objective: 'accuracy', temperature: 1, minGain: 0.01, validation: 0.33,
@@ -236,9 +237,7 @@ describe('runStackStudy with natural samples (bankai search\'s defaults)', () =>
 
 describe('the joint strategy\'s held-out proxy', () => {
   it('never lowers any domain\'s validation answers below the initial patch\'s, and the joint validation split is each domain\'s own', async () => {
-    const sink = memorySink();
-    await generateQwen3(presetOptions('tiny', { seed: 6 }), sink);
-    const model = await Model.load(bytesSource(sink.bytes(), 'random-tiny.gguf'), { maxContext: 32 });
+    const model = await randomModel(6);
     const rng = new Rng(4);
     const byDomain = { add: probes('add', 12, rng), mul: probes('mul', 12, rng) };
     const target = Object.entries(byDomain).flatMap(([domain, ps]) => ps.map((probe) => ({ probe, domain })));
