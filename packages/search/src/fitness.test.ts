@@ -1,7 +1,7 @@
 // Fitness rules on hand-made gaps: margins on targets and controls, validation targets kept out
 // of the fitness, the seeded validation split.
 import { describe, expect, it } from 'vitest';
-import { controlLoss, fitness, portableExp, stratumWeights, validationFitness } from './fitness.js';
+import { controlLoss, fitness, normalUpperTail, portableExp, stratumWeights, validationFitness, validationPValue } from './fitness.js';
 import { validationSplit } from './search.js';
 
 const g = (...x: number[]) => Float64Array.from(x);
@@ -26,9 +26,9 @@ describe('fitness', () => {
 
   it('scores the validation probes by the fitness rules, only for full evaluations', () => {
     // validation target -2 -> 1 (+3); validation control 1 -> 1: no loss
-    expect(validationFitness(g(0, 0, 5, 1, 1, 1), base, opts)).toEqual({ fitness: 3, targetGain: 3, controlLoss: 0 });
+    expect(validationFitness(g(0, 0, 5, 1, 1, 1), base, opts)).toEqual({ fitness: 3, targetGain: 3, controlLoss: 0, se: 3 });
     // target -2 -> 7 counts up to the margin (+4); control 1 -> 0 costs lambda x 1
-    expect(validationFitness(g(0, 0, 5, 1, 7, 0), base, opts)).toEqual({ fitness: 2, targetGain: 4, controlLoss: 1 });
+    expect(validationFitness(g(0, 0, 5, 1, 7, 0), base, opts)).toEqual({ fitness: 2, targetGain: 4, controlLoss: 1, se: Math.sqrt(4 ** 2 + (2 * 1) ** 2) });
     expect(validationFitness(g(0, 0), base, opts)).toBeUndefined(); // screened: targets only
     expect(validationFitness(g(0, 0, 5, 1, 7, 0), base, { ...opts, validation: undefined })).toBeUndefined();
   });
@@ -68,6 +68,20 @@ describe('fitness', () => {
       expect(v.targetGain).toBeCloseTo(sig(5) - sig(-5), 12);
       expect(v.controlLoss).toBeCloseTo(sig(5) - sig(-5), 12);
       expect(v.fitness).toBeCloseTo(0, 12);
+      // the spread of a no-effect flip: each probe's term, squared, summed (lambda 1)
+      expect(v.se).toBeCloseTo(Math.SQRT2 * (sig(5) - sig(-5)), 12);
+    });
+
+    it('gives the validation fitness the sign-flip standard error of its per-probe terms, weights and lambda included', () => {
+      // 3 validation targets (weights 1, 2, 0.5), 2 validation controls, lambda 3, after 1 fit target
+      const opts3 = { ...acc, lambda: 3, validation: { targets: 3, controls: 2 }, targetWeights: g(1, 1, 2, 0.5) };
+      const b = g(0, -1, 2, 0, 1, 1);
+      const x = g(0, 1, 1, 3, 0, 4);
+      const v = validationFitness(x, b, opts3)!;
+      const t = [1 * (sig(1) - sig(-1)), 2 * (sig(1) - sig(2)), 0.5 * (sig(3) - sig(0))];
+      const c = [3 * (sig(1) - sig(0)), 0]; // the second control rose: no hinge
+      expect(v.fitness).toBeCloseTo(t[0]! + t[1]! + t[2]! - c[0]!, 12);
+      expect(v.se).toBeCloseTo(Math.sqrt([...t, ...c].reduce((a, y) => a + y * y, 0)), 12);
     });
   });
 
@@ -106,5 +120,18 @@ describe('portableExp', () => {
     expect(portableExp(800)).toBe(Infinity);
     expect(portableExp(-800)).toBe(0);
     expect(portableExp(NaN)).toBeNaN();
+  });
+
+  describe('the validation p-value', () => {
+    it('is the standard normal upper tail of fitness / se (tabulated values), 1 when nothing moved', () => {
+      // Phi(-z) from tables: 0.5, 0.158655, 0.0249979, 0.00134990, 2.86652e-7
+      for (const [z, p] of [[0, 0.5], [1, 0.158655254], [1.96, 0.0249978951], [3, 0.0013498980], [5, 2.8665157e-7]] as const) {
+        expect(normalUpperTail(z) / p).toBeCloseTo(1, 6);
+        expect(normalUpperTail(-z)).toBeCloseTo(1 - p, 7);
+      }
+      expect(validationPValue({ fitness: 2, se: 1 })).toBeCloseTo(0.0227501319, 8);
+      expect(validationPValue({ fitness: -2, se: 1 })).toBeCloseTo(1 - 0.0227501319, 8);
+      expect(validationPValue({ fitness: 0, se: 0 })).toBe(1);
+    });
   });
 });

@@ -540,7 +540,7 @@ export async function runSearch(input: SearchInput): Promise<SearchResult> {
       const pf = screenedOut ? undefined : fitness(r.gaps, base0.gaps, nT, fitOpts).fitness;
       return {
         flips, ...f, screenedOut, targetCorrect, controlCorrect, brokenControls,
-        ...(v ? { validation: { fitness: v.fitness, targetGain: v.targetGain, controlLoss: v.controlLoss, fixed: vFixed, broken: vBroken, ...(perDomain ? { domains: perDomain } : {}) } } : {}),
+        ...(v ? { validation: { fitness: v.fitness, targetGain: v.targetGain, controlLoss: v.controlLoss, se: v.se, fixed: vFixed, broken: vBroken, ...(perDomain ? { domains: perDomain } : {}) } } : {}),
         ...(pf !== undefined ? { patchFitness: pf } : {}),
       };
     };

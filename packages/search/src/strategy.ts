@@ -39,6 +39,8 @@ export interface Evaluation {
    */
   validation?: {
     fitness: number; targetGain: number; controlLoss: number;
+    /** The sign-flip standard error of `fitness` (ValidationParts.se): its spread if the flip did nothing for the population the validation probes stand for. */
+    se: number;
     /** Validation answers (targets and controls, teacher-forced) right with this candidate and wrong on the accepted patch, and the reverse. */
     fixed: number; broken: number;
     /**
