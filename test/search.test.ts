@@ -10,8 +10,9 @@ import { readProbeFile } from '@bankai/probes/node';
 import { modelScorer, scoreProbes, tinyProbeSpec } from '@bankai/probes';
 import greedy from '@bankai/strategy-greedy';
 import guided from '@bankai/strategy-guided';
-import { fitness, runSearch, stratumWeights, type CheckpointRecord, type SearchConfig, type SearchInput } from '@bankai/search';
+import { fitness, runSearch, stratumWeights, validationPValue, type CheckpointRecord, type SearchConfig, type SearchInput } from '@bankai/search';
 import { modelPath } from '@bankai/tiny-model';
+import { watchStrategy } from './watch-strategy.js';
 
 async function setup() {
   const src = await fileSource(modelPath);
@@ -141,6 +142,26 @@ describe('runSearch', () => {
     const weighted = fitness(r.finalGaps, r.baseGaps, nT, { ...opts, targetWeights: stratumWeights(right, 0.6, [[0, nT], [nT, nT]]) });
     expect(r.fitness).toBeCloseTo(weighted.fitness, 12);
     expect(r.fitness).not.toBeCloseTo(fitness(r.finalGaps, r.baseGaps, nT, opts).fitness, 6);
+  });
+
+  it('with validation-alpha, accepts only flips whose validation p-value clears alpha / (candidates judged so far in the step)', async () => {
+    const s = await setup();
+    const target = (await readProbeFile(tinyProbeSpec('multiplication', 'SEARCH'))).probes.map((probe) => ({ probe, domain: 'multiplication' }));
+    const run = async (alpha: number) => {
+      const w = watchStrategy(guided);
+      const strategyOptions = { ...accuracyConfig.strategyOptions, 'validation-alpha': alpha };
+      const r = await runSearch({ ...s, target, strategy: w.strategy, config: { ...accuracyConfig, validation: 0.33, strategyOptions }, workers: 1 });
+      return { flips: r.flips, accepted: w.steps.flatMap((st) => st.accepted.map((a) => ({ p: validationPValue(a.e.validation!), judged: a.judged }))) };
+    };
+    const free = await run(0);
+    const barred = await run(0.5);
+    expect(free.accepted.length).toBeGreaterThan(0);
+    // without the bar some accepted flip would not have cleared it; with it, every one does
+    // (re-verified winners count the candidates judged before them in the step, never fewer)
+    expect(free.accepted.some((a) => a.p > 0.5 / a.judged)).toBe(true);
+    for (const a of barred.accepted) expect(a.p).toBeLessThanOrEqual(0.5 / a.judged);
+    expect(barred.flips).not.toEqual(free.flips);
+    await expect(run(1.5)).rejects.toThrow(/validation-alpha must be in \[0, 1\]/);
   });
 
     it('refuses to resume a log written by a different search', async () => {

@@ -9,8 +9,13 @@
 // With validation probes (SearchConfig.validation: targets and controls held back from the
 // fitness), a flip is accepted only if it clears the same bar (--min-gain) on them too: flips
 // that only memorize the probes they were chosen on, or break controls they were not checked
-// against, are refused.
-import { defineStrategy, type Evaluation } from '@bankai/search';
+// against, are refused. A step that walks far down the ranking judges many candidates on the same
+// validation probes, and the best of many no-effect flips clears a fixed bar by luck (the
+// winner's curse); `validation-alpha` raises the bar with the count: a candidate judged when the
+// step has judged k must reach a one-sided p-value of alpha / k on its validation fitness
+// (validationPValue: the sign-flip test of the flip doing nothing for the population the
+// validation probes stand for).
+import { defineStrategy, validationPValue, type Evaluation } from '@bankai/search';
 
 export default defineStrategy({
   name: 'guided',
@@ -22,6 +27,7 @@ export default defineStrategy({
     screen: { type: 'boolean', default: true, help: 'score targets first; only candidates that could pass see the controls' },
     'max-flips': { type: 'number', default: 64, help: 'stop after this many accepted flips' },
     'validation-net': { type: 'number', default: 0, help: 'with validation probes: the fewest validation answers a flip must fix beyond those it breaks (teacher-forced); 1 asks every flip for a fix it was not chosen on' },
+    'validation-alpha': { type: 'number', default: 0, help: 'with validation probes: a candidate judged when the step has judged k must reach a one-sided sign-flip p-value <= alpha / k on its validation fitness, so walking down the ranking does not let a lucky flip through; 0: no such bar' },
   },
   async run(ctx) {
     const o = ctx.options;
@@ -30,18 +36,28 @@ export default defineStrategy({
     }
     const space = ctx.space;
     if (!Number.isInteger(o['validation-net'])) throw new RangeError(`strategy guided: validation-net must be an integer, got ${o['validation-net']}`);
+    const alpha = o['validation-alpha'];
+    if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`strategy guided: validation-alpha must be in [0, 1], got ${alpha}`);
+    // judged: the candidates of this step whose validation probes were scored (not screened out)
+    let judged = 0;
     const passes = (e: Evaluation) => !e.screenedOut && e.fitness > ctx.minGain &&
-      (e.validation === undefined || (e.validation.fitness > ctx.minGain && e.validation.fixed - e.validation.broken >= o['validation-net']));
+      (e.validation === undefined || (e.validation.fitness > ctx.minGain && e.validation.fixed - e.validation.broken >= o['validation-net'] &&
+        (alpha === 0 || validationPValue(e.validation) <= alpha / judged)));
     const byFitness = (evals: Evaluation[]) => evals.map((e, k) => ({ e, k })).filter((x) => passes(x.e)).sort((a, b) => b.e.fitness - a.e.fitness || a.k - b.k).map((x) => x.e);
+    const judge = (evals: Evaluation[]) => {
+      judged += evals.filter((e) => !e.screenedOut).length;
+      return byFitness(evals);
+    };
     for (const iteration of ctx.steps()) {
       if (ctx.accepted.length >= o['max-flips']) break;
       const ranking = await ctx.firstOrder();
       let acceptedNow = 0;
       let tried = 0;
+      judged = 0;
       while (acceptedNow === 0 && tried < Math.min(o.depth, ranking.order.length)) {
         const batch = Array.from(ranking.order.subarray(tried, Math.min(tried + o.verify, o.depth, ranking.order.length)));
         tried += batch.length;
-        let winners = byFitness(await ctx.evaluate(batch.map((i) => [space.candidate(i)]), { screen: o.screen }));
+        let winners = judge(await ctx.evaluate(batch.map((i) => [space.candidate(i)]), { screen: o.screen }));
         // best first; the rest are re-verified on top of what was just accepted
         while (winners.length > 0) {
           await ctx.accept(winners[0]!);
