@@ -11,12 +11,13 @@ import { tinyProbeSpec, type Probe } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
 import {
   defineStrategy, domainStratumWeights, evaluatePatch, formatStackStudy, OTHER_SKILLS, Rng, runSearch, runStackStudy, samplePassRate, STACK_ARMS,
-  stratumWeights, validationByDomain, validationSplit, xorStack,
+  stratumWeights, validationByDomain, validationPValue, validationSplit, xorStack,
   type Candidate, type SearchConfig, type StackDomain, type StackStudyInput, type StackStudyResult, type Strategy,
 } from '@bankai/search';
 import guided from '@bankai/strategy-guided';
 import joint from '@bankai/strategy-joint';
 import { modelPath } from '@bankai/tiny-model';
+import { watchStrategy } from './watch-strategy.js';
 
 /** Made-up arithmetic probes: a random model knows none of them, but its gaps move with flips. */
 function probes(kind: string, n: number, rng: Rng): Probe[] {
@@ -236,7 +237,8 @@ describe('runStackStudy with natural samples (bankai search\'s defaults)', () =>
 });
 
 describe('the joint strategy\'s held-out proxy', () => {
-  it('never lowers any domain\'s validation answers below the initial patch\'s, and the joint validation split is each domain\'s own', async () => {
+  // two domains of a random model, a 12-flip initial patch, each domain's own validation split
+  async function proxySetup() {
     const model = await randomModel(6);
     const rng = new Rng(4);
     const byDomain = { add: probes('add', 12, rng), mul: probes('mul', 12, rng) };
@@ -247,6 +249,11 @@ describe('the joint strategy\'s held-out proxy', () => {
       ...config, targetMargin: undefined, controlMargin: undefined, lambda: 1, objective: 'accuracy', temperature: 1, minGain: 0.01, validation: 0.33,
       seed: 1, iterations: 6, strategy: 'joint', strategyOptions: {}, initialPatch, validationByDomain: true, domainPassRates: { add: 0.6, mul: 0.4 },
     };
+    return { model, byDomain, target, control, cfg };
+  }
+
+  it('never lowers any domain\'s validation answers below the initial patch\'s, and the joint validation split is each domain\'s own', async () => {
+    const { model, byDomain, target, control, cfg } = await proxySetup();
     const idle = defineStrategy({ name: 'idle', description: 'accepts nothing', options: {}, async run() {} }) as Strategy;
     const start = await runSearch({ model, target, control, strategy: idle, workers: 2, config: { ...cfg, strategy: 'idle' } });
     // the validation targets per domain are those a search of that domain alone holds back
@@ -264,5 +271,23 @@ describe('the joint strategy\'s held-out proxy', () => {
     // without the proxy the same search goes further on the search objective: the proxy refused moves
     const free = await runJoint({ validation: 'false' });
     expect(free.fitness).toBeGreaterThan(guarded.fitness);
+  });
+
+  it('with validation-alpha, accepts a move that adds a flip only when its validation p-value clears alpha / (moves judged so far in the step); drops need no test', async () => {
+    const { model, target, control, cfg } = await proxySetup();
+    const run = async (alpha: number) => {
+      const w = watchStrategy(joint);
+      const r = await runSearch({ model, target, control, strategy: w.strategy, workers: 2, config: { ...cfg, strategyOptions: { 'validation-alpha': String(alpha) } } });
+      const moves = w.steps.flatMap((st) => st.accepted.map((a) => ({ p: validationPValue(a.e.validation!), judged: a.judged, drop: a.removes === a.e.flips.length })));
+      return { flips: r.flips, moves };
+    };
+    const free = await run(0);
+    const barred = await run(0.5);
+    const adds = (m: typeof free.moves) => m.filter((x) => !x.drop);
+    // the bar binds here: some move the free search took would not have cleared it
+    expect(adds(free.moves).some((a) => a.p > 0.5 / a.judged)).toBe(true);
+    for (const a of adds(barred.moves)) expect(a.p).toBeLessThanOrEqual(0.5 / a.judged);
+    expect(barred.flips).not.toEqual(free.flips);
+    await expect(run(-0.1)).rejects.toThrow(/validation-alpha must be in \[0, 1\]/);
   });
 });

@@ -7,7 +7,7 @@ import type { Evaluation } from '@bankai/search';
 import { jointValidationFitness, moveKind, validationPasses } from './index.js';
 
 type V = NonNullable<Evaluation['validation']>;
-const v = (over: Partial<V>): V => ({ fitness: 0, targetGain: 0, controlLoss: 0, fixed: 0, broken: 0, ...over });
+const v = (over: Partial<V>): V => ({ fitness: 0, targetGain: 0, controlLoss: 0, se: 0, fixed: 0, broken: 0, ...over });
 
 describe('jointValidationFitness', () => {
   it('is the validation fitness with one domain, and the mean of the domains\' gains minus the control term with several', () => {

@@ -16,9 +16,13 @@
 // it must also pass there (validationPasses): a drop must not lower their fitness, a move that
 // adds a flip must raise it past the flip's cost, no move may break more validation answers than
 // it fixes, and no domain may lose validation answers, so the patch only moves where answers the
-// search never fitted agree. Every step is self-contained (a fresh ranking on the patch), so resume
-// is exact. Without an initial patch it is a gradient-guided joint search from nothing.
-import { defineStrategy, type Candidate, type Evaluation } from '@bankai/search';
+// search never fitted agree. With `validation-alpha` a move that adds a flip must also clear the
+// guided strategy's selection-corrected bar: judged when the step has judged k moves, its
+// validation fitness must reach a one-sided sign-flip p-value of alpha / k (validationPValue), so
+// a step that walks far down the ranking does not let a lucky flip in. Every step is
+// self-contained (a fresh ranking on the patch), so resume is exact. Without an initial patch it
+// is a gradient-guided joint search from nothing.
+import { defineStrategy, validationPValue, type Candidate, type Evaluation } from '@bankai/search';
 
 export type MoveKind = 'drop' | 'swap' | 'add';
 
@@ -80,6 +84,7 @@ export default defineStrategy({
     validation: { type: 'boolean', default: true, help: 'with validation probes (the held-out proxy): a move must not lower their fitness (additions and swaps: must raise it past the cost of the flips they add), must fix at least validation-net answers more than it breaks, and may cost no domain more than domain-loss of its validation answers' },
     'validation-net': { type: 'number', default: 0, help: 'with validation probes: the fewest validation answers (targets and controls, teacher-forced) a move must fix beyond those it breaks' },
     'domain-loss': { type: 'number', default: 0, help: 'with validation probes and several domains: the most validation answers of any one domain a move may lose net (fixed - broken among its validation targets); -1: no limit' },
+    'validation-alpha': { type: 'number', default: 0, help: 'with validation probes: a move that adds a flip, judged when the step has judged k moves, must reach a one-sided sign-flip p-value <= alpha / k on its validation fitness; 0: no such bar' },
     'max-flips': { type: 'number', default: 64, help: 'no additions once the patch has this many flips (drops and swaps go on)' },
   },
   async run(ctx) {
@@ -90,8 +95,12 @@ export default defineStrategy({
     if (!(Number.isInteger(o.swaps) && o.swaps >= 0)) throw new RangeError(`strategy joint: swaps must be an integer >= 0, got ${o.swaps}`);
     if (!Number.isInteger(o['validation-net'])) throw new RangeError(`strategy joint: validation-net must be an integer, got ${o['validation-net']}`);
     if (!(Number.isInteger(o['domain-loss']) && o['domain-loss'] >= -1)) throw new RangeError(`strategy joint: domain-loss must be an integer >= 0 (or -1: no limit), got ${o['domain-loss']}`);
+    const alpha = o['validation-alpha'];
+    if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`strategy joint: validation-alpha must be in [0, 1], got ${alpha}`);
     const space = ctx.space;
     const inPatch = (c: Candidate) => ctx.isAccepted(c);
+    // moves of this step whose validation probes were scored (re-verifications not counted again)
+    let judged = 0;
     /** The patch-fitness gain a move must beat: a flip more costs --min-gain; never less than 0. */
     const threshold = (flips: readonly Candidate[]) => {
       const grows = flips.length - 2 * flips.filter(inPatch).length;
@@ -101,7 +110,10 @@ export default defineStrategy({
       if (e.screenedOut || e.fitness === -Infinity || e.patchFitness === undefined) return false;
       const kind = moveKind(e.flips, inPatch);
       if (kind === 'add' && ctx.accepted.length + e.flips.length > o['max-flips']) return false;
-      if (o.validation && e.validation !== undefined && !validationPasses(e.validation, threshold(e.flips), kind, o['validation-net'], o['domain-loss'])) return false;
+      if (o.validation && e.validation !== undefined) {
+        if (!validationPasses(e.validation, threshold(e.flips), kind, o['validation-net'], o['domain-loss'])) return false;
+        if (alpha > 0 && kind !== 'drop' && validationPValue(e.validation) > alpha / judged) return false;
+      }
       return e.patchFitness - ctx.fitness > threshold(e.flips);
     };
     const byGain = (evals: Evaluation[]) => evals.map((e, k) => ({ e, k })).filter((x) => passes(x.e))
@@ -118,6 +130,7 @@ export default defineStrategy({
       const pairs = o.swaps > 0 && removals.length > 0 ? swapPairs(ranking.fitness, removals, additions, ctx.fitness, o['swap-width']) : [];
       let acceptedNow = 0;
       let tried = 0;
+      judged = 0;
       let nextSingle = 0;
       let nextSwap = 0;
       while (acceptedNow === 0 && tried < o.depth && (nextSingle < singles.length || nextSwap < pairs.length)) {
@@ -128,7 +141,9 @@ export default defineStrategy({
         const moves = [...toggles, ...swaps];
         if (moves.length === 0) break;
         tried += moves.length;
-        let winners = byGain(await ctx.evaluate(moves));
+        const evals = await ctx.evaluate(moves);
+        judged += evals.filter((e) => !e.screenedOut).length;
+        let winners = byGain(evals);
         // best first; the rest (those not touching a flip just changed) re-verified on top of it
         const changed: Candidate[] = [];
         while (winners.length > 0) {
