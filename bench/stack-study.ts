@@ -15,12 +15,14 @@
 // builds the inputs and prints.
 // Usage: npx tsx bench/stack-study.ts [--sets "addition,capital;addition,capital,multiplication"]
 //          [--seeds 1,2,3,4,5] [--null 10] [--iters 40] [--workers 2] [--config default|gap]
-//          [--joint-opt k=v,...] [--model tiny|small] [--sample train|heldout:F] [--controls search|control]
+//          [--opt k=v,...] [--joint-opt k=v,...] [--model tiny|small] [--sample train|heldout:F] [--controls search|control]
 //          [--other-max N] [--json out.json]
 // --model small runs the study on bankai-small (every layer searched); --sample heldout:F gives each
 // domain a seeded fraction F of its HELDOUT set as its natural sample instead of its TRAIN set (the
 // held-out group is the rest); --controls control takes the domains' CONTROL sets (6 probes per
 // other skill) instead of the other skills' SEARCH sets; --other-max caps each other skill's HELDOUT.
+// --opt passes guided-strategy options to every domain's own search (e.g. validation-alpha=0.2),
+// --joint-opt joint-strategy options to the joint search.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileSource } from '@bankai/gguf/node';
@@ -40,6 +42,7 @@ const { values: args } = parseArgs({
     null: { type: 'string', default: '10' },
     iters: { type: 'string', default: '40' },
     workers: { type: 'string', default: '2' },
+    opt: { type: 'string', default: '' },
     'joint-opt': { type: 'string', default: '' },
     config: { type: 'string', default: 'default' },
     model: { type: 'string', default: 'tiny' },
@@ -75,6 +78,7 @@ async function controlsOf(names: readonly SkillName[], others: readonly SkillNam
   return (await Promise.all(names.map((n) => probes(n, 'CONTROL')))).flat()
     .filter((p) => !(names as readonly string[]).includes(p.category ?? '') && !seen.has(p.name) && (seen.add(p.name), true));
 }
+const ownOptions = parseStudyOptions('--opt', args.opt);
 const jointOptions = parseStudyOptions('--joint-opt', args['joint-opt']);
 
 // `bankai search`'s defaults with each domain's TRAIN set as its sample (below), or the previous configuration
@@ -99,7 +103,7 @@ for (const set of args.sets.split(';')) {
     })),
     control: await controlsOf(names, others),
     other: (await Promise.all(others.map(async (o) => (await probes(o, 'HELDOUT')).slice(0, otherMax)))).flat(),
-    single: { strategy: guided },
+    single: { strategy: guided, options: ownOptions },
     joint: { strategy: joint, options: jointOptions },
     config,
     // the previous study weighed each domain 1/D against the controls in the joint search
@@ -115,7 +119,7 @@ for (const set of args.sets.split(';')) {
   });
   partial.length = 0;
   results.push(r);
-  console.log(`\n## ${names.join(' + ')} (${shipped.name} model, --config ${configName}, --sample ${args.sample}; controls: ${others.join(', ')} ${args.controls === 'search' ? 'SEARCH sets' : 'probes of the domains\' CONTROL sets'})\n`);
+  console.log(`\n## ${names.join(' + ')} (${shipped.name} model, --config ${configName}, --sample ${args.sample}${args.opt ? `, --opt ${args.opt}` : ''}${args['joint-opt'] ? `, --joint-opt ${args['joint-opt']}` : ''}; controls: ${others.join(', ')} ${args.controls === 'search' ? 'SEARCH sets' : 'probes of the domains\' CONTROL sets'})\n`);
   console.log(formatStackStudy(r));
   // the issue's goal: joint >= naive on every domain in the mean, better on at least one
   const cell = (d: string, arm: string) => r.cells.find((c) => c.domain === d && c.arm === arm)!;
