@@ -213,6 +213,10 @@ describe('bankai search', () => {
       [['stack', '--compare', ...two, '--resume'], /--resume: pass --out DIR/],
       [['stack', '--compare', '--target', tinyProbeSpec('addition', 'SEARCH')], /two or more --target/],
       [['stack', ...two], /pass --compare/],
+      // strategy options out of their declared range, before any file is written
+      [['stack', '--compare', ...two, '--joint-opt', 'validation-alpha=2'], /strategy joint: option validation-alpha must be a number in \[0, 1\], got "2"/],
+      [['search', '--target', tinyProbeSpec('addition', 'SEARCH'), '--opt', 'verify=0', '--out', join(dir, 'bad-opt', 'p.json')], /strategy guided: option verify must be an integer >= 1, got "0"/],
+      [['search', '--target', tinyProbeSpec('addition', 'SEARCH'), '--opt', 'validation-net=0.5', '--out', join(dir, 'bad-opt', 'p.json')], /option validation-net must be an integer, got "0.5"/],
     ];
     for (const [args, message] of cases) {
       const r = bankai(...args);
@@ -220,6 +224,9 @@ describe('bankai search', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+    expect(existsSync(join(dir, 'bad-opt'))).toBe(false); // no checkpoint log left behind
+    // the help names each number option's range
+    expect(bankai('search', '--help-strategy').stdout).toMatch(/--opt validation-alpha=NUMBER .*; a number in \[0, 1\]\)/);
   });
 
   it('bankai demo (the README main job) runs its search on the tiny model, writes the patch, and --json prints the search report', async () => {

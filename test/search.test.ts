@@ -161,7 +161,7 @@ describe('runSearch', () => {
     expect(free.accepted.some((a) => a.p > 0.5 / a.judged)).toBe(true);
     for (const a of barred.accepted) expect(a.p).toBeLessThanOrEqual(0.5 / a.judged);
     expect(barred.flips).not.toEqual(free.flips);
-    await expect(run(1.5)).rejects.toThrow(/validation-alpha must be in \[0, 1\]/);
+    await expect(run(1.5)).rejects.toThrow(/validation-alpha must be a number in \[0, 1\]/);
   });
 
     it('refuses to resume a log written by a different search', async () => {

@@ -288,6 +288,6 @@ describe('the joint strategy\'s held-out proxy', () => {
     expect(adds(free.moves).some((a) => a.p > 0.5 / a.judged)).toBe(true);
     for (const a of adds(barred.moves)) expect(a.p).toBeLessThanOrEqual(0.5 / a.judged);
     expect(barred.flips).not.toEqual(free.flips);
-    await expect(run(-0.1)).rejects.toThrow(/validation-alpha must be in \[0, 1\]/);
+    await expect(run(-0.1)).rejects.toThrow(/validation-alpha must be a number in \[0, 1\]/);
   });
 });

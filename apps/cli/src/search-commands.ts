@@ -13,7 +13,7 @@ import { createManifest, type PatchManifest } from '@bankai/patch-format';
 import { writePatchFile } from '@bankai/patch-format/node';
 import { combinedSha256, type LoadedProbes } from '@bankai/probes/node';
 import {
-  DEFAULT_MIN_GAIN, estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, OBJECTIVES, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, samplePassRate, StrategyError,
+  DEFAULT_MIN_GAIN, estimateSearchFromHeader, evaluatePatch, formatSearchEstimate, formatStackStudy, OBJECTIVES, optionRange, parseLayers, PROJECTIONS, resolveOptions, runSearch, runStackStudy, samplePassRate, StrategyError,
   type Aggregate, type CheckpointRecord, type Objective, type Granularity, type PhaseEvent, type ProgressEvent, type Projection, type SearchConfig, type SearchResult, type StackSearchId,
   type StackStudyResult, type Strategy,
 } from '@bankai/search';
@@ -71,9 +71,19 @@ function parseOpts(flags: Flags, command = 'search', flag = 'opt'): Record<strin
   return out;
 }
 
+/** A strategy's options resolved and checked (unknown keys, types, choices, ranges) before any file is written or search runs. */
+function checkedOptions(command: string, strategy: Strategy, options: Record<string, string>): Record<string, unknown> {
+  try {
+    return resolveOptions(strategy, options);
+  } catch (e) {
+    if (e instanceof StrategyError) throw new CliError(`bankai ${command}: ${e.message}`);
+    throw e;
+  }
+}
+
 function strategyHelp(s: Strategy): string {
   const lines = [`strategy ${s.name}: ${s.description}`, ''];
-  for (const [k, o] of Object.entries(s.options)) lines.push(`  --opt ${`${k}=${o.type.toUpperCase()}`.padEnd(26)} ${o.help} (default: ${o.default}${o.choices ? `; ${o.choices.join(' | ')}` : ''})`);
+  for (const [k, o] of Object.entries(s.options)) lines.push(`  --opt ${`${k}=${o.type.toUpperCase()}`.padEnd(26)} ${o.help} (default: ${o.default}${o.choices ? `; ${o.choices.join(' | ')}` : ''}${optionRange(o) ? `; ${optionRange(o)}` : ''})`);
   return lines.join('\n');
 }
 
@@ -249,13 +259,7 @@ async function dryRun(flags: Flags, strategy: Strategy, options: Record<string, 
   const workers = intFlag('search', flags, 'workers', 1);
   const iterations = intFlag('search', flags, 'iters', 1);
   const cacheMb = intFlag('search', flags, 'layer-cache-mb', 0);
-  let resolved: Record<string, unknown>;
-  try {
-    resolved = resolveOptions(strategy, options);
-  } catch (e) {
-    if (e instanceof StrategyError) throw new CliError(`bankai search: ${e.message}`);
-    throw e;
-  }
+  const resolved = checkedOptions('search', strategy, options);
   // exact evaluations a step: the strategy's verify or batch option (8 when it has neither)
   const perStep = Number(resolved.verify ?? resolved.batch ?? 8);
   const metric = metricOf('search', flags);
@@ -346,6 +350,7 @@ export async function runSearchCommand(flags: Flags, say: (s: string) => void): 
   const outPath = requireFlag('search', flags, 'out');
   const nullWanted = nullFlagsOf('search', flags);
   const options = parseOpts(flags);
+  checkedOptions('search', strategy, options);
   const logPath = checkpointPath(outPath);
   if (flags.resume !== true && existsSync(outPath) && flags.overwrite !== true) {
     throw new CliError(`bankai search: ${outPath} exists; pass --overwrite to replace it (and its log), or --resume to continue the search that wrote it.`);
@@ -486,13 +491,8 @@ export const stackCompare: Command = {
     const options = parseOpts(flags, 'stack');
     const jointOptions = parseOpts(flags, 'stack', 'joint-opt');
     // unknown or malformed options fail here, before any search runs
-    try {
-      resolveOptions(single, options);
-      resolveOptions(joint, jointOptions);
-    } catch (e) {
-      if (e instanceof StrategyError) throw new CliError(`bankai stack: ${e.message}`);
-      throw e;
-    }
+    checkedOptions('stack', single, options);
+    checkedOptions('stack', joint, jointOptions);
     const nullWanted = nullFlagsOf('stack', flags);
     const count = (name: string) => ((flags[name] as string[] | undefined) ?? []).length;
     const domainCount = count('target');

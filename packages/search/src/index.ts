@@ -4,7 +4,7 @@ export { Evaluator, type EvalPart, type EvalResult, type EvalTask } from './eval
 export { samplePassRate, type SamplePassRate } from './pass-rate.js';
 export { controlLoss, DEFAULT_MIN_GAIN, DEFAULT_TEMPERATURE, fitness, normalUpperTail, OBJECTIVES, stratumWeights, targetGain, validationFitness, validationPValue, type Aggregate, type FitnessOptions, type FitnessParts, type Objective, type ValidationParts } from './fitness.js';
 export {
-  defineStrategy, isStrategy, resolveOptions, StrategyError,
+  defineStrategy, isStrategy, optionRange, resolveOptions, StrategyError,
   type Evaluation, type FirstOrderRanking, type OptionSpec, type OptionValues, type ProgressEvent, type SearchContext, type Strategy,
 } from './strategy.js';
 export {

@@ -11,7 +11,26 @@ export interface OptionSpec {
   default: number | string | boolean;
   help: string;
   choices?: readonly string[];
+  /** Numbers: a whole number only. */
+  integer?: boolean;
+  /** Numbers: the least value allowed. */
+  min?: number;
+  /** Numbers: the greatest value allowed. */
+  max?: number;
 }
+
+/** What a number option accepts, in words ("an integer >= 1", "a number in [0, 1]"); undefined: any finite number. */
+export function optionRange(spec: OptionSpec): string | undefined {
+  if (spec.type !== 'number' || (!spec.integer && spec.min === undefined && spec.max === undefined)) return undefined;
+  const what = spec.integer ? 'an integer' : 'a number';
+  if (spec.min !== undefined && spec.max !== undefined) return `${what} in [${spec.min}, ${spec.max}]`;
+  if (spec.min !== undefined) return `${what} >= ${spec.min}`;
+  if (spec.max !== undefined) return `${what} <= ${spec.max}`;
+  return what;
+}
+
+const inRange = (spec: OptionSpec, v: number) =>
+  (!spec.integer || Number.isInteger(v)) && (spec.min === undefined || v >= spec.min) && (spec.max === undefined || v <= spec.max);
 
 export type OptionValues<S extends Record<string, OptionSpec>> = {
   [K in keyof S]: S[K]['type'] extends 'number' ? number : S[K]['type'] extends 'boolean' ? boolean : string;
@@ -147,6 +166,7 @@ export function defineStrategy<S extends Record<string, OptionSpec>>(def: Strate
     if (!['number', 'string', 'boolean'].includes(o.type) || typeof o.default !== o.type) {
       throw new StrategyError(`strategy ${def.name}: option ${k} must have a type and a default of that type`);
     }
+    if (o.type === 'number' && !inRange(o, o.default as number)) throw new StrategyError(`strategy ${def.name}: option ${k}'s default ${o.default} is not ${optionRange(o)}`);
   }
   return Object.freeze({ ...def, options: Object.freeze({ ...(def.options ?? {}) }) as S });
 }
@@ -166,6 +186,9 @@ export function resolveOptions<S extends Record<string, OptionSpec>>(s: Strategy
     if (spec.type === 'boolean') v = raw === true || raw === 'true' ? true : raw === false || raw === 'false' ? false : NaN;
     if ((spec.type === 'number' && !Number.isFinite(v)) || (spec.type === 'boolean' && typeof v !== 'boolean')) {
       throw new StrategyError(`strategy ${s.name}: option ${k} must be a ${spec.type}, got "${raw}"`);
+    }
+    if (spec.type === 'number' && !inRange(spec, v as number)) {
+      throw new StrategyError(`strategy ${s.name}: option ${k} must be ${optionRange(spec)}, got "${raw}"`);
     }
     if (spec.choices && !spec.choices.includes(String(v))) {
       throw new StrategyError(`strategy ${s.name}: option ${k} must be one of ${spec.choices.join(', ')}, got "${raw}"`);

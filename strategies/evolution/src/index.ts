@@ -29,28 +29,21 @@ export default defineStrategy({
   name: 'evolution',
   description: 'evolutionary: a population of patches, XOR crossover, add/drop mutation, selection on fitness with a Hamming-diversity term',
   options: {
-    population: { type: 'number', default: 8, help: 'patches kept per generation (the elite and its mutants start each step)' },
-    children: { type: 'number', default: 8, help: 'children bred and evaluated (in parallel) per generation' },
-    generations: { type: 'number', default: 3, help: 'generations per step; the step\'s best is accepted at its end' },
-    crossover: { type: 'number', default: 0.7, help: 'probability a child is bred from two parents by XOR crossover (else copied from one)' },
-    mutation: { type: 'number', default: 1, help: 'probability a child is mutated (one that copies an existing patch always is)' },
-    adds: { type: 'number', default: 2, help: 'most flips one mutation adds (1..N, uniform)' },
-    'drop-rate': { type: 'number', default: 0.3, help: 'probability a mutation drops a flip instead of adding' },
+    population: { type: 'number', integer: true, min: 1, default: 8, help: 'patches kept per generation (the elite and its mutants start each step)' },
+    children: { type: 'number', integer: true, min: 1, default: 8, help: 'children bred and evaluated (in parallel) per generation' },
+    generations: { type: 'number', integer: true, min: 1, default: 3, help: 'generations per step; the step\'s best is accepted at its end' },
+    crossover: { type: 'number', min: 0, max: 1, default: 0.7, help: 'probability a child is bred from two parents by XOR crossover (else copied from one)' },
+    mutation: { type: 'number', min: 0, max: 1, default: 1, help: 'probability a child is mutated (one that copies an existing patch always is)' },
+    adds: { type: 'number', integer: true, min: 1, default: 2, help: 'most flips one mutation adds (1..N, uniform)' },
+    'drop-rate': { type: 'number', min: 0, max: 1, default: 0.3, help: 'probability a mutation drops a flip instead of adding' },
     proposals: { type: 'string', default: 'ranked', choices: ['ranked', 'uniform'], help: 'added flips come from the step\'s first-order ranking (the best --pool) or uniformly from the space' },
-    pool: { type: 'number', default: 32, help: 'ranked proposals draw from the best this-many first-order ranked candidates' },
-    diversity: { type: 'number', default: 0.05, help: 'weight of the normalized Hamming distance to the nearest survivor in selection' },
+    pool: { type: 'number', integer: true, min: 1, default: 32, help: 'ranked proposals draw from the best this-many first-order ranked candidates' },
+    diversity: { type: 'number', min: 0, default: 0.05, help: 'weight of the normalized Hamming distance to the nearest survivor in selection' },
     validation: { type: 'boolean', default: true, help: 'with validation targets: a step\'s patch that grows must raise them, any other must not lower them' },
-    'max-flips': { type: 'number', default: 64, help: 'most flips a patch may hold' },
+    'max-flips': { type: 'number', integer: true, min: 1, default: 64, help: 'most flips a patch may hold' },
   },
   async run(ctx) {
     const o = ctx.options;
-    for (const [k, v] of [['population', o.population], ['children', o.children], ['generations', o.generations], ['adds', o.adds], ['pool', o.pool], ['max-flips', o['max-flips']]] as const) {
-      if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`strategy evolution: ${k} must be a positive integer, got ${v}`);
-    }
-    for (const [k, v] of [['crossover', o.crossover], ['mutation', o.mutation], ['drop-rate', o['drop-rate']]] as const) {
-      if (!(v >= 0 && v <= 1)) throw new RangeError(`strategy evolution: ${k} must be a probability in [0, 1], got ${v}`);
-    }
-    if (!(o.diversity >= 0)) throw new RangeError(`strategy evolution: diversity must be >= 0, got ${o.diversity}`);
     const space = ctx.space;
     const rng = ctx.rng;
     const id = (g: Genome) => g.join(',');

@@ -8,11 +8,11 @@ export default defineStrategy({
   name: 'greedy',
   description: 'scale-ranked greedy hill climbing with screening',
   options: {
-    batch: { type: 'number', default: 8, help: 'candidates evaluated (in parallel) per step; the best one is accepted if it clears --min-gain' },
+    batch: { type: 'number', integer: true, min: 1, default: 8, help: 'candidates evaluated (in parallel) per step; the best one is accepted if it clears --min-gain' },
     sampling: { type: 'string', default: 'proportional', choices: ['proportional', 'ordered'], help: 'draw rows with probability proportional to scale^power, or walk them in decreasing scale order' },
-    power: { type: 'number', default: 1, help: 'exponent on the scale when sampling proportionally (0 = uniform)' },
+    power: { type: 'number', min: 0, default: 1, help: 'exponent on the scale when sampling proportionally (0 = uniform)' },
     screen: { type: 'boolean', default: true, help: 'score targets first; only candidates that could pass see the controls' },
-    'max-flips': { type: 'number', default: 64, help: 'stop after this many accepted flips' },
+    'max-flips': { type: 'number', integer: true, min: 1, default: 64, help: 'stop after this many accepted flips' },
   },
   async run(ctx) {
     const o = ctx.options;

@@ -21,23 +21,18 @@ export default defineStrategy({
   name: 'guided',
   description: 'gradient-guided: rank every candidate by first-order predicted fitness, verify the best exactly, accept, re-rank',
   options: {
-    verify: { type: 'number', default: 8, help: 'candidates verified exactly per round, in parallel, best predicted first' },
-    depth: { type: 'number', default: 64, help: 'most candidates verified in one step before the search stops as converged' },
-    'per-step': { type: 'number', default: 4, help: 'most flips accepted per step (each re-verified on top of the ones accepted before it)' },
+    verify: { type: 'number', integer: true, min: 1, default: 8, help: 'candidates verified exactly per round, in parallel, best predicted first' },
+    depth: { type: 'number', integer: true, min: 1, default: 64, help: 'most candidates verified in one step before the search stops as converged' },
+    'per-step': { type: 'number', integer: true, min: 1, default: 4, help: 'most flips accepted per step (each re-verified on top of the ones accepted before it)' },
     screen: { type: 'boolean', default: true, help: 'score targets first; only candidates that could pass see the controls' },
-    'max-flips': { type: 'number', default: 64, help: 'stop after this many accepted flips' },
-    'validation-net': { type: 'number', default: 0, help: 'with validation probes: the fewest validation answers a flip must fix beyond those it breaks (teacher-forced); 1 asks every flip for a fix it was not chosen on' },
-    'validation-alpha': { type: 'number', default: 0, help: 'with validation probes: a candidate judged when the step has judged k must reach a one-sided sign-flip p-value <= alpha / k on its validation fitness, so walking down the ranking does not let a lucky flip through; 0: no such bar' },
+    'max-flips': { type: 'number', integer: true, min: 1, default: 64, help: 'stop after this many accepted flips' },
+    'validation-net': { type: 'number', integer: true, default: 0, help: 'with validation probes: the fewest validation answers a flip must fix beyond those it breaks (teacher-forced); 1 asks every flip for a fix it was not chosen on' },
+    'validation-alpha': { type: 'number', min: 0, max: 1, default: 0, help: 'with validation probes: a candidate judged when the step has judged k must reach a one-sided sign-flip p-value <= alpha / k on its validation fitness, so walking down the ranking does not let a lucky flip through; 0: no such bar' },
   },
   async run(ctx) {
     const o = ctx.options;
-    for (const [k, v] of [['verify', o.verify], ['depth', o.depth], ['per-step', o['per-step']], ['max-flips', o['max-flips']]] as const) {
-      if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`strategy guided: ${k} must be a positive integer, got ${v}`);
-    }
     const space = ctx.space;
-    if (!Number.isInteger(o['validation-net'])) throw new RangeError(`strategy guided: validation-net must be an integer, got ${o['validation-net']}`);
     const alpha = o['validation-alpha'];
-    if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`strategy guided: validation-alpha must be in [0, 1], got ${alpha}`);
     // judged: the candidates of this step whose validation probes were scored (not screened out)
     let judged = 0;
     const passes = (e: Evaluation) => !e.screenedOut && e.fitness > ctx.minGain &&

@@ -75,28 +75,21 @@ export default defineStrategy({
   name: 'joint',
   description: 'joint multi-domain repair: from the XOR stack of per-domain patches (or nothing), drop, swap and add flips while the patch fitness rises',
   options: {
-    verify: { type: 'number', default: 8, help: 'single toggles (drops and adds) verified exactly per round, best predicted first' },
+    verify: { type: 'number', integer: true, min: 1, default: 8, help: 'single toggles (drops and adds) verified exactly per round, best predicted first' },
     adds: { type: 'boolean', default: true, help: 'propose additions (single flips not in the patch); false: only drops and swaps' },
-    swaps: { type: 'number', default: 4, help: 'swap moves (drop one flip, add another) verified per round, best predicted first; 0: none' },
-    'swap-width': { type: 'number', default: 6, help: 'swaps pair the best-ranked this-many removals with as many additions' },
-    depth: { type: 'number', default: 64, help: 'most moves verified in one step before the search stops as converged' },
-    'per-step': { type: 'number', default: 4, help: 'most moves accepted per step (each re-verified on top of the ones before it)' },
+    swaps: { type: 'number', integer: true, min: 0, default: 4, help: 'swap moves (drop one flip, add another) verified per round, best predicted first; 0: none' },
+    'swap-width': { type: 'number', integer: true, min: 1, default: 6, help: 'swaps pair the best-ranked this-many removals with as many additions' },
+    depth: { type: 'number', integer: true, min: 1, default: 64, help: 'most moves verified in one step before the search stops as converged' },
+    'per-step': { type: 'number', integer: true, min: 1, default: 4, help: 'most moves accepted per step (each re-verified on top of the ones before it)' },
     validation: { type: 'boolean', default: true, help: 'with validation probes (the held-out proxy): a move must not lower their fitness (additions and swaps: must raise it past the cost of the flips they add), must fix at least validation-net answers more than it breaks, and may cost no domain more than domain-loss of its validation answers' },
-    'validation-net': { type: 'number', default: 0, help: 'with validation probes: the fewest validation answers (targets and controls, teacher-forced) a move must fix beyond those it breaks' },
-    'domain-loss': { type: 'number', default: 0, help: 'with validation probes and several domains: the most validation answers of any one domain a move may lose net (fixed - broken among its validation targets); -1: no limit' },
-    'validation-alpha': { type: 'number', default: 0, help: 'with validation probes: a move that adds a flip, judged when the step has judged k moves, must reach a one-sided sign-flip p-value <= alpha / k on its validation fitness; 0: no such bar' },
-    'max-flips': { type: 'number', default: 64, help: 'no additions once the patch has this many flips (drops and swaps go on)' },
+    'validation-net': { type: 'number', integer: true, default: 0, help: 'with validation probes: the fewest validation answers (targets and controls, teacher-forced) a move must fix beyond those it breaks' },
+    'domain-loss': { type: 'number', integer: true, min: -1, default: 0, help: 'with validation probes and several domains: the most validation answers of any one domain a move may lose net (fixed - broken among its validation targets); -1: no limit' },
+    'validation-alpha': { type: 'number', min: 0, max: 1, default: 0, help: 'with validation probes: a move that adds a flip, judged when the step has judged k moves, must reach a one-sided sign-flip p-value <= alpha / k on its validation fitness; 0: no such bar' },
+    'max-flips': { type: 'number', integer: true, min: 1, default: 64, help: 'no additions once the patch has this many flips (drops and swaps go on)' },
   },
   async run(ctx) {
     const o = ctx.options;
-    for (const [k, v] of [['verify', o.verify], ['depth', o.depth], ['per-step', o['per-step']], ['max-flips', o['max-flips']], ['swap-width', o['swap-width']]] as const) {
-      if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`strategy joint: ${k} must be a positive integer, got ${v}`);
-    }
-    if (!(Number.isInteger(o.swaps) && o.swaps >= 0)) throw new RangeError(`strategy joint: swaps must be an integer >= 0, got ${o.swaps}`);
-    if (!Number.isInteger(o['validation-net'])) throw new RangeError(`strategy joint: validation-net must be an integer, got ${o['validation-net']}`);
-    if (!(Number.isInteger(o['domain-loss']) && o['domain-loss'] >= -1)) throw new RangeError(`strategy joint: domain-loss must be an integer >= 0 (or -1: no limit), got ${o['domain-loss']}`);
     const alpha = o['validation-alpha'];
-    if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`strategy joint: validation-alpha must be in [0, 1], got ${alpha}`);
     const space = ctx.space;
     const inPatch = (c: Candidate) => ctx.isAccepted(c);
     // moves of this step whose validation probes were scored (re-verifications not counted again)

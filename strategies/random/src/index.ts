@@ -6,9 +6,9 @@ export default defineStrategy({
   name: 'random',
   description: 'uniform-random baseline with the same budget and evaluator',
   options: {
-    batch: { type: 'number', default: 8, help: 'candidates evaluated per step' },
+    batch: { type: 'number', integer: true, min: 1, default: 8, help: 'candidates evaluated per step' },
     screen: { type: 'boolean', default: true, help: 'score targets first; only candidates that could pass see the controls' },
-    'max-flips': { type: 'number', default: 64, help: 'stop after this many accepted flips' },
+    'max-flips': { type: 'number', integer: true, min: 1, default: 64, help: 'stop after this many accepted flips' },
   },
   async run(ctx) {
     await hillClimb(ctx, {
