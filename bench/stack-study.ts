@@ -15,14 +15,16 @@
 // builds the inputs and prints.
 // Usage: npx tsx bench/stack-study.ts [--sets "addition,capital;addition,capital,multiplication"]
 //          [--seeds 1,2,3,4,5] [--null 10] [--iters 40] [--workers 2] [--config default|gap]
-//          [--opt k=v,...] [--joint-opt k=v,...] [--model tiny|small] [--sample train|heldout:F] [--controls search|control]
+//          [--opt k=v,...] [--joint-opt k=v,...] [--joint-aggregate mean|min] [--model tiny|small]
+//          [--sample train|heldout:F] [--controls search|control]
 //          [--other-max N] [--json out.json]
 // --model small runs the study on bankai-small (every layer searched); --sample heldout:F gives each
 // domain a seeded fraction F of its HELDOUT set as its natural sample instead of its TRAIN set (the
 // held-out group is the rest); --controls control takes the domains' CONTROL sets (6 probes per
 // other skill) instead of the other skills' SEARCH sets; --other-max caps each other skill's HELDOUT.
 // --opt passes guided-strategy options to every domain's own search (e.g. validation-alpha=0.2),
-// --joint-opt joint-strategy options to the joint search.
+// --joint-opt joint-strategy options to the joint search; --joint-aggregate min makes the joint
+// fitness the worst-off domain's gain instead of the mean (StackStudyInput.jointAggregate).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileSource } from '@bankai/gguf/node';
@@ -44,6 +46,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '2' },
     opt: { type: 'string', default: '' },
     'joint-opt': { type: 'string', default: '' },
+    'joint-aggregate': { type: 'string', default: 'mean' },
     config: { type: 'string', default: 'default' },
     model: { type: 'string', default: 'tiny' },
     sample: { type: 'string', default: 'train' },
@@ -108,6 +111,7 @@ for (const set of args.sets.split(';')) {
     config,
     // the previous study weighed each domain 1/D against the controls in the joint search
     jointTradeoff: configName === 'gap' ? 'mean' : 'domain',
+    jointAggregate: args['joint-aggregate'] as 'mean' | 'min',
   }, {
     seeds: list(args.seeds).map(Number), workers: Number(args.workers), nullPatches: Number(args.null),
     onProgress: (m) => process.stderr.write(`[${names.join('+')}] ${m}\n`),
@@ -119,7 +123,7 @@ for (const set of args.sets.split(';')) {
   });
   partial.length = 0;
   results.push(r);
-  console.log(`\n## ${names.join(' + ')} (${shipped.name} model, --config ${configName}, --sample ${args.sample}${args.opt ? `, --opt ${args.opt}` : ''}${args['joint-opt'] ? `, --joint-opt ${args['joint-opt']}` : ''}; controls: ${others.join(', ')} ${args.controls === 'search' ? 'SEARCH sets' : 'probes of the domains\' CONTROL sets'})\n`);
+  console.log(`\n## ${names.join(' + ')} (${shipped.name} model, --config ${configName}, --sample ${args.sample}${args.opt ? `, --opt ${args.opt}` : ''}${args['joint-opt'] ? `, --joint-opt ${args['joint-opt']}` : ''}${args['joint-aggregate'] !== 'mean' ? `, --joint-aggregate ${args['joint-aggregate']}` : ''}; controls: ${others.join(', ')} ${args.controls === 'search' ? 'SEARCH sets' : 'probes of the domains\' CONTROL sets'})\n`);
   console.log(formatStackStudy(r));
   // the issue's goal: joint >= naive on every domain in the mean, better on at least one
   const cell = (d: string, arm: string) => r.cells.find((c) => c.domain === d && c.arm === arm)!;

@@ -128,6 +128,29 @@ describe('runStackStudy on random models', () => {
       expect(strip(one)).toEqual(strip(r));
     }
   });
+
+  it('with jointAggregate min: the own searches and the stack are the same, the joint objective is the worst-off domain\'s gain, and joint >= stack on it', async () => {
+    const rng = new Rng(9);
+    const domains: StackDomain[] = ['add', 'mul'].map((k) => ({ name: k, target: probes(k, 8, rng), heldout: probes(k, 8, rng) }));
+    const input: StackStudyInput = {
+      model, domains, control: probes('sub', 8, rng), other: probes('sub', 6, rng),
+      single: { strategy: guided, options: { verify: 4 } }, joint: { strategy: joint, options: { verify: 4 } }, config,
+    };
+    const mean = await runStackStudy(input, { seeds: [1, 2], workers: 2, nullPatches: 2, maxTokens: 6 });
+    const min = await runStackStudy({ ...input, jointAggregate: 'min' }, { seeds: [1, 2], workers: 2, nullPatches: 2, maxTokens: 6 });
+    checkStudy(min, input);
+    min.runs.forEach((run, k) => {
+      const was = mean.runs[k]!;
+      expect(run.own.map((p) => p.flips)).toEqual(was.own.map((p) => p.flips));
+      expect(run.stack.flips).toEqual(was.stack.flips);
+      // the same gains and control loss, combined by min instead of the mean
+      expect(run.stack.domainGains).toEqual(was.stack.domainGains);
+      const g = run.stack.domainGains;
+      expect(was.stack.fitness - run.stack.fitness).toBeCloseTo(g.reduce((a, b) => a + b, 0) / g.length - Math.min(...g), 12);
+    });
+    expect(min.runs.some((run) => new Set(run.stack.domainGains).size > 1)).toBe(true); // min and mean differ somewhere
+    await expect(runStackStudy({ ...input, jointAggregate: 'max' as never }, { seeds: [1], workers: 1, nullPatches: 0 })).rejects.toThrow(/jointAggregate must be mean or min/);
+  });
 });
 
 describe('the joint strategy from an initial patch', () => {

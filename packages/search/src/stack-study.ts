@@ -14,6 +14,7 @@
 import { xorFlips, type Model } from '@bankai/model';
 import { evaluateGeneration, type GenerationResult, type Probe } from '@bankai/probes';
 import { Rng } from '@bankai/rng';
+import type { Aggregate } from './fitness.js';
 import { samplePassRate } from './pass-rate.js';
 import { countChanges, DEFAULT_NULL_PATCHES, randomPatch, summarizeNull, type ChangeCounts } from './patch-eval.js';
 import { runSearch, type CheckpointRecord, type CheckpointSink, type SearchConfig, type SearchResult } from './search.js';
@@ -79,6 +80,13 @@ export interface StackStudyInput {
    * config's lambda and min-gain as they are (the study before).
    */
   jointTradeoff?: 'domain' | 'mean';
+  /**
+   * How the joint fitness combines the domains' gains: 'mean' (default; every domain weighs the
+   * same) or 'min' (the worst-off domain's gain: a move that takes from a domain doing well to give
+   * back to one the stack costs is accepted when it raises the lower of the two). Only the joint
+   * search and its objective change; each domain's own search is the same.
+   */
+  jointAggregate?: Aggregate;
 }
 
 /** One search of the study: a domain alone, or the joint one. */
@@ -304,8 +312,10 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
   const tradeoff = input.jointTradeoff ?? 'domain';
   if (tradeoff !== 'domain' && tradeoff !== 'mean') throw new RangeError(`runStackStudy: jointTradeoff must be domain or mean, got ${String(tradeoff)}`);
   const per = tradeoff === 'domain' ? domains.length : 1;
+  const jointAggregate = input.jointAggregate ?? 'mean';
+  if (jointAggregate !== 'mean' && jointAggregate !== 'min') throw new RangeError(`runStackStudy: jointAggregate must be mean or min, got ${String(jointAggregate)}`);
   const jointConfig = {
-    ...config, lambda: config.lambda / per, minGain: config.minGain / per, validationByDomain: true,
+    ...config, aggregate: jointAggregate, lambda: config.lambda / per, minGain: config.minGain / per, validationByDomain: true,
     ...(Object.keys(jointRates).length ? { domainPassRates: jointRates } : {}),
   };
 
