@@ -83,7 +83,10 @@ function checkedOptions(command: string, strategy: Strategy, options: Record<str
 
 function strategyHelp(s: Strategy): string {
   const lines = [`strategy ${s.name}: ${s.description}`, ''];
-  for (const [k, o] of Object.entries(s.options)) lines.push(`  --opt ${`${k}=${o.type.toUpperCase()}`.padEnd(26)} ${o.help} (default: ${o.default}${o.choices ? `; ${o.choices.join(' | ')}` : ''}${optionRange(o) ? `; ${optionRange(o)}` : ''})`);
+  for (const [k, o] of Object.entries(s.options)) {
+    const range = optionRange(o);
+    lines.push(`  --opt ${`${k}=${o.type.toUpperCase()}`.padEnd(26)} ${o.help} (default: ${o.default}${o.choices ? `; ${o.choices.join(' | ')}` : ''}${range ? `; ${range}` : ''})`);
+  }
   return lines.join('\n');
 }
 

@@ -1,7 +1,7 @@
 // Fitness rules on hand-made gaps: margins on targets and controls, validation targets kept out
 // of the fitness, the seeded validation split.
 import { describe, expect, it } from 'vitest';
-import { controlLoss, fitness, normalUpperTail, portableExp, stratumWeights, validationFitness, validationPValue } from './fitness.js';
+import { clearsSelectionBar, controlLoss, fitness, normalUpperTail, portableExp, stratumWeights, validationFitness, validationPValue } from './fitness.js';
 import { validationSplit } from './search.js';
 
 const g = (...x: number[]) => Float64Array.from(x);
@@ -132,6 +132,13 @@ describe('portableExp', () => {
       expect(validationPValue({ fitness: 2, se: 1 })).toBeCloseTo(0.0227501319, 8);
       expect(validationPValue({ fitness: -2, se: 1 })).toBeCloseTo(1 - 0.0227501319, 8);
       expect(validationPValue({ fitness: 0, se: 0 })).toBe(1);
+    });
+
+    it('clears the selection bar at p <= alpha / judged; alpha 0 is no bar', () => {
+      const v = { fitness: 2, se: 1 }; // p = 0.02275
+      expect(clearsSelectionBar(v, 0.2, 8)).toBe(true); // 0.025
+      expect(clearsSelectionBar(v, 0.2, 9)).toBe(false); // 0.0222
+      expect(clearsSelectionBar({ fitness: -5, se: 1 }, 0, 64)).toBe(true);
     });
   });
 });

@@ -227,3 +227,12 @@ export function normalUpperTail(z: number): number {
 export function validationPValue(v: Pick<ValidationParts, 'fitness' | 'se'>): number {
   return v.se > 0 ? normalUpperTail(v.fitness / v.se) : 1;
 }
+
+/**
+ * The selection-corrected validation bar of the guided and joint strategies' `validation-alpha`:
+ * a candidate judged when its step has judged `judged` candidates passes when its validation
+ * p-value (validationPValue) is at most alpha / judged. alpha 0: no bar, everything passes.
+ */
+export function clearsSelectionBar(v: Pick<ValidationParts, 'fitness' | 'se'>, alpha: number, judged: number): boolean {
+  return alpha === 0 || validationPValue(v) <= alpha / judged;
+}

@@ -2,7 +2,7 @@ export { Rng } from '@bankai/rng';
 export { CandidateSpace, parseLayers, PROJECTIONS, SearchOptionError, type Candidate, type Granularity, type Projection, type SpaceOptions, type SpaceTensor } from './space.js';
 export { Evaluator, type EvalPart, type EvalResult, type EvalTask } from './evaluator.js';
 export { samplePassRate, type SamplePassRate } from './pass-rate.js';
-export { controlLoss, DEFAULT_MIN_GAIN, DEFAULT_TEMPERATURE, fitness, normalUpperTail, OBJECTIVES, stratumWeights, targetGain, validationFitness, validationPValue, type Aggregate, type FitnessOptions, type FitnessParts, type Objective, type ValidationParts } from './fitness.js';
+export { clearsSelectionBar, controlLoss, DEFAULT_MIN_GAIN, DEFAULT_TEMPERATURE, fitness, normalUpperTail, OBJECTIVES, stratumWeights, targetGain, validationFitness, validationPValue, type Aggregate, type FitnessOptions, type FitnessParts, type Objective, type ValidationParts } from './fitness.js';
 export {
   defineStrategy, isStrategy, optionRange, resolveOptions, StrategyError,
   type Evaluation, type FirstOrderRanking, type OptionSpec, type OptionValues, type ProgressEvent, type SearchContext, type Strategy,

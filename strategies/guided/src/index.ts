@@ -15,7 +15,7 @@
 // step has judged k must reach a one-sided p-value of alpha / k on its validation fitness
 // (validationPValue: the sign-flip test of the flip doing nothing for the population the
 // validation probes stand for).
-import { defineStrategy, validationPValue, type Evaluation } from '@bankai/search';
+import { clearsSelectionBar, defineStrategy, type Evaluation } from '@bankai/search';
 
 export default defineStrategy({
   name: 'guided',
@@ -37,7 +37,7 @@ export default defineStrategy({
     let judged = 0;
     const passes = (e: Evaluation) => !e.screenedOut && e.fitness > ctx.minGain &&
       (e.validation === undefined || (e.validation.fitness > ctx.minGain && e.validation.fixed - e.validation.broken >= o['validation-net'] &&
-        (alpha === 0 || validationPValue(e.validation) <= alpha / judged)));
+        clearsSelectionBar(e.validation, alpha, judged)));
     const byFitness = (evals: Evaluation[]) => evals.map((e, k) => ({ e, k })).filter((x) => passes(x.e)).sort((a, b) => b.e.fitness - a.e.fitness || a.k - b.k).map((x) => x.e);
     const judge = (evals: Evaluation[]) => {
       judged += evals.filter((e) => !e.screenedOut).length;

@@ -18,11 +18,11 @@
 // it fixes, and no domain may lose validation answers, so the patch only moves where answers the
 // search never fitted agree. With `validation-alpha` a move that adds a flip must also clear the
 // guided strategy's selection-corrected bar: judged when the step has judged k moves, its
-// validation fitness must reach a one-sided sign-flip p-value of alpha / k (validationPValue), so
+// validation fitness must reach a one-sided sign-flip p-value of alpha / k (clearsSelectionBar), so
 // a step that walks far down the ranking does not let a lucky flip in. Every step is
 // self-contained (a fresh ranking on the patch), so resume is exact. Without an initial patch it
 // is a gradient-guided joint search from nothing.
-import { defineStrategy, validationPValue, type Candidate, type Evaluation } from '@bankai/search';
+import { clearsSelectionBar, defineStrategy, type Candidate, type Evaluation } from '@bankai/search';
 
 export type MoveKind = 'drop' | 'swap' | 'add';
 
@@ -105,7 +105,7 @@ export default defineStrategy({
       if (kind === 'add' && ctx.accepted.length + e.flips.length > o['max-flips']) return false;
       if (o.validation && e.validation !== undefined) {
         if (!validationPasses(e.validation, threshold(e.flips), kind, o['validation-net'], o['domain-loss'])) return false;
-        if (alpha > 0 && kind !== 'drop' && validationPValue(e.validation) > alpha / judged) return false;
+        if (kind !== 'drop' && !clearsSelectionBar(e.validation, alpha, judged)) return false;
       }
       return e.patchFitness - ctx.fitness > threshold(e.flips);
     };
