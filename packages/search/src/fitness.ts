@@ -149,10 +149,20 @@ export function controlLoss(gaps: Float64Array, base: Float64Array, nTarget: num
   const end = base.length - tail;
   const n = end - nTarget;
   if (n <= 0) return 0;
+  return hinges(gaps, base, nTarget, end, margin, opts).sum / norm(opts, n);
+}
+
+/** The control hinges max(0, s(base) - s(gap)) of probes [from, to): their sum, and the sum of (scale x hinge)^2. */
+function hinges(gaps: Float64Array, base: Float64Array, from: number, to: number, margin: number, opts: Pick<FitnessOptions, 'objective' | 'temperature'>, scale = 1): { sum: number; squares: number } {
   const s = scorer(opts, margin);
   let sum = 0;
-  for (let i = nTarget; i < end; i++) sum += Math.max(0, s(base[i]!) - s(gaps[i]!));
-  return sum / norm(opts, n);
+  let squares = 0;
+  for (let i = from; i < to; i++) {
+    const h = Math.max(0, s(base[i]!) - s(gaps[i]!));
+    sum += h;
+    squares += (scale * h) ** 2;
+  }
+  return { sum, squares };
 }
 
 /** validationFitness's parts, with the spread a flip of no effect would give them. */
@@ -188,15 +198,13 @@ export function validationFitness(gaps: Float64Array, base: Float64Array, opts: 
     gain += term;
     squares += term * term;
   }
+  // the controls' terms, lambda x hinge over the normalization; their mean hinge is the loss
   const c0 = t0 + v.targets;
-  const cs = scorer(opts, opts.controlMargin ?? Infinity);
-  const nc = norm(opts, base.length - c0);
-  for (let i = c0; i < base.length; i++) {
-    const term = (opts.lambda * Math.max(0, cs(base[i]!) - cs(gaps[i]!))) / nc;
-    squares += term * term;
-  }
-  const loss = controlLoss(gaps, base, c0, opts.controlMargin, 0, opts);
-  return { fitness: gain - opts.lambda * loss, targetGain: gain, controlLoss: loss, se: Math.sqrt(squares) };
+  const nC = base.length - c0;
+  const nc = norm(opts, nC);
+  const h = hinges(gaps, base, c0, base.length, opts.controlMargin ?? Infinity, opts, opts.lambda / nc);
+  const loss = nC > 0 ? h.sum / nc : 0;
+  return { fitness: gain - opts.lambda * loss, targetGain: gain, controlLoss: loss, se: Math.sqrt(squares + h.squares) };
 }
 
 export function fitness(gaps: Float64Array, base: Float64Array, nTarget: number, opts: FitnessOptions): FitnessParts {
