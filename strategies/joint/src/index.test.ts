@@ -4,7 +4,7 @@
 // beyond), and no domain may lose more than domain-loss of its validation answers.
 import { describe, expect, it } from 'vitest';
 import type { Evaluation } from '@bankai/search';
-import { jointValidationFitness, moveKind, validationPasses } from './index.js';
+import { jointValidationFitness, moveKind, RefusalTally, validationPasses, validationRefusals } from './index.js';
 
 type V = NonNullable<Evaluation['validation']>;
 const v = (over: Partial<V>): V => ({ fitness: 0, targetGain: 0, controlLoss: 0, se: 0, fixed: 0, broken: 0, ...over });
@@ -46,6 +46,28 @@ describe('validationPasses', () => {
     // pooled gain +0.1, but the control term 0.2 takes the mean domain gain (0.05) below 0
     const x = v({ fitness: -0.1, targetGain: 0.1, domains: [{ targetGain: 0.3, fixed: 0, broken: 0 }, { targetGain: -0.2, fixed: 0, broken: 0 }] });
     expect(validationPasses(x, 0, 'drop', 0, -1)).toBe(false);
+  });
+});
+
+describe('validationRefusals', () => {
+  it('names every rule a move fails, and none when it passes', () => {
+    const loses = v({ fitness: 0.1, fixed: 0, broken: 2, domains: [{ targetGain: 0.1, fixed: 0, broken: 2 }] });
+    expect(validationRefusals(loses, 0.25, 'add', 0, 0)).toEqual(['validation fitness', 'validation net', 'domain loss']);
+    expect(validationRefusals(loses, 0.25, 'drop', -2, 2)).toEqual([]);
+    expect(validationRefusals(loses, 0, 'add', 0, -1)).toEqual(['validation net']);
+  });
+});
+
+describe('RefusalTally', () => {
+  it('counts the moves that raise nothing apart, and per rule those that raise the fitness and are refused', () => {
+    const t = new RefusalTally();
+    expect(t.toString()).toBe('0 judged: 0 do not raise the patch fitness past their cost');
+    t.add(false, ['domain loss']); // raises nothing: its rules are not what refused it
+    t.add(true, ['domain loss', 'validation fitness']);
+    t.add(true, ['domain loss']);
+    t.add(true, []);
+    expect(t.judged).toBe(4);
+    expect(t.toString()).toBe('4 judged: 1 does not raise the patch fitness past their cost; of the 3 that do, refused by domain loss 2, validation fitness 1');
   });
 });
 

@@ -13,13 +13,15 @@
 // than --min-gain, the cost of a flip), so the final patch's search fitness is >= the initial
 // patch's by construction. With validation probes (the held-out proxy: targets and controls the
 // fitness never sees; per domain with SearchConfig.validationByDomain, as runStackStudy runs it)
-// it must also pass there (validationPasses): a drop must not lower their fitness, a move that
+// it must also pass there (validationRefusals): a drop must not lower their fitness, a move that
 // adds a flip must raise it past the flip's cost, no move may break more validation answers than
 // it fixes, and no domain may lose validation answers, so the patch only moves where answers the
 // search never fitted agree. With `validation-alpha` a move that adds a flip must also clear the
 // guided strategy's selection-corrected bar: judged when the step has judged k moves, its
 // validation fitness must reach a one-sided sign-flip p-value of alpha / k (clearsSelectionBar), so
-// a step that walks far down the ranking does not let a lucky flip in. Every step is
+// a step that walks far down the ranking does not let a lucky flip in. A step that accepts nothing
+// ends the search and says why (RefusalTally): how many of its judged moves raise the patch
+// fitness at all, and which rules refused those that do. Every step is
 // self-contained (a fresh ranking on the patch), so resume is exact. Without an initial patch it
 // is a gradient-guided joint search from nothing.
 import { clearsSelectionBar, defineStrategy, type Candidate, type Evaluation } from '@bankai/search';
@@ -49,7 +51,10 @@ export function swapPairs(fitness: Float64Array, removals: readonly number[], ad
 /**
  * The validation fitness on the search objective's terms: with several domains the mean of each
  * domain's validation gain (as the fitness weighs every domain the same) minus the same control
- * term as Evaluation.validation.fitness; with one domain that fitness itself.
+ * term as Evaluation.validation.fitness; with one domain that fitness itself. Each gain is the
+ * move's effect on the accepted patch, so with `aggregate: 'min'` too the proxy weighs the domains'
+ * effects by their mean: the worst of the effects would ask every domain to gain, not the
+ * worst-off one.
  */
 export function jointValidationFitness(v: NonNullable<Evaluation['validation']>): number {
   if (!v.domains || v.domains.length === 0) return v.fitness;
@@ -57,18 +62,64 @@ export function jointValidationFitness(v: NonNullable<Evaluation['validation']>)
   return v.domains.reduce((s, d) => s + d.targetGain, 0) / v.domains.length - controlTerm;
 }
 
+/** A rule of the held-out proxy a move can fail (validationRefusals). */
+export type ProxyRule = 'validation fitness' | 'validation net' | 'domain loss';
+
 /**
- * The held-out proxy's verdict on a move: its validation fitness (jointValidationFitness) must
- * not fall (a drop) or must rise past `threshold` (a move that adds a flip: an add or a swap), it
- * must fix at least `net` validation answers beyond those it breaks, and no domain may lose more
- * than `domainLoss` of its validation answers net (-1: no limit).
+ * The rules of the held-out proxy a move fails, none when it passes: its validation fitness
+ * (jointValidationFitness) must not fall (a drop) or must rise past `threshold` (a move that adds
+ * a flip: an add or a swap), it must fix at least `net` validation answers beyond those it
+ * breaks, and no domain may lose more than `domainLoss` of its validation answers net (-1: no
+ * limit).
  */
-export function validationPasses(v: NonNullable<Evaluation['validation']>, threshold: number, kind: MoveKind, net: number, domainLoss: number): boolean {
+export function validationRefusals(v: NonNullable<Evaluation['validation']>, threshold: number, kind: MoveKind, net: number, domainLoss: number): ProxyRule[] {
   const f = jointValidationFitness(v);
-  if (kind === 'drop' ? f < 0 : !(f > threshold)) return false;
-  if (v.fixed - v.broken < net) return false;
-  if (domainLoss >= 0 && v.domains?.some((d) => d.fixed - d.broken < -domainLoss)) return false;
-  return true;
+  const out: ProxyRule[] = [];
+  if (kind === 'drop' ? f < 0 : !(f > threshold)) out.push('validation fitness');
+  if (v.fixed - v.broken < net) out.push('validation net');
+  if (domainLoss >= 0 && v.domains?.some((d) => d.fixed - d.broken < -domainLoss)) out.push('domain loss');
+  return out;
+}
+
+/** The held-out proxy's verdict on a move: true when it fails none of validationRefusals' rules. */
+export function validationPasses(v: NonNullable<Evaluation['validation']>, threshold: number, kind: MoveKind, net: number, domainLoss: number): boolean {
+  return validationRefusals(v, threshold, kind, net, domainLoss).length === 0;
+}
+
+/** Every rule that can refuse a move that raises the patch fitness: the held-out proxy's, the selection bar, the flip cap. */
+export type Refusal = ProxyRule | 'selection bar' | 'max flips';
+
+/**
+ * Why a step's judged moves were refused: how many did not raise the patch fitness past their
+ * cost, and, of those that did, how many each rule refused (a move may fail several).
+ */
+export class RefusalTally {
+  /** Judged moves that did not raise the patch fitness past the cost of the flips they add. */
+  noGain = 0;
+  /** Judged moves that did. */
+  gain = 0;
+  readonly byRule = new Map<Refusal, number>();
+
+  get judged(): number {
+    return this.noGain + this.gain;
+  }
+
+  add(raises: boolean, refusals: readonly Refusal[]): void {
+    if (!raises) {
+      this.noGain++;
+      return;
+    }
+    this.gain++;
+    for (const r of refusals) this.byRule.set(r, (this.byRule.get(r) ?? 0) + 1);
+  }
+
+  /** One line: "40 judged: 31 do not raise the patch fitness past their cost; of the 9 that do, refused by domain loss 6, ...". */
+  toString(): string {
+    const head = `${this.judged} judged: ${this.noGain} ${this.noGain === 1 ? 'does' : 'do'} not raise the patch fitness past their cost`;
+    if (this.gain === 0) return head;
+    const rules = [...this.byRule].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([r, n]) => `${r} ${n}`);
+    return `${head}; of the ${this.gain} that do, refused by ${rules.length ? rules.join(', ') : 'none'}`;
+  }
 }
 
 export default defineStrategy({
@@ -94,23 +145,33 @@ export default defineStrategy({
     const inPatch = (c: Candidate) => ctx.isAccepted(c);
     // moves of this step whose validation probes were scored (re-verifications not counted again)
     let judged = 0;
+    // why the step's judged moves were refused
+    let tally = new RefusalTally();
     /** The patch-fitness gain a move must beat: a flip more costs --min-gain; never less than 0. */
     const threshold = (flips: readonly Candidate[]) => {
       const grows = flips.length - 2 * flips.filter(inPatch).length;
       return Math.max(0, ctx.minGain * grows);
     };
-    const passes = (e: Evaluation) => {
-      if (e.screenedOut || e.fitness === -Infinity || e.patchFitness === undefined) return false;
+    /** Every rule a judged move fails, and whether it raises the patch fitness past its cost. */
+    const verdict = (e: Evaluation): { raises: boolean; refusals: Refusal[] } => {
+      // a move that breaks a control has fitness -Infinity: it raises nothing
+      if (e.fitness === -Infinity || e.patchFitness === undefined) return { raises: false, refusals: [] };
       const kind = moveKind(e.flips, inPatch);
-      if (kind === 'add' && ctx.accepted.length + e.flips.length > o['max-flips']) return false;
+      const refusals: Refusal[] = [];
+      if (kind === 'add' && ctx.accepted.length + e.flips.length > o['max-flips']) refusals.push('max flips');
       if (o.validation && e.validation !== undefined) {
-        if (!validationPasses(e.validation, threshold(e.flips), kind, o['validation-net'], o['domain-loss'])) return false;
-        if (kind !== 'drop' && !clearsSelectionBar(e.validation, alpha, judged)) return false;
+        refusals.push(...validationRefusals(e.validation, threshold(e.flips), kind, o['validation-net'], o['domain-loss']));
+        if (kind !== 'drop' && !clearsSelectionBar(e.validation, alpha, judged)) refusals.push('selection bar');
       }
-      return e.patchFitness - ctx.fitness > threshold(e.flips);
+      return { raises: e.patchFitness - ctx.fitness > threshold(e.flips), refusals };
     };
-    const byGain = (evals: Evaluation[]) => evals.map((e, k) => ({ e, k })).filter((x) => passes(x.e))
-      .sort((a, b) => b.e.patchFitness! - a.e.patchFitness! || a.k - b.k).map((x) => x.e);
+    /** The moves that pass, best patch fitness first (a step's first judgement of them: `judging`, tallied). */
+    const byGain = (evals: Evaluation[], judging = false) => evals.map((e, k) => ({ e, k })).filter(({ e }) => {
+      if (e.screenedOut) return false;
+      const { raises, refusals } = verdict(e);
+      if (judging) tally.add(raises, refusals);
+      return raises && refusals.length === 0;
+    }).sort((a, b) => b.e.patchFitness! - a.e.patchFitness! || a.k - b.k).map((x) => x.e);
     const touches = (a: readonly Candidate[], b: readonly Candidate[]) => a.some((x) => b.some((y) => x.tensor === y.tensor && x.row === y.row && x.group === y.group));
 
     for (const iteration of ctx.steps()) {
@@ -124,6 +185,7 @@ export default defineStrategy({
       let acceptedNow = 0;
       let tried = 0;
       judged = 0;
+      tally = new RefusalTally();
       let nextSingle = 0;
       let nextSwap = 0;
       while (acceptedNow === 0 && tried < o.depth && (nextSingle < singles.length || nextSwap < pairs.length)) {
@@ -136,7 +198,7 @@ export default defineStrategy({
         tried += moves.length;
         const evals = await ctx.evaluate(moves);
         judged += evals.filter((e) => !e.screenedOut).length;
-        let winners = byGain(evals);
+        let winners = byGain(evals, true);
         // best first; the rest (those not touching a flip just changed) re-verified on top of it
         const changed: Candidate[] = [];
         while (winners.length > 0) {
@@ -150,7 +212,7 @@ export default defineStrategy({
         }
       }
       if (acceptedNow === 0) {
-        ctx.progress(`converged at step ${iteration + 1}: none of the ${tried} best-ranked moves raises the patch fitness`);
+        ctx.progress(`converged at step ${iteration + 1}: none of the ${tried} best-ranked moves passes (${tally})`);
         break;
       }
     }
