@@ -11,9 +11,10 @@ import { tinyProbeSpec, type Probe } from '@bankai/probes';
 import { readProbeFile } from '@bankai/probes/node';
 import {
   defineStrategy, domainStratumWeights, evaluatePatch, formatStackStudy, OTHER_SKILLS, Rng, runSearch, runStackStudy, samplePassRate, STACK_ARMS,
-  stratumWeights, validationByDomain, validationPValue, validationSplit, xorStack,
-  type Candidate, type SearchConfig, type StackDomain, type StackStudyInput, type StackStudyResult, type Strategy,
+  stackVerdict, stratumWeights, validationByDomain, validationPValue, validationSplit, xorStack,
+  type Candidate, type SearchConfig, type StackDomain, type StackRun, type StackStudyInput, type StackStudyResult, type Strategy,
 } from '@bankai/search';
+import evolution from '@bankai/strategy-evolution';
 import guided from '@bankai/strategy-guided';
 import joint from '@bankai/strategy-joint';
 import { modelPath } from '@bankai/tiny-model';
@@ -83,8 +84,16 @@ function checkStudy(r: StackStudyResult, input: StackStudyInput) {
   // and the repair does something: better than the stack somewhere
   expect(r.runs.some((x) => x.joint.fitness > x.stack.fitness)).toBe(true);
   expect(r.cells).toHaveLength((D + (input.other?.length ? 1 : 0)) * 3);
+  // the verdict says what the cells say
+  const cell = (d: string, arm: string) => r.cells.find((c) => c.domain === d && c.arm === arm)!;
+  r.domains.forEach((d, i) => {
+    expect(r.verdict.domains[i]!.domain).toBe(d);
+    expect(r.verdict.domains[i]!.jointMinusStack).toBeCloseTo(cell(d, 'joint').net.mean - cell(d, 'stack').net.mean, 12);
+    expect(r.verdict.domains[i]!.ownAboveNullMax).toBe(cell(d, 'own').beatsNullMax);
+  });
   const table = formatStackStudy(r);
   for (const d of r.domains) for (const arm of ['own patch', 'naive XOR stack', 'joint patch']) expect(table).toContain(`| ${d} | ${arm} |`);
+  expect(table).toContain(`joint >= stack on every domain: ${r.verdict.neverWorse ? 'yes' : 'no'}`);
 }
 
 /** A random tiny Qwen3 model (seeded), freshly loaded. */
@@ -150,6 +159,41 @@ describe('runStackStudy on random models', () => {
     });
     expect(min.runs.some((run) => new Set(run.stack.domainGains).size > 1)).toBe(true); // min and mean differ somewhere
     await expect(runStackStudy({ ...input, jointAggregate: 'max' as never }, { seeds: [1], workers: 1, nullPatches: 0 })).rejects.toThrow(/jointAggregate must be mean or min/);
+  });
+
+  it('with evolution as the joint strategy on its own step budget: joint >= stack, and only the joint search runs that many steps', async () => {
+    const rng = new Rng(9);
+    const domains: StackDomain[] = ['add', 'mul'].map((k) => ({ name: k, target: probes(k, 8, rng), heldout: probes(k, 8, rng) }));
+    const single = watchStrategy(guided);
+    const evo = watchStrategy(evolution);
+    const input: StackStudyInput = {
+      model, domains, control: probes('sub', 8, rng),
+      single: { strategy: single.strategy, options: { verify: 4 } },
+      joint: { strategy: evo.strategy, options: { population: 4, children: 4, generations: 2 }, iterations: 5 }, config,
+    };
+    const r = await runStackStudy(input, { seeds: [1, 2], workers: 2, nullPatches: 2, maxTokens: 6 });
+    checkStudy(r, input);
+    expect(evo.steps).toHaveLength(2 * 5); // evolution runs every step it is given: 5 a seed, not the config's 3
+    expect(single.steps.length).toBeLessThanOrEqual(2 * 2 * config.iterations);
+    await expect(runStackStudy({ ...input, joint: { ...input.joint, iterations: 0 } }, { seeds: [1], workers: 1, nullPatches: 0 })).rejects.toThrow(/joint.iterations must be an integer >= 1/);
+  });
+});
+
+describe('stackVerdict', () => {
+  // held-out nets of two domains over two runs: [own, own's null max, stack, joint]
+  const run = (a: number[], b: number[]) => ({
+    heldout: [a, b].map(([own, max, stack, joint]) => ({ own: { net: own, null: { maxNet: max } }, stack: { net: stack }, joint: { net: joint } })),
+  }) as unknown as StackRun;
+  it('is joint - stack per domain in the mean, >= 0 on every domain or not, and better only where the own patches beat their null', () => {
+    const v = stackVerdict(['a', 'b', 'c'].slice(0, 2), [run([3, 1, 2, 3], [0, 0, 1, 1]), run([0, 2, 1, 1], [1, 0, 0, -1])]);
+    expect(v.domains).toEqual([{ domain: 'a', jointMinusStack: 0.5, ownAboveNullMax: 1 }, { domain: 'b', jointMinusStack: -0.5, ownAboveNullMax: 1 }]);
+    expect(v.neverWorse).toBe(false);
+    expect(v.betterWhereOwnBeatsNull).toEqual(['a']);
+    // better on a domain whose own patches never beat their null does not count
+    const w = stackVerdict(['a', 'b'], [run([1, 1, 0, 1], [1, 0, 0, 0])]);
+    expect(w.neverWorse).toBe(true);
+    expect(w.betterWhereOwnBeatsNull).toEqual([]);
+    expect(() => stackVerdict(['a'], [])).toThrow(/no runs/);
   });
 });
 

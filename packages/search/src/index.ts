@@ -25,9 +25,9 @@ export {
   type GroupOutcome, type StudyArm, type StudyCell, type StudyGroup, type StudyOptions, type StudyResult, type StudyRun, type StudySkill,
 } from './study.js';
 export {
-  formatStackStudy, OTHER_SKILLS, runStackStudy, STACK_ARMS, stackCells, xorStack,
+  formatStackStudy, OTHER_SKILLS, runStackStudy, STACK_ARMS, stackCells, stackVerdict, xorStack,
   type StackArm, type StackCancellation, type StackCell, type StackDomain, type StackFlip, type StackOutcome, type StackPatch,
-  type StackRun, type StackSearchId, type StackStrategy, type StackStudyInput, type StackStudyOptions, type StackStudyResult,
+  type StackRun, type StackSearchId, type StackStrategy, type StackStudyInput, type StackStudyOptions, type StackStudyResult, type StackVerdict,
 } from './stack-study.js';
 export {
   calibrateEngine, estimateSearch, estimateSearchFromHeader, formatSearchEstimate, layerSecondsAt,

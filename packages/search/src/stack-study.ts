@@ -47,6 +47,8 @@ export interface StackStrategy {
   strategy: Strategy;
   /** Strategy options (`key=value` as strings, or typed values). */
   options?: Record<string, string | number | boolean>;
+  /** Its searches' step budget (SearchConfig.iterations); default: the study config's. */
+  iterations?: number;
 }
 
 export interface StackStudyInput {
@@ -211,7 +213,24 @@ export interface StackStudyResult {
   runs: StackRun[];
   /** Per domain (then the other skills), per arm, over the seeds. */
   cells: StackCell[];
+  /** The joint patch against the naive stack, per domain, over the seeds. */
+  verdict: StackVerdict;
   seconds: number;
+}
+
+/** The joint patch against the naive stack on held-out probes, per domain over the runs. */
+export interface StackVerdict {
+  domains: {
+    domain: string;
+    /** Mean over the runs of the joint patch's held-out net minus the stack's. */
+    jointMinusStack: number;
+    /** Runs in which the domain's own patch beat its null's maximum. */
+    ownAboveNullMax: number;
+  }[];
+  /** The joint patch's mean net is >= the stack's on every domain. */
+  neverWorse: boolean;
+  /** Domains where the joint patch's mean net is above the stack's and the domain's own patch beat its null's maximum in some run. */
+  betterWhereOwnBeatsNull: string[];
 }
 
 const key = (c: Candidate) => `${c.tensor}:${c.row}:${c.group ?? -1}`;
@@ -323,6 +342,9 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
   const cache = opts.layerCacheBytes !== undefined ? { layerCacheBytes: opts.layerCacheBytes } : {};
   const search = async (id: StackSearchId, target: StackDomain[], s: StackStrategy, initialPatch?: Candidate[]): Promise<SearchResult> => {
     const cp = opts.checkpoints?.(id);
+    if (s.iterations !== undefined && !(Number.isInteger(s.iterations) && s.iterations >= 1)) {
+      throw new RangeError(`runStackStudy: ${id.kind === 'joint' ? 'joint' : 'single'}.iterations must be an integer >= 1, got ${s.iterations}`);
+    }
     const rate = id.kind === 'alone' ? rateOf(id.domain!) : undefined;
     return runSearch({
       model,
@@ -332,6 +354,7 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
       config: {
         ...(id.kind === 'joint' ? jointConfig : config), ...(rate !== undefined ? { passRate: rate } : {}),
         seed: id.seed, strategy: s.strategy.name, strategyOptions: { ...(s.options ?? {}) }, ...(initialPatch ? { initialPatch } : {}),
+        ...(s.iterations !== undefined ? { iterations: s.iterations } : {}),
       },
       workers: opts.workers,
       ...cache,
@@ -414,7 +437,31 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
     opts.onRun?.(runs[runs.length - 1]!);
     say(`seed ${seed}: fitness own ${own.map((p) => p.fitness.toFixed(4)).join(' / ')}, stack ${stackPatch.fitness.toFixed(4)}, joint ${joint.fitness.toFixed(4)}`);
   }
-  return { domains: domains.map((d) => d.name), passRates, seeds: [...opts.seeds], nullPatches: K, ...(opts.nullSeed !== undefined ? { nullSeed: opts.nullSeed } : {}), runs, cells: stackCells(domains.map((d) => d.name), runs), seconds: (performance.now() - t0) / 1000 };
+  const names = domains.map((d) => d.name);
+  return {
+    domains: names, passRates, seeds: [...opts.seeds], nullPatches: K, ...(opts.nullSeed !== undefined ? { nullSeed: opts.nullSeed } : {}),
+    runs, cells: stackCells(names, runs), verdict: stackVerdict(names, runs), seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/**
+ * The joint patch against the naive stack (StackStudyResult.verdict): per domain the mean of
+ * joint - stack held-out net over the runs (integer differences summed, then divided: equal nets
+ * give exactly 0), whether it is >= 0 on every domain, and where it is > 0 on a domain whose own
+ * patch beat its null's maximum in some run.
+ */
+export function stackVerdict(domains: readonly string[], runs: readonly StackRun[]): StackVerdict {
+  if (runs.length === 0) throw new RangeError('stackVerdict: no runs');
+  const ds = domains.map((domain, d) => ({
+    domain,
+    jointMinusStack: runs.reduce((s, r) => s + r.heldout[d]!.joint.net - r.heldout[d]!.stack.net, 0) / runs.length,
+    ownAboveNullMax: runs.filter((r) => r.heldout[d]!.own.net > r.heldout[d]!.own.null.maxNet).length,
+  }));
+  return {
+    domains: ds,
+    neverWorse: ds.every((x) => x.jointMinusStack >= 0),
+    betterWhereOwnBeatsNull: ds.filter((x) => x.jointMinusStack > 0 && x.ownAboveNullMax > 0).map((x) => x.domain),
+  };
 }
 
 /** The study's cells (per domain, then the other skills, per arm, over the runs): StackStudyResult.cells of these runs. */
@@ -483,5 +530,10 @@ export function formatStackStudy(r: StackStudyResult): string {
   });
   lines.push('', `${r.seeds.length} seed(s) (${r.seeds.join(', ')}); pass rates ${rates.join(', ')}; nulls of ${r.nullPatches} random patches with each arm's flip count (null seed ${r.nullSeed ?? 'of each run'}); ` +
     `${conflicts} of ${total} domain-patch flips conflict (help one domain, cost another more than ${r.runs[0]?.cancellation.threshold ?? 0}).`);
+  const v = r.verdict;
+  const beat = v.domains.filter((x) => x.ownAboveNullMax > 0).map((x) => x.domain);
+  lines.push('', `joint - stack held-out net${many ? ' (mean over seeds)' : ''}: ${v.domains.map((x) => `${x.domain} ${signed(x.jointMinusStack)}`).join(', ')}; ` +
+    `joint >= stack on every domain: ${v.neverWorse ? 'yes' : 'no'}; own patches above their null's max in some run: ${beat.length ? beat.join(', ') : 'none'}; ` +
+    `joint better where they are: ${v.betterWhereOwnBeatsNull.length ? v.betterWhereOwnBeatsNull.join(', ') : 'none'}.`);
   return lines.join('\n');
 }
