@@ -189,7 +189,8 @@ describe('bankai search', () => {
   it('stack --compare --json with three domains prints the typed study result', () => {
     const r = bankai('stack', '--compare', '--json',
       '--target', tinyProbeSpec('addition', 'SEARCH'), '--target', tinyProbeSpec('capital', 'SEARCH'), '--target', tinyProbeSpec('multiplication', 'SEARCH'),
-      '--control', tinyProbeSpec('comparison', 'CONTROL'), '--layers=-1', '--iters', '2', '--null', '2', '--quiet', '--objective', 'gap');
+      '--control', tinyProbeSpec('comparison', 'CONTROL'), '--layers=-1', '--iters', '2', '--null', '2', '--quiet', '--objective', 'gap',
+      '--joint-aggregate', 'min', '--joint-iters', '3');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const study = JSON.parse(r.stdout) as import('@bankai/search').StackStudyResult;
@@ -198,6 +199,8 @@ describe('bankai search', () => {
     const run = study.runs[0]!;
     expect(run.heldout).toHaveLength(3);
     expect(run.joint.fitness).toBeGreaterThanOrEqual(run.stack.fitness);
+    // --joint-aggregate min: the joint objective is the worst-off domain's gain less the control term
+    for (const p of [run.stack, run.joint]) expect(p.fitness).toBeLessThanOrEqual(Math.min(...p.domainGains) + 1e-12);
     expect(run.heldout[2]!.joint.null.patches).toBe(2);
     expect(study.cells.map((c) => c.arm)).toEqual(['own', 'stack', 'joint', 'own', 'stack', 'joint', 'own', 'stack', 'joint']);
   });
@@ -213,6 +216,8 @@ describe('bankai search', () => {
       [['stack', '--compare', ...two, '--resume'], /--resume: pass --out DIR/],
       [['stack', '--compare', '--target', tinyProbeSpec('addition', 'SEARCH')], /two or more --target/],
       [['stack', ...two], /pass --compare/],
+      [['stack', '--compare', ...two, '--joint-aggregate', 'max'], /--joint-aggregate must be mean or min/],
+      [['stack', '--compare', ...two, '--joint-iters', '0'], /--joint-iters must be a positive integer, got 0/],
       // strategy options out of their declared range, before any file is written
       [['stack', '--compare', ...two, '--joint-opt', 'validation-alpha=2'], /strategy joint: option validation-alpha must be a number in \[0, 1\], got "2"/],
       [['search', '--target', tinyProbeSpec('addition', 'SEARCH'), '--opt', 'verify=0', '--out', join(dir, 'bad-opt', 'p.json')], /strategy guided: option verify must be an integer >= 1, got "0"/],

@@ -467,6 +467,8 @@ export const stackCompare: Command = {
     opt: { type: 'list', value: 'KEY=VALUE', help: 'an option of --strategy, the per-domain searches (repeatable); --help-strategy lists them' },
     'joint-strategy': { type: 'string', value: 'NAME|PATH', help: 'strategy for the joint patch; it starts from the XOR stack of the domain patches', default: 'joint' },
     'joint-opt': { type: 'list', value: 'KEY=VALUE', help: 'an option of --joint-strategy (repeatable)' },
+    'joint-iters': { type: 'number', value: 'N', help: 'steps of the joint search (default: --iters; an evolution joint search runs every step it is given)' },
+    'joint-aggregate': { type: 'string', value: 'mean|min', help: 'the joint fitness: the mean of the domains\' gains, or the worst-off domain\'s (a move that takes from a domain doing well to give back to one the stack costs then counts)', default: 'mean' },
     'help-strategy': { type: 'boolean', help: 'print the options of --strategy and --joint-strategy and exit' },
     heldout: { type: 'list', value: 'FILE[#SETS]', help: 'one held-out set per --target, in the same order (default: score the targets themselves)' },
     'heldout-control': { type: 'list', value: 'FILE[#SETS]', help: 'held-out probes of the other skills: each patch\'s collateral fixed / broken, against the null' },
@@ -496,6 +498,9 @@ export const stackCompare: Command = {
     // unknown or malformed options fail here, before any search runs
     checkedOptions('stack', single, options);
     checkedOptions('stack', joint, jointOptions);
+    const jointIterations = flags['joint-iters'] === undefined ? undefined : intFlag('stack', flags, 'joint-iters', 1);
+    const jointAggregate = flags['joint-aggregate'] as Aggregate;
+    if (jointAggregate !== 'mean' && jointAggregate !== 'min') throw new CliError('bankai stack: --joint-aggregate must be mean or min.');
     const nullWanted = nullFlagsOf('stack', flags);
     const count = (name: string) => ((flags[name] as string[] | undefined) ?? []).length;
     const domainCount = count('target');
@@ -550,8 +555,9 @@ export const stackCompare: Command = {
         control: s.control.flatMap((l) => l.probes),
         other: s.heldoutControl.flatMap((l) => l.probes),
         single: { strategy: single, options },
-        joint: { strategy: joint, options: jointOptions },
+        joint: { strategy: joint, options: jointOptions, ...(jointIterations !== undefined ? { iterations: jointIterations } : {}) },
         config: s.config,
+        jointAggregate,
       }, {
         seeds: [s.config.seed], workers: s.workers, nullPatches: nullWanted.patches, nullSeed: nullWanted.seed,
         maxTokens: flags['max-tokens'] as number, layerCacheBytes: s.layerCacheBytes, checkpoints, signal,
@@ -593,7 +599,7 @@ export const stackCompare: Command = {
       return;
     }
     const c = s.config;
-    out(`search: objective ${c.objective ?? 'gap'}${c.objective === 'accuracy' ? ` (temperature ${c.temperature})` : ''}, min-gain ${c.minGain}, lambda ${c.lambda}, ${c.iterations} steps, seed ${c.seed}; pass rates from ${c.passRate !== undefined ? '--pass-rate' : s.samples.length ? 'each domain\'s --sample' : 'nothing (every target weighs 1)'}`);
+    out(`search: objective ${c.objective ?? 'gap'}${c.objective === 'accuracy' ? ` (temperature ${c.temperature})` : ''}, min-gain ${c.minGain}, lambda ${c.lambda}, ${c.iterations} steps${jointIterations !== undefined ? ` (joint ${jointIterations})` : ''}, seed ${c.seed}; joint fitness: ${jointAggregate === 'min' ? 'the worst-off domain\'s gain' : 'the mean of the domains\' gains'}; pass rates from ${c.passRate !== undefined ? '--pass-rate' : s.samples.length ? 'each domain\'s --sample' : 'nothing (every target weighs 1)'}`);
     out(`held-out probes: ${names.map((n, i) => `${n} -> ${label(s.heldout[i] ?? s.target[i]!)}`).join(', ')}${s.heldoutControl.length ? `; other skills: ${s.heldoutControl.map(label).join(' ')}` : ''}\n`);
     out(formatStackStudy(result));
     if (dir) out(`wrote the patches to ${dir}/`);
