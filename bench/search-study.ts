@@ -18,13 +18,16 @@
 // demo` passes --sample; heldout:F = a seeded fraction F of HELDOUT, which the held-out group then
 // leaves out; fresh:N = N fresh prompts of their own seed, none of the evaluation's), whose greedy
 // accuracy (rule of succession) is its pass rate (--pass-rate guard|none|P).
+// --arms evolution is the evolutionary strategy on the accuracy arm's objective, sample and guards
+// (`bankai search --strategy evolution`), --evo-iters steps (default 15: 15 x 31 evaluations, about
+// what greedy's 60 steps of 8 cost), --evo-opt its options.
 // Usage: npx tsx bench/search-study.ts [--model tiny|small] [--skills addition,primality,derivative,multiplication]
 //          [--targets search|search+train] [--seeds 1,2,3,4,5] [--null 10] [--fresh 200] [--workers 2]
 //          [--arms greedy,guided] [--controls demo|control] [--heldout-max N] [--other-max N]
 //          [--layers all|4-7] [--iters N (guided; greedy gets 1.5x)] [--json out.json]
 //          [--guard none|train|heldout:F|fresh:N] [--guard-role target|control] [--pass-rate guard|none|P]
 //          [--temperature 1] [--lambda 1] [--min-gain 0.25] [--validation-net 0] [--opt k=v,...]   (the accuracy arm;
-//          --opt: guided strategy options, e.g. depth=8)
+//          --opt: guided strategy options, e.g. depth=8) [--evo-iters 15] [--evo-opt k=v,...]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileSource } from '@bankai/gguf/node';
@@ -33,6 +36,7 @@ import { shippedModel, shippedProbeSpec, type Probe, type ShippedModelName } fro
 import { readProbeFile } from '@bankai/probes/node';
 import { DEFAULT_MIN_GAIN, formatStudy, parseLayers, runStudy, samplePassRate, type SearchConfig, type StudyArm, type StudySkill } from '@bankai/search';
 import greedy from '@bankai/strategy-greedy';
+import evolution from '@bankai/strategy-evolution';
 import guided from '@bankai/strategy-guided';
 import { FreshPromptsError, freshProbes, type SkillName } from '@bankai/tiny-model';
 import { parseStudyOptions, splitHeldout } from './study-configs.js';
@@ -60,6 +64,8 @@ const { values: args } = parseArgs({
     lambda: { type: 'string' },
     'validation-net': { type: 'string', default: '0' },
     opt: { type: 'string', default: '' },
+    'evo-iters': { type: 'string', default: '15' },
+    'evo-opt': { type: 'string', default: '' },
     'pass-rate': { type: 'string', default: 'guard' },
     'min-gain': { type: 'string' },
     temperature: { type: 'string', default: '1' },
@@ -69,6 +75,7 @@ const { values: args } = parseArgs({
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const armOpts = parseStudyOptions('--opt', args.opt);
+const evoOpts = parseStudyOptions('--evo-opt', args['evo-opt']);
 const shipped = shippedModel(args.model);
 const probes = async (skill: SkillName, set: 'SEARCH' | 'CONTROL' | 'HELDOUT' | 'TRAIN'): Promise<Probe[]> =>
   (await readProbeFile(shippedProbeSpec(shipped.name as ShippedModelName, skill, set))).probes;
@@ -83,6 +90,12 @@ await src.close();
 // the demo's search space (every layer, the MLP projections); the old greedy exactly as `bankai demo` runs it
 const iters = Number(args.iters);
 const common = { iterations: Math.round(1.5 * iters), layers: parseLayers(args.layers, model.config.nLayer), projs: ['gate', 'up', 'down'], granularity: 'row', aggregate: 'mean', minGain: 0.02, targetMargin: 2 } as const;
+const accuracyConfig = (skill: StudySkill): Omit<SearchConfig, 'seed'> => ({
+  ...(passRates.get(skill.name) !== undefined ? { passRate: passRates.get(skill.name) } : {}),
+  ...common, projs: [...common.projs], layers: [...common.layers], iterations: iters, strategy: 'guided', strategyOptions: { 'validation-net': args['validation-net'], ...armOpts },
+  metric: 'competitor', maxBrokenControls: 0, validation: 0.33, ownAnswerDistractors: false,
+  objective: 'accuracy', temperature: Number(args.temperature), lambda: args.lambda !== undefined ? Number(args.lambda) : 1, minGain: args['min-gain'] !== undefined ? Number(args['min-gain']) : DEFAULT_MIN_GAIN.accuracy, targetMargin: undefined,
+});
 const ARMS: Record<string, StudyArm> = {
   greedy: {
     name: 'greedy (the paper\'s)', strategy: greedy,
@@ -90,14 +103,11 @@ const ARMS: Record<string, StudyArm> = {
   },
   // `bankai search`'s defaults (and the demo's): the guided search scoring answers (expected right
   // answers, sigmoid of the gap) instead of gaps, on the skill's guard too
-  accuracy: {
-    name: 'guided, accuracy objective (default)', strategy: guided, guard: true,
-    config: (skill) => ({
-      ...(passRates.get(skill.name) !== undefined ? { passRate: passRates.get(skill.name) } : {}),
-      ...common, projs: [...common.projs], layers: [...common.layers], iterations: iters, strategy: 'guided', strategyOptions: { 'validation-net': args['validation-net'], ...armOpts },
-      metric: 'competitor', maxBrokenControls: 0, validation: 0.33, ownAnswerDistractors: false,
-      objective: 'accuracy', temperature: Number(args.temperature), lambda: args.lambda !== undefined ? Number(args.lambda) : 1, minGain: args['min-gain'] !== undefined ? Number(args['min-gain']) : DEFAULT_MIN_GAIN.accuracy, targetMargin: undefined,
-    } satisfies Omit<SearchConfig, 'seed'>),
+  accuracy: { name: 'guided, accuracy objective (default)', strategy: guided, guard: true, config: accuracyConfig },
+  // the same objective, sample and guards, searched by evolution
+  evolution: {
+    name: 'evolution, accuracy objective', strategy: evolution, guard: true,
+    config: (skill) => ({ ...accuracyConfig(skill), iterations: Number(args['evo-iters']), strategy: 'evolution', strategyOptions: { ...evoOpts } }),
   },
   // `bankai search`'s previous defaults
   guided: {
