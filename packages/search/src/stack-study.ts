@@ -274,6 +274,11 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
   if (opts.seeds.length === 0) throw new RangeError('runStackStudy: no seeds');
   const K = opts.nullPatches ?? DEFAULT_NULL_PATCHES;
   if (!Number.isInteger(K) || K < 0) throw new RangeError(`runStackStudy: nullPatches must be an integer >= 0, got ${K}`);
+  for (const [name, s] of [['single', input.single], ['joint', input.joint]] as const) {
+    if (s.iterations !== undefined && !(Number.isInteger(s.iterations) && s.iterations >= 1)) {
+      throw new RangeError(`runStackStudy: ${name}.iterations must be an integer >= 1, got ${s.iterations}`);
+    }
+  }
   const maxTokens = opts.maxTokens ?? 32;
   const say = opts.onProgress ?? (() => undefined);
   const other = input.other ?? [];
@@ -342,9 +347,6 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
   const cache = opts.layerCacheBytes !== undefined ? { layerCacheBytes: opts.layerCacheBytes } : {};
   const search = async (id: StackSearchId, target: StackDomain[], s: StackStrategy, initialPatch?: Candidate[]): Promise<SearchResult> => {
     const cp = opts.checkpoints?.(id);
-    if (s.iterations !== undefined && !(Number.isInteger(s.iterations) && s.iterations >= 1)) {
-      throw new RangeError(`runStackStudy: ${id.kind === 'joint' ? 'joint' : 'single'}.iterations must be an integer >= 1, got ${s.iterations}`);
-    }
     const rate = id.kind === 'alone' ? rateOf(id.domain!) : undefined;
     return runSearch({
       model,
