@@ -67,7 +67,7 @@ describe('bankai stack --compare', () => {
 
   it('defaults to the accuracy objective (the header says so) and, without --sample or --pass-rate, prints search\'s note', async () => {
     const r = await stack(...targets, ...small);
-    expect(r.stdout).toMatch(new RegExp(`^search: objective accuracy \\(temperature 1\\), min-gain ${DEFAULT_MIN_GAIN.accuracy}, lambda 1, 1 steps, seed 1; pass rates from nothing`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^search: objective accuracy \\(temperature 1\\), min-gain ${DEFAULT_MIN_GAIN.accuracy}, lambda 1, 1 steps, seed 1; joint fitness: the mean of the domains' gains; pass rates from nothing`, 'm'));
     expect(r.stderr).toMatch(NOTE);
     expect(r.stdout).toMatch(/^\| addition\.json#ADDITION_SEARCH \| joint patch \|/m);
   });
