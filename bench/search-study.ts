@@ -23,7 +23,7 @@
 // what greedy's 60 steps of 8 cost), --evo-opt its options.
 // Usage: npx tsx bench/search-study.ts [--model tiny|small] [--skills addition,primality,derivative,multiplication]
 //          [--targets search|search+train] [--seeds 1,2,3,4,5] [--null 10] [--fresh 200] [--workers 2]
-//          [--arms greedy,guided] [--controls demo|control] [--heldout-max N] [--other-max N]
+//          [--arms greedy,guided,accuracy,evolution] [--controls demo|control] [--heldout-max N] [--other-max N]
 //          [--layers all|4-7] [--iters N (guided; greedy gets 1.5x)] [--json out.json]
 //          [--guard none|train|heldout:F|fresh:N] [--guard-role target|control] [--pass-rate guard|none|P]
 //          [--temperature 1] [--lambda 1] [--min-gain 0.25] [--validation-net 0] [--opt k=v,...]   (the accuracy arm;
