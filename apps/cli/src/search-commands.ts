@@ -71,6 +71,13 @@ function parseOpts(flags: Flags, command = 'search', flag = 'opt'): Record<strin
   return out;
 }
 
+/** An aggregate flag (--aggregate, --joint-aggregate): mean or min. */
+function aggregateFlag(command: string, flags: Flags, name: string): Aggregate {
+  const a = flags[name] as Aggregate;
+  if (a !== 'mean' && a !== 'min') throw new CliError(`bankai ${command}: --${name} must be mean or min.`);
+  return a;
+}
+
 /** A strategy's options resolved and checked (unknown keys, types, choices, ranges) before any file is written or search runs. */
 function checkedOptions(command: string, strategy: Strategy, options: Record<string, string>): Record<string, unknown> {
   try {
@@ -201,8 +208,7 @@ async function setupSearch(command: string, flags: Flags, perDomainSample = fals
   }
   const granularity = flags.granularity as Granularity;
   if (granularity !== 'row' && granularity !== 'group') throw new CliError(`bankai ${command}: --granularity must be row or group.`);
-  const aggregate = flags.aggregate as Aggregate;
-  if (aggregate !== 'mean' && aggregate !== 'min') throw new CliError(`bankai ${command}: --aggregate must be mean or min.`);
+  const aggregate = aggregateFlag(command, flags, 'aggregate');
   const projs = projsOf(command, flags);
   let layers: number[];
   try {
@@ -499,8 +505,7 @@ export const stackCompare: Command = {
     checkedOptions('stack', single, options);
     checkedOptions('stack', joint, jointOptions);
     const jointIterations = flags['joint-iters'] === undefined ? undefined : intFlag('stack', flags, 'joint-iters', 1);
-    const jointAggregate = flags['joint-aggregate'] as Aggregate;
-    if (jointAggregate !== 'mean' && jointAggregate !== 'min') throw new CliError('bankai stack: --joint-aggregate must be mean or min.');
+    const jointAggregate = aggregateFlag('stack', flags, 'joint-aggregate');
     const nullWanted = nullFlagsOf('stack', flags);
     const count = (name: string) => ((flags[name] as string[] | undefined) ?? []).length;
     const domainCount = count('target');
