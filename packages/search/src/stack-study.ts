@@ -446,6 +446,9 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
   };
 }
 
+/** Whether an arm's held-out net beats its null's maximum (StackCell.beatsNullMax, StackVerdict's ownAboveNullMax). */
+const beatsNullMax = (o: StackOutcome) => o.net > o.null.maxNet;
+
 /**
  * The joint patch against the naive stack (StackStudyResult.verdict): per domain the mean of
  * joint - stack held-out net over the runs (integer differences summed, then divided: equal nets
@@ -457,7 +460,7 @@ export function stackVerdict(domains: readonly string[], runs: readonly StackRun
   const ds = domains.map((domain, d) => ({
     domain,
     jointMinusStack: runs.reduce((s, r) => s + r.heldout[d]!.joint.net - r.heldout[d]!.stack.net, 0) / runs.length,
-    ownAboveNullMax: runs.filter((r) => r.heldout[d]!.own.net > r.heldout[d]!.own.null.maxNet).length,
+    ownAboveNullMax: runs.filter((r) => beatsNullMax(r.heldout[d]!.own)).length,
   }));
   return {
     domains: ds,
@@ -476,7 +479,7 @@ export function stackCells(domains: readonly string[], runs: readonly StackRun[]
     broken: spread(os.map((o) => o.broken)),
     nullMedianNet: spread(os.map((o) => o.null.medianNet)),
     nullMaxNet: spread(os.map((o) => o.null.maxNet)),
-    beatsNullMax: os.filter((o) => o.net > o.null.maxNet).length,
+    beatsNullMax: os.filter(beatsNullMax).length,
     fitness: spread(patches.map((p) => p.fitness)),
     ...(d !== undefined ? { domainGain: spread(patches.map((p) => p.domainGains[d]!)) } : {}),
   });
