@@ -165,13 +165,19 @@ export default defineStrategy({
       }
       return { raises: e.patchFitness - ctx.fitness > threshold(e.flips), refusals };
     };
-    /** The moves that pass, best patch fitness first (a step's first judgement of them: `judging`, tallied). */
-    const byGain = (evals: Evaluation[], judging = false) => evals.map((e, k) => ({ e, k })).filter(({ e }) => {
-      if (e.screenedOut) return false;
-      const { raises, refusals } = verdict(e);
-      if (judging) tally.add(raises, refusals);
-      return raises && refusals.length === 0;
-    }).sort((a, b) => b.e.patchFitness! - a.e.patchFitness! || a.k - b.k).map((x) => x.e);
+    /**
+     * The moves that pass, best patch fitness first. `judging`: the step's first judgement of them,
+     * counted (judged, for the selection bar, before any verdict) and tallied.
+     */
+    const byGain = (evals: Evaluation[], judging = false) => {
+      if (judging) judged += evals.filter((e) => !e.screenedOut).length;
+      return evals.map((e, k) => ({ e, k })).filter(({ e }) => {
+        if (e.screenedOut) return false;
+        const { raises, refusals } = verdict(e);
+        if (judging) tally.add(raises, refusals);
+        return raises && refusals.length === 0;
+      }).sort((a, b) => b.e.patchFitness! - a.e.patchFitness! || a.k - b.k).map((x) => x.e);
+    };
     const touches = (a: readonly Candidate[], b: readonly Candidate[]) => a.some((x) => b.some((y) => x.tensor === y.tensor && x.row === y.row && x.group === y.group));
 
     for (const iteration of ctx.steps()) {
@@ -196,9 +202,7 @@ export default defineStrategy({
         const moves = [...toggles, ...swaps];
         if (moves.length === 0) break;
         tried += moves.length;
-        const evals = await ctx.evaluate(moves);
-        judged += evals.filter((e) => !e.screenedOut).length;
-        let winners = byGain(evals, true);
+        let winners = byGain(await ctx.evaluate(moves), true);
         // best first; the rest (those not touching a flip just changed) re-verified on top of it
         const changed: Candidate[] = [];
         while (winners.length > 0) {
