@@ -21,6 +21,9 @@ import greedy from '@bankai/strategy-greedy';
 import random from '@bankai/strategy-random';
 import { modelPath, type SkillName } from '@bankai/tiny-model';
 import { studyConfig, studyConfigName } from './study-configs.js';
+import { helpAndExit } from './usage.js';
+
+helpAndExit(import.meta.url);
 
 const { values: args } = parseArgs({
   options: {

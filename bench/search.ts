@@ -26,6 +26,9 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { helpAndExit } from './usage.js';
+
+helpAndExit(import.meta.url);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({

@@ -41,6 +41,9 @@ import evolution from '@bankai/strategy-evolution';
 import joint from '@bankai/strategy-joint';
 import type { SkillName } from '@bankai/tiny-model';
 import { parseStudyOptions, splitHeldout, studyConfig, studyConfigName } from './study-configs.js';
+import { helpAndExit } from './usage.js';
+
+helpAndExit(import.meta.url);
 
 const { values: args } = parseArgs({
   options: {
