@@ -39,7 +39,7 @@ import greedy from '@bankai/strategy-greedy';
 import evolution from '@bankai/strategy-evolution';
 import guided from '@bankai/strategy-guided';
 import { FreshPromptsError, freshProbes, type SkillName } from '@bankai/tiny-model';
-import { parseStudyOptions, splitHeldout } from './study-configs.js';
+import { freshSample, parseStudyOptions, splitHeldout, STUDY_FRESH } from './study-configs.js';
 import { helpAndExit } from './usage.js';
 
 helpAndExit(import.meta.url);
@@ -48,8 +48,8 @@ const { values: args } = parseArgs({
     skills: { type: 'string', default: 'addition,primality,derivative,multiplication' },
     seeds: { type: 'string', default: '1,2,3,4,5' },
     null: { type: 'string', default: '10' },
-    fresh: { type: 'string', default: '200' },
-    'fresh-seed': { type: 'string', default: '8001' },
+    fresh: { type: 'string', default: String(STUDY_FRESH.count) },
+    'fresh-seed': { type: 'string', default: String(STUDY_FRESH.seed) },
     workers: { type: 'string', default: '2' },
     arms: { type: 'string', default: 'greedy,guided,accuracy' },
     targets: { type: 'string', default: 'search' },
@@ -146,9 +146,7 @@ for (const name of list(args.skills) as SkillName[]) {
   const { guard, rest } = args.guard === 'train' ? { guard: await probes(name, 'TRAIN'), rest: await probes(name, 'HELDOUT') } : splitGuard(await probes(name, 'HELDOUT'));
   if (guardMatch[3]) {
     // N fresh prompts of their own seed, none of them one of the evaluation's fresh prompts
-    const evaluated = new Set(fresh.map((p) => p.prompt));
-    const n = Number(guardMatch[3]);
-    guard.push(...freshProbes(name, n + fresh.length, Number(args['fresh-seed']) + 1000, undefined, { preset: shipped.corpusPreset }).filter((p) => !evaluated.has(p.prompt)).slice(0, n));
+    guard.push(...freshSample(name, Number(guardMatch[3]), shipped.corpusPreset, fresh, Number(args['fresh-seed'])));
   }
   // the accuracy arm weighs right and wrong targets as the guard (a natural sample) mixes them
   const { right, passRate: guardRate } = samplePassRate(model, guard);

@@ -17,11 +17,12 @@
 //          [--seeds 1,2,3,4,5] [--null 10] [--iters 40] [--workers 2] [--config default|gap]
 //          [--opt k=v,...] [--joint-strategy joint|evolution] [--joint-iters N] [--joint-opt k=v,...]
 //          [--joint-aggregate mean|min] [--model tiny|small]
-//          [--sample train|heldout:F] [--controls search|control]
+//          [--sample train|heldout:F|fresh:N[,...]] [--controls search|control]
 //          [--other-max N] [--json out.json]
 // --model small runs the study on bankai-small (every layer searched); --sample heldout:F gives each
 // domain a seeded fraction F of its HELDOUT set as its natural sample instead of its TRAIN set (the
-// held-out group is the rest); --controls control takes the domains' CONTROL sets (6 probes per
+// held-out group is the rest), fresh:N N fresh prompts (where the skill has them); a comma list
+// gives each domain of a set its own (e.g. --sets addition,primality --sample fresh:400,heldout:0.25); --controls control takes the domains' CONTROL sets (6 probes per
 // other skill) instead of the other skills' SEARCH sets; --other-max caps each other skill's HELDOUT.
 // --opt passes guided-strategy options to every domain's own search (e.g. validation-alpha=0.2),
 // --joint-strategy evolution evolves the joint patch from the stack (a population seeded with it,
@@ -39,8 +40,8 @@ import { formatStackStudy, runStackStudy, type StackRun, type StackStudyResult }
 import guided from '@bankai/strategy-guided';
 import evolution from '@bankai/strategy-evolution';
 import joint from '@bankai/strategy-joint';
-import type { SkillName } from '@bankai/tiny-model';
-import { parseStudyOptions, splitHeldout, studyConfig, studyConfigName } from './study-configs.js';
+import { freshProbes, type SkillName } from '@bankai/tiny-model';
+import { freshSample, parseStudyOptions, splitHeldout, STUDY_FRESH, studyConfig, studyConfigName } from './study-configs.js';
 import { helpAndExit } from './usage.js';
 
 helpAndExit(import.meta.url);
@@ -70,17 +71,26 @@ const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const shipped = shippedModel(args.model);
 const probes = async (skill: SkillName, set: 'SEARCH' | 'CONTROL' | 'HELDOUT' | 'TRAIN'): Promise<Probe[]> =>
   (await readProbeFile(shippedProbeSpec(shipped.name as ShippedModelName, skill, set))).probes;
-// each domain's natural sample: its TRAIN set (trained prompts, as `bankai demo` passes --sample), or
+// each domain's natural sample: its TRAIN set (trained prompts, as `bankai demo` passes --sample),
 // heldout:F, a seeded fraction F of its HELDOUT set (held-out prompts: the model's mix of right and
-// wrong answers where training did not reach), the domain's held-out group then being the rest
-const sampleMatch = /^(train|heldout:(0?\.\d+))$/.exec(args.sample);
-if (!sampleMatch) throw new Error(`--sample: train or heldout:F (0 < F < 1), got ${args.sample}`);
+// wrong answers where training did not reach), the domain's held-out group then being the rest, or
+// fresh:N, N fresh prompts (outside every split; the sample search-study.ts --guard fresh:N draws).
+// One spec for every domain, or one per domain of each set, comma-separated, in the set's order.
+const sampleSpecs = list(args.sample);
+for (const spec of sampleSpecs) {
+  if (!/^(train|heldout:0?\.\d+|fresh:[1-9]\d*)$/.test(spec)) throw new Error(`--sample: train, heldout:F (0 < F < 1) or fresh:N, got ${spec}`);
+}
 if (args.controls !== 'search' && args.controls !== 'control') throw new Error(`--controls: search or control, got ${args.controls}`);
 const otherMax = args['other-max'] === undefined ? Infinity : Number(args['other-max']);
-async function domainProbes(name: SkillName): Promise<{ sample: Probe[]; heldout: Probe[] }> {
+async function domainProbes(name: SkillName, spec: string): Promise<{ sample: Probe[]; heldout: Probe[] }> {
   const heldout = await probes(name, 'HELDOUT');
-  if (!sampleMatch![2]) return { sample: await probes(name, 'TRAIN'), heldout };
-  const { sample, rest } = splitHeldout(heldout, Number(sampleMatch![2]));
+  const [kind, value] = spec.split(':');
+  if (kind === 'train') return { sample: await probes(name, 'TRAIN'), heldout };
+  if (kind === 'fresh') {
+    const evaluated = freshProbes(name, STUDY_FRESH.count, STUDY_FRESH.seed, undefined, { preset: shipped.corpusPreset });
+    return { sample: freshSample(name, Number(value), shipped.corpusPreset, evaluated), heldout };
+  }
+  const { sample, rest } = splitHeldout(heldout, Number(value));
   return { sample, heldout: rest };
 }
 // the other skills' SEARCH sets (--controls search), or the domains' CONTROL sets (6 per other
@@ -109,12 +119,14 @@ const results: StackStudyResult[] = [];
 const partial: StackRun[] = [];
 for (const set of args.sets.split(';')) {
   const names = list(set) as SkillName[];
+  if (sampleSpecs.length !== 1 && sampleSpecs.length !== names.length) throw new Error(`--sample: one spec, or one per domain (${names.length} in ${set}), got ${sampleSpecs.length}`);
+  const specs = sampleSpecs.length === 1 ? names.map(() => sampleSpecs[0]!) : sampleSpecs;
   for (const n of names) if (!shipped.skills.includes(n)) throw new Error(`--sets: the ${shipped.name} model has no skill ${n}; one of ${shipped.skills.join(', ')}`);
   const others = shipped.skills.filter((s) => !names.includes(s));
   const r = await runStackStudy({
     model,
-    domains: await Promise.all(names.map(async (name) => {
-      const { sample, heldout } = withSample ? await domainProbes(name) : { sample: [], heldout: await probes(name, 'HELDOUT') };
+    domains: await Promise.all(names.map(async (name, i) => {
+      const { sample, heldout } = withSample ? await domainProbes(name, specs[i]!) : { sample: [], heldout: await probes(name, 'HELDOUT') };
       return { name, target: await probes(name, 'SEARCH'), heldout, ...(withSample ? { sample } : {}) };
     })),
     control: await controlsOf(names, others),

@@ -1,11 +1,12 @@
 // What the studies share: the search configurations stack-study.ts and evolution-study.ts run (one
 // home, so both measure the same search), the k=v strategy-option flags, and the seeded split of a
 // HELDOUT set into a natural sample and the rest (search-study.ts --guard heldout:F, stack-study.ts
-// --sample heldout:F). 'default': `bankai search`'s defaults (the
+// --sample heldout:F), and a sample of fresh prompts (--guard fresh:N, --sample fresh:N). 'default': `bankai search`'s defaults (the
 // accuracy objective at temperature 1, lambda 1, --min-gain 0.25, --max-broken 0, validation 0.33;
 // the studies add each skill's TRAIN set as its natural sample); 'gap': the previous
 // configuration (the gap objective, margins 2, lambda 2, --max-broken 1, min-gain 0.02, no sample).
 import { hash32, Rng } from '@bankai/rng';
+import { freshProbes, type CorpusPresetName, type SkillName } from '@bankai/tiny-model';
 import { DEFAULT_MIN_GAIN, DEFAULT_TEMPERATURE, type SearchConfig } from '@bankai/search';
 
 export type StudyConfigName = 'default' | 'gap';
@@ -51,4 +52,18 @@ export function splitHeldout<T>(heldout: readonly T[], fraction: number): { samp
   const idx = new Rng(hash32('study-guard')).shuffle(heldout.map((_, i) => i));
   const inSample = new Set(idx.slice(0, k));
   return { sample: heldout.filter((_, i) => inSample.has(i)), rest: heldout.filter((_, i) => !inSample.has(i)) };
+}
+
+/** The fresh prompts search-study.ts evaluates a patch on by default (its --fresh 200, --fresh-seed 8001). */
+export const STUDY_FRESH = { count: 200, seed: 8001 } as const;
+
+/**
+ * N fresh prompts of a skill (outside every split and probe file) as a natural sample: drawn with
+ * their own seed (`evalSeed` + 1000) and none of them one of the `evaluated` fresh prompts, so
+ * search-study.ts --guard fresh:N and stack-study.ts --sample fresh:N search on the same sample.
+ * Throws FreshPromptsError where the skill has no fresh prompts.
+ */
+export function freshSample(skill: SkillName, n: number, preset: CorpusPresetName, evaluated: readonly { prompt: string }[], evalSeed: number = STUDY_FRESH.seed) {
+  const seen = new Set(evaluated.map((p) => p.prompt));
+  return freshProbes(skill, n + evaluated.length, evalSeed + 1000, undefined, { preset }).filter((p) => !seen.has(p.prompt)).slice(0, n);
 }
