@@ -14,7 +14,7 @@ import { Model } from '@bankai/model';
 import { shippedModel } from '@bankai/probes';
 import { evaluatePatch, spread, type StudyResult } from '@bankai/search';
 import { freshProbes, type SkillName } from '@bankai/tiny-model';
-import { freshSample, STUDY_FRESH } from './study-configs.js';
+import { freshSample, STUDY_FRESH, studyConfig } from './study-configs.js';
 import { helpAndExit } from './usage.js';
 
 helpAndExit(import.meta.url);
@@ -36,6 +36,8 @@ const model = await Model.load(src);
 await src.close();
 const preset = shipped.corpusPreset;
 const n = Number(args.fresh);
+// the studies' search space (every layer, gate/up/down rows): the null's
+const space = studyConfig('default', 1, model.config.nLayer);
 for (const cell of study.cells) {
   const skill = cell.skill as SkillName;
   // none of the study's own fresh prompts, nor of a fresh:N sample it may have searched on (up to 1,000)
@@ -49,7 +51,7 @@ for (const cell of study.cells) {
   let above = 0;
   for (const run of cell.runs) {
     const e = evaluatePatch(model, run.flips, probes, {
-      null: { patches: Number(args.null), seed: Number(args['null-seed']), layers: [...Array(model.config.nLayer).keys()], projs: ['gate', 'up', 'down'], granularity: 'row' },
+      null: { patches: Number(args.null), seed: Number(args['null-seed']), layers: space.layers, projs: space.projs, granularity: space.granularity },
     });
     const t = e.total;
     const nu = e.null!;
