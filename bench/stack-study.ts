@@ -24,6 +24,10 @@
 // held-out group is the rest), fresh:N N fresh prompts (where the skill has them); a comma list
 // gives each domain of a set its own (e.g. --sets addition,primality --sample fresh:400,heldout:0.25); --controls control takes the domains' CONTROL sets (6 probes per
 // other skill) instead of the other skills' SEARCH sets; --other-max caps each other skill's HELDOUT.
+// A domain of --sets is a skill or a part of one, SKILL:PART (the parts of SKILL_PARTS in
+// study-configs.ts: addition:sum-lt-1000 and addition:sum-ge-1000, two halves of addition whose
+// patches may choose the same rows, which XOR stacking cancels): the part's SEARCH,
+// HELDOUT and sample prompts.
 // --opt passes guided-strategy options to every domain's own search (e.g. validation-alpha=0.2),
 // --joint-strategy evolution evolves the joint patch from the stack (a population seeded with it,
 // elitist: never below its fitness) instead of repairing it move by move, --joint-iters gives the
@@ -41,7 +45,7 @@ import guided from '@bankai/strategy-guided';
 import evolution from '@bankai/strategy-evolution';
 import joint from '@bankai/strategy-joint';
 import { freshProbes, type SkillName } from '@bankai/tiny-model';
-import { freshSample, parseStudyOptions, splitHeldout, STUDY_FRESH, studyConfig, studyConfigName } from './study-configs.js';
+import { freshSample, parseStudyOptions, splitHeldout, STUDY_FRESH, studyConfig, studyConfigName, studyDomain } from './study-configs.js';
 import { helpAndExit } from './usage.js';
 
 helpAndExit(import.meta.url);
@@ -82,13 +86,17 @@ for (const spec of sampleSpecs) {
 }
 if (args.controls !== 'search' && args.controls !== 'control') throw new Error(`--controls: search or control, got ${args.controls}`);
 const otherMax = args['other-max'] === undefined ? Infinity : Number(args['other-max']);
-async function domainProbes(name: SkillName, spec: string): Promise<{ sample: Probe[]; heldout: Probe[] }> {
-  const heldout = await probes(name, 'HELDOUT');
+// A domain is a skill, or a part of one (SKILL:PART, SKILL_PARTS in study-configs.ts: e.g.
+// addition:sum-lt-1000), whose probes, sample and held-out prompts are those of the part.
+type StudyDomain = ReturnType<typeof studyDomain>;
+const setProbes = async (d: StudyDomain, set: 'SEARCH' | 'HELDOUT' | 'TRAIN') => (await probes(d.skill, set)).filter(d.keep);
+async function domainProbes(d: StudyDomain, spec: string): Promise<{ sample: Probe[]; heldout: Probe[] }> {
+  const heldout = await setProbes(d, 'HELDOUT');
   const [kind, value] = spec.split(':');
-  if (kind === 'train') return { sample: await probes(name, 'TRAIN'), heldout };
+  if (kind === 'train') return { sample: await setProbes(d, 'TRAIN'), heldout };
   if (kind === 'fresh') {
-    const evaluated = freshProbes(name, STUDY_FRESH.count, STUDY_FRESH.seed, undefined, { preset: shipped.corpusPreset });
-    return { sample: freshSample(name, Number(value), shipped.corpusPreset, evaluated), heldout };
+    const evaluated = freshProbes(d.skill, STUDY_FRESH.count, STUDY_FRESH.seed, undefined, { preset: shipped.corpusPreset });
+    return { sample: freshSample(d.skill, Number(value), shipped.corpusPreset, evaluated, STUDY_FRESH.seed, d.keep), heldout };
   }
   const { sample, rest } = splitHeldout(heldout, Number(value));
   return { sample, heldout: rest };
@@ -118,18 +126,19 @@ const config = studyConfig(configName, Number(args.iters), model.config.nLayer);
 const results: StackStudyResult[] = [];
 const partial: StackRun[] = [];
 for (const set of args.sets.split(';')) {
-  const names = list(set) as SkillName[];
+  const names = list(set);
   if (sampleSpecs.length !== 1 && sampleSpecs.length !== names.length) throw new Error(`--sample: one spec, or one per domain (${names.length} in ${set}), got ${sampleSpecs.length}`);
   const specs = sampleSpecs.length === 1 ? names.map(() => sampleSpecs[0]!) : sampleSpecs;
-  for (const n of names) if (!shipped.skills.includes(n)) throw new Error(`--sets: the ${shipped.name} model has no skill ${n}; one of ${shipped.skills.join(', ')}`);
-  const others = shipped.skills.filter((s) => !names.includes(s));
+  const domains = names.map((n) => studyDomain(n, shipped.skills));
+  const skills = [...new Set(domains.map((d) => d.skill))];
+  const others = shipped.skills.filter((s) => !skills.includes(s));
   const r = await runStackStudy({
     model,
-    domains: await Promise.all(names.map(async (name, i) => {
-      const { sample, heldout } = withSample ? await domainProbes(name, specs[i]!) : { sample: [], heldout: await probes(name, 'HELDOUT') };
-      return { name, target: await probes(name, 'SEARCH'), heldout, ...(withSample ? { sample } : {}) };
+    domains: await Promise.all(domains.map(async (d, i) => {
+      const { sample, heldout } = withSample ? await domainProbes(d, specs[i]!) : { sample: [], heldout: await setProbes(d, 'HELDOUT') };
+      return { name: names[i]!, target: await setProbes(d, 'SEARCH'), heldout, ...(withSample ? { sample } : {}) };
     })),
-    control: await controlsOf(names, others),
+    control: await controlsOf(skills, others),
     other: (await Promise.all(others.map(async (o) => (await probes(o, 'HELDOUT')).slice(0, otherMax)))).flat(),
     single: { strategy: guided, options: ownOptions },
     joint: { strategy: jointStrategy, options: jointOptions, ...(args['joint-iters'] ? { iterations: Number(args['joint-iters']) } : {}) },
