@@ -6,7 +6,7 @@ import { fileSource } from '@bankai/gguf/node';
 import { generateGreedy, Model } from '@bankai/model';
 import { readProbeFile } from '@bankai/probes/node';
 import { SHIPPED_MODEL_NAMES, shippedModel, shippedProbeSpec } from '@bankai/probes';
-import { llamaGenerateGreedy } from './llama/client.js';
+import { llamaGenerateGreedyMany } from './llama/client.js';
 import { checkQ1Parity } from './llama/parity-check.js';
 import { NEAR_TIE, partingGap } from '../packages/tiny-model/src/test-models.js';
 
@@ -36,10 +36,13 @@ describe.each(SHIPPED_MODEL_NAMES)('the shipped %s model in llama.cpp', (name) =
     console.log(`[${name} parity] ${r.agreeing}/${seqs.length} sequences within 1e-4 everywhere; median ${r.median.toExponential(2)}, raw max |dlogprob| = ${r.raw.toExponential(2)}`);
     expect(r.unexplained).toEqual([]);
     expect(r.topMismatch).toEqual([]);
-    // half the positions (median) agree to 1e-5 (design errors move every position by 0.2 or more);
-    // trained activations meet more halfway roundings over these 12-20 token sequences than random
-    // models over 8 (measured 19/28 sequences within 1e-4 everywhere)
-    expect(r.median).toBeLessThanOrEqual(1e-5);
+    // half the positions (median) agree closely, where a design error moves every position by 0.2 or
+    // more. Trained activations meet more halfway roundings over these 12-20 token sequences than
+    // random models over 8 (tiny: 19/28 sequences within 1e-4 everywhere, median 1.9e-6). bankai-small
+    // meets one early in most sequences, and a rounding resolved the other way moves every later
+    // position a little; how often depends on llama.cpp's SIMD path and so on the CPU (median 3.8e-6
+    // on an AVX-512 machine, 1.5e-3 on an AVX2-only one, every deviation explained by a halfway case)
+    expect(r.median).toBeLessThanOrEqual(name === 'tiny' ? 1e-5 : 1e-2);
     // bankai-small has 8 layers of 256-768 wide activations, so far more Q8_0 roundings per position
     // and more sequences meet a halfway case somewhere (measured 7/32 within 1e-4 everywhere); every
     // deviation must still be explained by one (checked above), which a design error never is
@@ -50,9 +53,11 @@ describe.each(SHIPPED_MODEL_NAMES)('the shipped %s model in llama.cpp', (name) =
     const model = await load();
     const nl = model.encode('\n');
     let parted = 0;
-    for (const p of await heldOut()) {
+    const probes = await heldOut();
+    const refs = await llamaGenerateGreedyMany(modelPath, probes.map((p) => model.encode(p.prompt)), 12, true);
+    for (const [i, p] of probes.entries()) {
       const prompt = model.encode(p.prompt);
-      const ref = await llamaGenerateGreedy(modelPath, prompt, 12, true);
+      const ref = refs[i]!;
       const ours = generateGreedy(model.runner, prompt, { maxTokens: 12, stopWhen: (ids) => model.decode(ids.slice(-1)).includes('\n') });
       // llama.cpp keeps the newline / end token it stopped on; so do we for the newline
       expect(ours.length, p.name).toBeGreaterThan(0);
