@@ -21,7 +21,7 @@ import { Rng } from '@bankai/rng';
 import { writeQwen3File } from '@bankai/model-gen/node';
 import { fileSource } from '@bankai/gguf/node';
 import { generateGreedy, Model } from '@bankai/model';
-import { llamaGenerateGreedy, llamaLogprobs } from './llama/client.js';
+import { llamaGenerateGreedyMany, llamaLogprobs } from './llama/client.js';
 import { checkQ1Parity, positionDiffs } from './llama/parity-check.js';
 
 const base = { contextLength: 4096, seed: 7, vocab: 768 } as const;
@@ -92,8 +92,10 @@ describe('llama.cpp parity (b): Q1_0 files, Q8_0 activations', () => {
 
   it('greedy generations match token for token', async () => {
     const { path, model } = await makeModel('untied-mha-eps1e5', 'q1_0');
-    for (const prompt of randomSequences(3, 3, 6, model.config.vocabSize)) {
-      const ref = await llamaGenerateGreedy(path, prompt, 12, false);
+    const prompts = randomSequences(3, 3, 6, model.config.vocabSize);
+    const refs = await llamaGenerateGreedyMany(path, prompts, 12, false);
+    for (const [i, prompt] of prompts.entries()) {
+      const ref = refs[i]!;
       // llama.cpp stops after an end-of-generation token (kept); ours is asked for all 12
       const ours = generateGreedy(model.runner, prompt, { maxTokens: 12 });
       expect(ref.length).toBeGreaterThan(0);

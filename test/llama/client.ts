@@ -134,7 +134,18 @@ export async function llamaGenerateGreedy(
   stopAtNewline = false,
   opts: LlamaRunOptions = {},
 ): Promise<number[]> {
-  return runLlama<number[]>({ op: 'generate', modelPath, promptTokens, maxTokens, stopAtNewline }, opts);
+  return (await llamaGenerateGreedyMany(modelPath, [promptTokens], maxTokens, stopAtNewline, opts))[0]!;
+}
+
+/** llamaGenerateGreedy for many prompts, each from an empty cache, in one llama.cpp process (one model load). */
+export async function llamaGenerateGreedyMany(
+  modelPath: string,
+  prompts: number[][],
+  maxTokens: number,
+  stopAtNewline = false,
+  opts: LlamaRunOptions = {},
+): Promise<number[][]> {
+  return runLlama<number[][]>({ op: 'generate', modelPath, prompts, maxTokens, stopAtNewline }, opts);
 }
 
 /** What llama.cpp makes of the model (vocabulary size, special ids) and which llama.cpp build runs it. */

@@ -8,7 +8,7 @@
 //   tokenize: { texts: string[], parseSpecial?: boolean }
 //   detokenize: { seqs: number[][], renderSpecial?: boolean }
 //   logprobs: { seqs: number[][], outFile }  -> float32 LE file, see below
-//   generate: { promptTokens: number[], maxTokens, stopAtNewline?: boolean }
+//   generate: { prompts: number[][], maxTokens, stopAtNewline?: boolean }  (one generation a prompt)
 // Response: one JSON line on stdout: { ok: true, result } or { ok: false, error }.
 //
 // Settings for every evaluation: CPU only, no GPU layers, flash attention off, F32 K and V cache
@@ -137,7 +137,7 @@ async function main() {
       ? Math.max(1, ...req.seqs.map((s) => s.length))
       : req.op === 'bench'
         ? Math.max(1, ...req.seqs.map((s) => s.length), req.promptTokens.length + req.decodeTokens)
-        : req.promptTokens.length + req.maxTokens;
+        : Math.max(1, ...req.prompts.map((p) => p.length)) + req.maxTokens;
   // At least 256 positions, in multiples of 256: node-llama-cpp leaves a context smaller than the
   // model's trained context unpadded, and llama.cpp then computes wrong logits (measured: 5.2 in
   // log-prob on a model trained at 256 asked for 8 positions). Unused positions cost nothing here.
@@ -193,26 +193,33 @@ async function main() {
   }
 
   if (req.op === 'generate') {
-    // Greedy: the argmax of llama.cpp's logits (ties to the lowest id), one token at a time.
-    // Stops after maxTokens, after an end-of-generation token (included), or, with
-    // stopAtNewline, after the first token whose text contains "\n" (included).
-    checkTokens(req.promptTokens, nVocab, 'promptTokens');
-    if (req.promptTokens.length === 0) throw new Error('promptTokens is empty: llama.cpp needs at least one token to predict from');
-    const generated = [];
-    let input = req.promptTokens.map((t) => t);
-    while (generated.length < req.maxTokens) {
-      const items = input.map((t, i) =>
-        i === input.length - 1 ? [t, { generateNext: { token: true, options: { temperature: 0 } } }] : t,
-      );
-      const out = await sequence.controlledEvaluate(items);
-      const next = out[input.length - 1]?.next?.token;
-      if (next == null) throw new Error(`llama.cpp produced no token after ${generated.length} generated tokens`);
-      generated.push(next);
-      if (model.isEogToken(next)) break;
-      if (req.stopAtNewline && model.detokenize([next], true).includes('\n')) break;
-      input = [next];
+    // Greedy: the argmax of llama.cpp's logits (ties to the lowest id), one token at a time, for
+    // each prompt from an empty cache (one model load for many prompts: the load is most of a
+    // short generation's time). Stops after maxTokens, after an end-of-generation token
+    // (included), or, with stopAtNewline, after the first token whose text contains "\n" (included).
+    const all = [];
+    for (let p = 0; p < req.prompts.length; p++) {
+      const prompt = req.prompts[p];
+      checkTokens(prompt, nVocab, `prompts[${p}]`);
+      if (prompt.length === 0) throw new Error(`prompts[${p}] is empty: llama.cpp needs at least one token to predict from`);
+      await sequence.clearHistory();
+      const generated = [];
+      let input = prompt.map((t) => t);
+      while (generated.length < req.maxTokens) {
+        const items = input.map((t, i) =>
+          i === input.length - 1 ? [t, { generateNext: { token: true, options: { temperature: 0 } } }] : t,
+        );
+        const out = await sequence.controlledEvaluate(items);
+        const next = out[input.length - 1]?.next?.token;
+        if (next == null) throw new Error(`prompts[${p}]: llama.cpp produced no token after ${generated.length} generated tokens`);
+        generated.push(next);
+        if (model.isEogToken(next)) break;
+        if (req.stopAtNewline && model.detokenize([next], true).includes('\n')) break;
+        input = [next];
+      }
+      all.push(generated);
     }
-    return generated;
+    return all;
   }
 
   if (req.op === 'bench') {
