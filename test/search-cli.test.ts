@@ -137,6 +137,7 @@ describe('bankai search', () => {
     expect(r.stdout).toMatch(/^\| \(other skills\) \| naive XOR stack \|/m); // --heldout-control is read
     expect(r.stdout).toMatch(/held-out probes: addition\.json#ADDITION_SEARCH -> addition\.json#ADDITION_EVAL/);
     expect(r.stdout).toMatch(/where stacking cancels/);
+    expect(r.stdout).toMatch(/held-out net under the other domains' own patches: \S+ [+-]\d/);
     // the stacked patch is exactly the XOR of the two domain patches
     const [a, c, st, jt] = await Promise.all([
       flipsOf(join(outDir, 'alone-addition.json_ADDITION_SEARCH.json')),

@@ -63,6 +63,10 @@ function checkStudy(r: StackStudyResult, input: StackStudyInput) {
       expect(h.own.flips).toBe(run.own[d]!.flips.length);
       expect(h.stack.flips).toBe(run.stack.flips.length);
       expect(h.joint.flips).toBe(run.joint.flips.length);
+      // every domain's own patch on this domain's probes; its own is `own`
+      expect(h.byOwn.map((o) => o.flips)).toEqual(run.own.map((p) => p.flips.length));
+      expect(h.byOwn[d]).toEqual(h.own);
+      for (const o of h.byOwn) expect([o.n, o.net]).toEqual([input.domains[d]!.heldout.length, o.fixed - o.broken]);
     });
     // the cancellation report: every flip of a domain patch once, cancelled ones = flips in an even number of patches
     const c = run.cancellation;
@@ -132,6 +136,12 @@ describe('runStackStudy on random models', () => {
     const h = run.heldout[0]!.stack;
     expect({ fixed: h.fixed, broken: h.broken, net: h.net }).toEqual({ fixed: e.total.fixed, broken: e.total.broken, net: e.total.net });
     expect(h.null.nets).toEqual(e.null!.nets);
+    // and so is another domain's own patch on this domain's probes (byOwn), with that patch's null
+    const cross = evaluatePatch(model, run.own[1]!.flips, domains[0]!.heldout, {
+      maxTokens: 6, null: { patches: 3, seed: run.seed, layers: config.layers, projs: config.projs, granularity: config.granularity },
+    });
+    const x = run.heldout[0]!.byOwn[1]!;
+    expect({ fixed: x.fixed, broken: x.broken, net: x.net, nets: x.null.nets }).toEqual({ fixed: cross.total.fixed, broken: cross.total.broken, net: cross.total.net, nets: cross.null!.nets });
     if (D === 2) {
       const one = await runStackStudy(input, { seeds: [1, 2], workers: 1, nullPatches: 3, maxTokens: 6 });
       expect(strip(one)).toEqual(strip(r));
@@ -180,13 +190,19 @@ describe('runStackStudy on random models', () => {
 });
 
 describe('stackVerdict', () => {
-  // held-out nets of two domains over two runs: [own, own's null max, stack, joint]
+  // held-out nets of two domains over two runs: [own, own's null max, stack, joint, the other domain's own patch]
   const run = (a: number[], b: number[]) => ({
-    heldout: [a, b].map(([own, max, stack, joint]) => ({ own: { net: own, null: { maxNet: max } }, stack: { net: stack }, joint: { net: joint } })),
+    heldout: [a, b].map(([own, max, stack, joint, cross], d) => {
+      const o = { net: own, null: { maxNet: max } };
+      return { own: o, stack: { net: stack }, joint: { net: joint }, byOwn: d === 0 ? [o, { net: cross ?? 0 }] : [{ net: cross ?? 0 }, o] };
+    }),
   }) as unknown as StackRun;
   it('is joint - stack per domain in the mean, >= 0 on every domain or not, and better only where the own patches beat their null', () => {
-    const v = stackVerdict(['a', 'b', 'c'].slice(0, 2), [run([3, 1, 2, 3], [0, 0, 1, 1]), run([0, 2, 1, 1], [1, 0, 0, -1])]);
-    expect(v.domains).toEqual([{ domain: 'a', jointMinusStack: 0.5, ownAboveNullMax: 1 }, { domain: 'b', jointMinusStack: -0.5, ownAboveNullMax: 1 }]);
+    const v = stackVerdict(['a', 'b', 'c'].slice(0, 2), [run([3, 1, 2, 3, -2], [0, 0, 1, 1, 1]), run([0, 2, 1, 1, -1], [1, 0, 0, -1, 0])]);
+    expect(v.domains).toEqual([
+      { domain: 'a', jointMinusStack: 0.5, ownAboveNullMax: 1, othersOwnNet: -1.5 },
+      { domain: 'b', jointMinusStack: -0.5, ownAboveNullMax: 1, othersOwnNet: 0.5 },
+    ]);
     expect(v.neverWorse).toBe(false);
     expect(v.betterWhereOwnBeatsNull).toEqual(['a']);
     // better on a domain whose own patches never beat their null does not count

@@ -27,7 +27,7 @@ export {
 export {
   formatStackStudy, OTHER_SKILLS, runStackStudy, STACK_ARMS, stackCells, stackVerdict, xorStack,
   type StackArm, type StackCancellation, type StackCell, type StackDomain, type StackFlip, type StackOutcome, type StackPatch,
-  type StackRun, type StackSearchId, type StackStrategy, type StackStudyInput, type StackStudyOptions, type StackStudyResult, type StackVerdict,
+  type StackHeldout, type StackRun, type StackSearchId, type StackStrategy, type StackStudyInput, type StackStudyOptions, type StackStudyResult, type StackVerdict,
 } from './stack-study.js';
 export {
   calibrateEngine, estimateSearch, estimateSearchFromHeader, formatSearchEstimate, layerSecondsAt,

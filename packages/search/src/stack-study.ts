@@ -166,6 +166,16 @@ export interface StackOutcome extends GroupOutcome {
   flips: number;
 }
 
+/** One domain's held-out probes under each arm, and under every domain's own patch. */
+export interface StackHeldout extends Record<StackArm, StackOutcome> {
+  /**
+   * Every domain's own patch (domain order) on this domain's held-out probes; byOwn[d] of domain d
+   * is its `own`. What another domain's patch does here is what stacking it costs this domain
+   * before any repair, in answers rather than on the objective.
+   */
+  byOwn: StackOutcome[];
+}
+
 export interface StackRun {
   seed: number;
   /** Per domain, in domain order. */
@@ -175,7 +185,7 @@ export interface StackRun {
   /** The joint search's fitness at its start (the stack's, by the joint search itself). */
   jointInitialFitness: number;
   /** Per domain: each arm on the domain's held-out probes, against its null. */
-  heldout: Record<StackArm, StackOutcome>[];
+  heldout: StackHeldout[];
   /** The other skills' held-out probes: each domain's own patch (domain order), the stack, the joint patch. */
   other?: { own: StackOutcome[]; stack: StackOutcome; joint: StackOutcome };
   cancellation: StackCancellation;
@@ -226,6 +236,8 @@ export interface StackVerdict {
     jointMinusStack: number;
     /** Runs in which the domain's own patch beat its null's maximum. */
     ownAboveNullMax: number;
+    /** Mean over the runs and the other domains of their own patch's held-out net on this domain (StackHeldout.byOwn). */
+    othersOwnNet: number;
   }[];
   /** The joint patch's mean net is >= the stack's on every domain. */
   neverWorse: boolean;
@@ -432,7 +444,7 @@ export async function runStackStudy(input: StackStudyInput, opts: StackStudyOpti
     const jointOut = outcomes(jr.flips, seed);
     runs.push({
       seed, own, stack: stackPatch, joint, jointInitialFitness: jr.initialFitness,
-      heldout: domains.map((_, i) => ({ own: ownOut[i]![i]!, stack: stackOut[i]!, joint: jointOut[i]! })),
+      heldout: domains.map((_, i) => ({ own: ownOut[i]![i]!, stack: stackOut[i]!, joint: jointOut[i]!, byOwn: ownOut.map((o) => o[i]!) })),
       ...(other.length ? { other: { own: ownOut.map((o) => o[D]!), stack: stackOut[D]!, joint: jointOut[D]! } } : {}),
       cancellation,
     });
@@ -461,6 +473,7 @@ export function stackVerdict(domains: readonly string[], runs: readonly StackRun
     domain,
     jointMinusStack: runs.reduce((s, r) => s + r.heldout[d]!.joint.net - r.heldout[d]!.stack.net, 0) / runs.length,
     ownAboveNullMax: runs.filter((r) => beatsNullMax(r.heldout[d]!.own)).length,
+    othersOwnNet: runs.reduce((s, r) => s + r.heldout[d]!.byOwn.reduce((t, o, i) => t + (i === d ? 0 : o.net), 0), 0) / (runs.length * (domains.length - 1)),
   }));
   return {
     domains: ds,
@@ -540,5 +553,7 @@ export function formatStackStudy(r: StackStudyResult): string {
   lines.push('', `joint - stack held-out net${many ? ' (mean over seeds)' : ''}: ${v.domains.map((x) => `${x.domain} ${signed(x.jointMinusStack)}`).join(', ')}; ` +
     `joint >= stack on every domain: ${v.neverWorse ? 'yes' : 'no'}; own patches above their null's max in some run: ${beat.length ? beat.join(', ') : 'none'}; ` +
     `joint better where they are: ${v.betterWhereOwnBeatsNull.length ? v.betterWhereOwnBeatsNull.join(', ') : 'none'}.`);
+  lines.push('', `held-out net under the other domains' own patches${many ? ' (mean over seeds)' : ''}: ${v.domains.map((x) => `${x.domain} ${signed(x.othersOwnNet)}`).join(', ')} ` +
+    '(what each domain loses to another\'s patch before the stack or the repair).');
   return lines.join('\n');
 }
