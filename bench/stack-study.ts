@@ -26,7 +26,7 @@
 // other skill) instead of the other skills' SEARCH sets; --other-max caps each other skill's HELDOUT.
 // A domain of --sets is a skill or a part of one, SKILL:PART (the parts of SKILL_PARTS in
 // study-configs.ts: addition:sum-lt-1000 and addition:sum-ge-1000, two halves of addition whose
-// patches may choose the same rows, which XOR stacking cancels): the part's SEARCH,
+// patches' flips cost each other): the part's SEARCH,
 // HELDOUT and sample prompts.
 // --opt passes guided-strategy options to every domain's own search (e.g. validation-alpha=0.2),
 // --joint-strategy evolution evolves the joint patch from the stack (a population seeded with it,
