@@ -54,9 +54,10 @@ describe.each(SHIPPED_MODEL_NAMES)('the shipped %s model in llama.cpp', (name) =
     const nl = model.encode('\n');
     let parted = 0;
     const probes = await heldOut();
-    const refs = await llamaGenerateGreedyMany(modelPath, probes.map((p) => model.encode(p.prompt)), 12, true);
+    const prompts = probes.map((p) => model.encode(p.prompt));
+    const refs = await llamaGenerateGreedyMany(modelPath, prompts, 12, true);
     for (const [i, p] of probes.entries()) {
-      const prompt = model.encode(p.prompt);
+      const prompt = prompts[i]!;
       const ref = refs[i]!;
       const ours = generateGreedy(model.runner, prompt, { maxTokens: 12, stopWhen: (ids) => model.decode(ids.slice(-1)).includes('\n') });
       // llama.cpp keeps the newline / end token it stopped on; so do we for the newline
